@@ -1,0 +1,141 @@
+"""Exception classes of tickstore.
+
+Every error the library raises is a :class:`TickstoreError`. Where a builtin exception means the
+same thing, the class also inherits it, so generic code can catch ``FileNotFoundError`` or
+``ValueError`` without knowing tickstore. Messages say what went wrong and what to do next; they
+never contain credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendConflictError",
+    "BackendError",
+    "BackendPermissionError",
+    "BackendUnavailableError",
+    "ColumnNotFoundError",
+    "CommitConflictError",
+    "ConfigError",
+    "CorruptObjectError",
+    "InvalidInputError",
+    "InvalidKeyError",
+    "InvalidSymbolError",
+    "InvalidTicksError",
+    "InvalidTimeError",
+    "InvalidURLError",
+    "ObjectExistsError",
+    "ObjectNotFoundError",
+    "OfflineError",
+    "PreconditionFailedError",
+    "StorageError",
+    "StoreClosedError",
+    "TickstoreError",
+    "TransactionTimeError",
+    "UnknownBackendError",
+    "UnsafeDataError",
+]
+
+
+class TickstoreError(Exception):
+    """Root of every error raised by tickstore."""
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+class ConfigError(TickstoreError, ValueError):
+    """The store cannot be opened as configured."""
+
+
+class InvalidURLError(ConfigError):
+    """A store URL or one of its options is malformed or not allowed."""
+
+
+class UnknownBackendError(ConfigError):
+    """No installed backend handles the URL scheme."""
+
+
+class BackendUnavailableError(ConfigError):
+    """A backend is registered but cannot be loaded (for example its SDK is not installed)."""
+
+
+class BackendConflictError(ConfigError):
+    """Two installed backend plugins claim the same URL scheme."""
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+class InvalidInputError(TickstoreError, ValueError):
+    """An argument is invalid; nothing was written."""
+
+
+class InvalidSymbolError(InvalidInputError):
+    """A symbol name is empty, too long, or contains characters that are not allowed."""
+
+
+class InvalidTicksError(InvalidInputError):
+    """A ticks DataFrame cannot be stored as given."""
+
+
+class InvalidTimeError(InvalidInputError):
+    """A time, day or time range is not understood or out of range."""
+
+
+class TransactionTimeError(InvalidInputError):
+    """An explicit transaction time would move a partition's history backwards."""
+
+
+class ColumnNotFoundError(InvalidInputError):
+    """A requested column exists in none of the selected partitions."""
+
+
+class InvalidKeyError(InvalidInputError):
+    """An object key does not follow the rules every backend relies on."""
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+class StorageError(TickstoreError):
+    """Reading from or writing to the backend failed."""
+
+
+class ObjectNotFoundError(StorageError, FileNotFoundError):
+    """The object does not exist in the backend."""
+
+
+class ObjectExistsError(StorageError, FileExistsError):
+    """A put with ``mode="create"`` found the object already there."""
+
+
+class PreconditionFailedError(StorageError):
+    """A conditional put lost: the object changed since its ETag was read."""
+
+
+class BackendPermissionError(StorageError, PermissionError):
+    """The backend refused the request: check credentials and access rights."""
+
+
+class BackendError(StorageError):
+    """The backend could not be reached or failed; the SDK error is the ``__cause__``."""
+
+
+class OfflineError(BackendError):
+    """The backend is unreachable and the local cache cannot answer instead."""
+
+
+class CorruptObjectError(StorageError):
+    """An object's bytes do not match the checksum recorded when it was committed."""
+
+
+class UnsafeDataError(StorageError):
+    """An object could only be read by running code from it (for example unpickling)."""
+
+
+class CommitConflictError(StorageError):
+    """A commit kept losing the compare-and-swap race and gave up; nothing was committed."""
+
+
+class StoreClosedError(TickstoreError):
+    """The store was closed; open a new one."""

@@ -1,0 +1,104 @@
+"""An in-process backend: the reference implementation of the contract, for tests and demos.
+
+``memory://name`` opens a store shared by every backend opened with the same name in the
+process, so two stores (or a store and a test) can see each other's writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from .backend import Backend, IfMatch, ObjectMeta, PutMode, check_key
+from .errors import (
+    InvalidURLError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
+
+__all__ = ["MemoryBackend"]
+
+_Bucket = dict[str, tuple[bytes, ObjectMeta]]
+_BUCKETS: dict[str, _Bucket] = {}
+_BUCKETS_LOCK = threading.Lock()
+_ETAGS = itertools.count(1)
+
+
+class MemoryBackend(Backend):
+    """Objects kept in a process-global dict, keyed by the store name."""
+
+    name: ClassVar[str] = "memory"
+    schemes: ClassVar[tuple[str, ...]] = ("memory",)
+
+    def __init__(self, store_name: str = "default") -> None:
+        self._name = store_name
+        with _BUCKETS_LOCK:
+            self._objects = _BUCKETS.setdefault(store_name, {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> MemoryBackend:
+        if options:
+            raise InvalidURLError(
+                f"memory backend takes no options, got {sorted(options)}; valid options: none"
+            )
+        parts = urlsplit(url)
+        name = (parts.netloc + parts.path).strip("/") or "default"
+        return cls(name)
+
+    @property
+    def url(self) -> str:
+        return f"memory://{self._name}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MemoryBackend, (self._name,))
+
+    def get(self, key: str) -> bytes:
+        return self._entry(key)[0]
+
+    def head(self, key: str) -> ObjectMeta:
+        return self._entry(key)[1]
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> ObjectMeta:
+        check_key(key)
+        data = bytes(data)
+        with self._lock:
+            current = self._objects.get(key)
+            if mode == "create" and current is not None:
+                raise ObjectExistsError(f"{self.url}/{key} already exists")
+            if isinstance(mode, IfMatch) and (current is None or current[1].etag != mode.etag):
+                raise PreconditionFailedError(
+                    f"{self.url}/{key} changed since ETag {mode.etag} was read; re-read it and retry"
+                )
+            meta = ObjectMeta(key, len(data), f'"{next(_ETAGS)}"', datetime.now(timezone.utc))
+            self._objects[key] = (data, meta)
+        return meta
+
+    def list(self, prefix: str = "") -> Iterator[ObjectMeta]:
+        with self._lock:
+            metas = [meta for key, (_, meta) in self._objects.items() if key.startswith(prefix)]
+        return iter(sorted(metas, key=lambda meta: meta.key))
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with self._lock:
+            self._objects.pop(key, None)
+
+    def _entry(self, key: str) -> tuple[bytes, ObjectMeta]:
+        check_key(key)
+        with self._lock:
+            entry = self._objects.get(key)
+        if entry is None:
+            raise ObjectNotFoundError(f"{self.url}/{key} does not exist")
+        return entry
+
+    @staticmethod
+    def clear(store_name: str) -> None:
+        """Forget every object of the named in-memory store."""
+        with _BUCKETS_LOCK:
+            _BUCKETS.get(store_name, {}).clear()

@@ -1,0 +1,190 @@
+"""Backend plugins: the pluggy hook, the entry-point loader and the scheme registry.
+
+A backend package registers a module under the entry-point group ``tickstore.backends``; that
+module implements one hook, :meth:`TickstoreSpecs.tickstore_backends`, yielding
+:class:`BackendSpec` records. The backend class itself is imported only when a store with one of
+its schemes is opened, so a missing SDK breaks only that scheme, with an install hint.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pluggy
+
+from .backend import Backend
+from .errors import (
+    BackendConflictError,
+    BackendUnavailableError,
+    UnknownBackendError,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BackendRegistry",
+    "BackendSpec",
+    "TickstoreSpecs",
+    "get_registry",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT = "tickstore"
+ENTRY_POINT_GROUP = "tickstore.backends"
+log = logging.getLogger(__name__)
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend offered by a plugin.
+
+    ``load`` returns the :class:`~tickstore_core.backend.Backend` subclass, or is a
+    ``"module:Class"`` string imported on first use. ``install_hint`` is shown when loading fails.
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    load: Callable[[], type[Backend]] | str
+    description: str = ""
+    install_hint: str = ""
+    distribution: str = field(default="", compare=False)
+
+    def backend_class(self) -> type[Backend]:
+        """Import and return the backend class, or raise :class:`BackendUnavailableError`."""
+        try:
+            if isinstance(self.load, str):
+                module_name, _, attribute = self.load.partition(":")
+                cls = getattr(importlib.import_module(module_name), attribute)
+            else:
+                cls = self.load()
+        except ImportError as exc:
+            hint = f"; {self.install_hint}" if self.install_hint else ""
+            raise BackendUnavailableError(
+                f"backend {self.name!r} is registered but cannot be imported ({exc}){hint}"
+            ) from exc
+        if not (isinstance(cls, type) and issubclass(cls, Backend)):
+            raise BackendUnavailableError(
+                f"backend {self.name!r} loads {cls!r}, which is not a tickstore_core.Backend subclass"
+            )
+        return cls
+
+
+class TickstoreSpecs:
+    """The hooks a tickstore plugin may implement."""
+
+    @hookspec
+    def tickstore_backends(self) -> Iterable[BackendSpec]:  # type: ignore[empty-body]
+        """Return the backends this plugin provides.
+
+        Example plugin module, registered with
+        ``[project.entry-points."tickstore.backends"] mystore = "tickstore_mystore"``::
+
+            from tickstore_core import BackendSpec, hookimpl
+
+            @hookimpl
+            def tickstore_backends():
+                return [BackendSpec("mystore", ("mystore",), "tickstore_mystore._backend:MyBackend")]
+        """
+
+
+class _BuiltinBackends:
+    """The core's own backends, registered like any plugin."""
+
+    @hookimpl
+    def tickstore_backends(self) -> Iterable[BackendSpec]:
+        return [
+            BackendSpec(
+                "memory",
+                ("memory",),
+                "tickstore_core.memory:MemoryBackend",
+                "in-process store for tests and demos",
+                distribution="tickstore",
+            )
+        ]
+
+
+class BackendRegistry:
+    """The installed backends by URL scheme, built from a plugin manager."""
+
+    def __init__(self, plugin_manager: pluggy.PluginManager) -> None:
+        self.plugin_manager = plugin_manager
+        self.broken: dict[str, str] = dict(getattr(plugin_manager, "tickstore_broken", {}))
+        by_scheme: dict[str, list[BackendSpec]] = {}
+        for plugin_specs in plugin_manager.hook.tickstore_backends():
+            for spec in plugin_specs:
+                for scheme in spec.schemes:
+                    by_scheme.setdefault(scheme.lower(), []).append(spec)
+        self._by_scheme = by_scheme
+
+    @property
+    def schemes(self) -> Mapping[str, tuple[BackendSpec, ...]]:
+        """Every registered scheme and the specs that claim it (read-only)."""
+        return MappingProxyType({s: tuple(specs) for s, specs in self._by_scheme.items()})
+
+    def spec_for(self, scheme: str) -> BackendSpec:
+        """The one spec handling ``scheme``; errors list what is installed or what conflicts."""
+        specs = self._by_scheme.get(scheme.lower(), [])
+        if not specs:
+            installed = ", ".join(sorted(self._by_scheme)) or "none"
+            broken = f"; plugins that failed to load: {', '.join(sorted(self.broken))}" if self.broken else ""
+            raise UnknownBackendError(
+                f"no backend for '{scheme}://'; installed schemes: {installed}{broken}. "
+                "Install the backend package that provides it (for example tickstore-s3)."
+            )
+        if len({(s.name, s.load) for s in specs}) > 1:
+            owners = ", ".join(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs)
+            raise BackendConflictError(
+                f"scheme '{scheme}://' is claimed by several backends: {owners}. "
+                "Uninstall one, or limit plugins with TICKSTORE_PLUGINS."
+            )
+        return specs[0]
+
+    def backend_class(self, scheme: str) -> type[Backend]:
+        """The backend class for ``scheme``, imported on demand."""
+        return self.spec_for(scheme).backend_class()
+
+
+def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    """Build a fresh manager: hookspecs, the built-in backends, then installed plugins.
+
+    A plugin that fails to import is logged and remembered (``tickstore_broken``) instead of
+    stopping the others. ``TICKSTORE_PLUGINS`` (comma-separated entry-point names) limits which
+    installed plugins load.
+    """
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(TickstoreSpecs)
+    pm.register(_BuiltinBackends(), name="tickstore-builtin")
+    broken: dict[str, str] = {}
+    if load_entry_points:
+        allowed = os.environ.get("TICKSTORE_PLUGINS")
+        allow = {name.strip() for name in allowed.split(",")} if allowed else None
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allow is not None and ep.name not in allow:
+                continue
+            if pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the rest
+                broken[ep.name] = f"{type(exc).__name__}: {exc}"
+                log.warning("tickstore backend plugin %r failed to load: %s", ep.name, exc)
+    pm.check_pending()
+    pm.tickstore_broken = broken  # type: ignore[attr-defined]
+    return pm
+
+
+@functools.cache
+def get_registry() -> BackendRegistry:
+    """The process-wide registry of installed backends, loaded once on first use."""
+    return BackendRegistry(make_plugin_manager())

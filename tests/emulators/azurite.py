@@ -1,0 +1,1 @@
+"""Azurite fixtures (Azure Blob emulator): written by the Azure backend work."""

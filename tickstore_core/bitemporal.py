@@ -1,0 +1,77 @@
+"""The bitemporal rules: how an insert or a delete changes a partition's versions.
+
+Pure functions of an index and a transaction time, so the rules are stated (and tested) once:
+
+- the first version of a partition is valid from the beginning of time;
+- a later insert starts a new version at its commit time and ends the current one there;
+- a delete ends the current version at its commit time and starts none;
+- transaction time only moves forward within a partition, so every version has a non-empty
+  validity interval and the intervals never overlap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from .errors import TransactionTimeError
+from .index import SymbolIndex, Version
+from .times import TIME_MAX, TIME_MIN, format_ns
+
+__all__ = ["earliest_commit_time", "next_version_number", "plan_delete", "plan_insert"]
+
+
+def earliest_commit_time(latest: Version | None) -> int:
+    """The earliest transaction time a new change of the partition may have."""
+    if latest is None:
+        return TIME_MIN
+    if latest.current:
+        return latest.start_time + 1
+    return latest.end_time
+
+
+def _commit_time(index: SymbolIndex, day: dt.date, wanted: int, explicit: bool) -> int:
+    latest = index.latest(day)
+    earliest = earliest_commit_time(latest)
+    if wanted >= earliest:
+        return wanted
+    if explicit and latest is not None:
+        last_change = latest.start_time if latest.current else latest.end_time
+        raise TransactionTimeError(
+            f"{index.symbol} {day}: as_of {format_ns(wanted)} is not after the partition's last change "
+            f"at {format_ns(last_change)}; transaction time only moves forward, so pass a later as_of "
+            "or none"
+        )
+    return earliest  # this machine's clock is behind the last writer's: keep the order
+
+
+def next_version_number(index: SymbolIndex, day: dt.date) -> int:
+    """The number the next version of ``day`` gets: 0 for the first, then one more than the last."""
+    latest = index.latest(day)
+    return 0 if latest is None else latest.version + 1
+
+
+def plan_insert(index: SymbolIndex, new: Version, *, wanted: int, explicit: bool) -> list[Version]:
+    """The versions an insert of ``new`` (its number and times still to be set) adds or changes.
+
+    Returns ``[ended previous version?, new version]`` with the new version numbered, timed and
+    valid until further notice.
+    """
+    latest = index.latest(new.day)
+    commit = _commit_time(index, new.day, wanted, explicit)
+    number = next_version_number(index, new.day)
+    start = TIME_MIN if latest is None else commit
+    changed = []
+    if latest is not None and latest.current:
+        changed.append(dataclasses.replace(latest, end_time=commit))
+    changed.append(dataclasses.replace(new, version=number, start_time=start, end_time=TIME_MAX))
+    return changed
+
+
+def plan_delete(index: SymbolIndex, day: dt.date, *, wanted: int, explicit: bool) -> Version | None:
+    """The current version of ``day`` ended at the delete's commit time, or None if there is none."""
+    latest = index.latest(day)
+    if latest is None or not latest.current:
+        return None
+    commit = _commit_time(index, day, wanted, explicit)
+    return dataclasses.replace(latest, end_time=commit)

@@ -1,0 +1,145 @@
+"""Between pandas and Arrow: checking ticks on the way in, building DataFrames on the way out.
+
+Inside the core a partition is a :class:`pyarrow.Table` whose first column is the timestamp
+column (``timestamp[ns, UTC]``, sorted) followed by the data columns; the schema carries the pandas
+metadata so dtypes (categoricals, nullable integers, strings) survive the round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import InvalidTicksError
+from .times import NS_PER_DAY
+
+__all__ = ["empty_frame", "schema_fingerprint", "split_days", "table_to_frame", "ticks_to_table"]
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _utc_index(ticks: pd.DataFrame) -> pd.DatetimeIndex:
+    """The ticks' index as a nanosecond UTC DatetimeIndex, or a clear error."""
+    index = ticks.index
+    if isinstance(index, pd.MultiIndex):
+        raise InvalidTicksError(
+            "ticks must have a single DatetimeIndex, not a MultiIndex; reset the extra levels"
+        )
+    if not isinstance(index, pd.DatetimeIndex):
+        if len(index) and index.dtype == object:
+            try:  # e.g. timestamps with mixed UTC offsets: each one is unambiguous
+                index = pd.DatetimeIndex(pd.to_datetime(index, utc=True))
+            except (ValueError, TypeError) as exc:
+                raise InvalidTicksError(
+                    "ticks must be indexed by timestamp; the index holds values that are not timestamps"
+                ) from exc
+        elif len(index) == 0:
+            index = pd.DatetimeIndex([], tz="UTC")
+        else:
+            raise InvalidTicksError(
+                f"ticks must be indexed by timestamp (a DatetimeIndex), got a {type(index).__name__} "
+                f"of {index.dtype}; use ticks.set_index('<time column>')"
+            )
+    if index.hasnans:
+        raise InvalidTicksError("the ticks' index contains NaT; drop or fill those rows first")
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    try:
+        return cast(pd.DatetimeIndex, index.as_unit("ns"))
+    except (ValueError, OverflowError) as exc:
+        raise InvalidTicksError(
+            f"tick timestamps must lie within {pd.Timestamp.min} .. {pd.Timestamp.max} (nanoseconds)"
+        ) from exc
+
+
+def _check_columns(ticks: pd.DataFrame, timestamp_column: str) -> None:
+    columns = ticks.columns
+    if isinstance(columns, pd.MultiIndex):
+        raise InvalidTicksError("ticks must have flat column names, not a MultiIndex; join the levels first")
+    not_str = [c for c in columns if not isinstance(c, str)]
+    if not_str:
+        raise InvalidTicksError(f"column names must be strings, got {not_str[:5]!r}; rename them")
+    if columns.has_duplicates:
+        raise InvalidTicksError(f"duplicate column names: {sorted(set(columns[columns.duplicated()]))}")
+    if timestamp_column in columns:
+        raise InvalidTicksError(
+            f"column {timestamp_column!r} clashes with the store's timestamp column; the timestamps must "
+            "be the index (ticks.set_index(...)) or the column renamed"
+        )
+
+
+def ticks_to_table(ticks: object, timestamp_column: str) -> pa.Table:
+    """Check ``ticks`` and convert it to the canonical table, sorted stably by time."""
+    if not isinstance(ticks, pd.DataFrame):
+        raise InvalidTicksError(f"ticks must be a pandas DataFrame, got {type(ticks).__name__}")
+    _check_columns(ticks, timestamp_column)
+    index = _utc_index(ticks)
+    order = None if index.is_monotonic_increasing else np.argsort(index.asi8, kind="stable")
+    data = ticks.reset_index(drop=True)
+    if order is not None:
+        data = data.take(order).reset_index(drop=True)
+        index = index.take(order)
+    try:
+        table = pa.Table.from_pandas(data, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+        raise InvalidTicksError(f"{_bad_column(data)}: {exc}") from exc
+    times = pa.array(index.asi8, type=pa.timestamp("ns", tz="UTC"))
+    return table.add_column(0, timestamp_column, times)
+
+
+def _bad_column(data: pd.DataFrame) -> str:
+    """Name the first column Arrow cannot convert, for the error message."""
+    for name in data.columns:
+        try:
+            pa.Table.from_pandas(data[[name]], preserve_index=False)
+        except Exception:  # noqa: BLE001 - any failure identifies the column
+            return (
+                f"column {name!r} ({data[name].dtype}) cannot be stored; give it one type "
+                "(for example .astype(str) or .astype(float))"
+            )
+    return "the ticks cannot be converted to Arrow"
+
+
+def split_days(table: pa.Table, tz: str) -> dict[dt.date, pa.Table]:
+    """Split a sorted canonical table into the days (in ``tz``) its ticks fall on."""
+    if table.num_rows == 0:
+        return {}
+    ns = table.column(0).to_numpy().astype("datetime64[ns]").view("int64")
+    if tz == "UTC":
+        day_numbers = ns // NS_PER_DAY
+    else:
+        local = pd.DatetimeIndex(ns, tz="UTC").tz_convert(tz).tz_localize(None)
+        day_numbers = local.asi8 // NS_PER_DAY
+    starts = np.flatnonzero(np.diff(day_numbers, prepend=day_numbers[0] - 1))
+    ends = [*starts[1:], len(ns)]
+    return {
+        _EPOCH + dt.timedelta(days=int(day_numbers[s])): table.slice(int(s), int(e) - int(s))
+        for s, e in zip(starts, ends, strict=True)
+    }
+
+
+def schema_fingerprint(schema: pa.Schema) -> str:
+    """A short stable hash of the column names and types (metadata ignored)."""
+    text = ";".join(f"{field.name}:{field.type}" for field in schema)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def empty_frame(timestamp_column: str, tz: str, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """An empty result with the right index, for unknown symbols and empty ranges."""
+    index = pd.DatetimeIndex([], dtype=f"datetime64[ns, {tz}]", name=timestamp_column)
+    frame: pd.DataFrame = pd.DataFrame({name: pd.Series([], dtype=object) for name in columns}, index=index)
+    return frame
+
+
+def table_to_frame(table: pa.Table, timestamp_column: str, tz: str) -> pd.DataFrame:
+    """The canonical table as a DataFrame indexed by the timestamp column, in time zone ``tz``."""
+    frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
+    frame = frame.set_index(timestamp_column)
+    if tz != "UTC":
+        frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)
+    return frame

@@ -1,0 +1,152 @@
+"""The per-symbol partition index: every version of every day of one symbol.
+
+A :class:`SymbolIndex` is an immutable value; a change returns a new index. It is stored as one
+JSON object per symbol (so writers of different symbols never contend) and committed with a
+compare-and-swap, see :mod:`tickstore_core.store`. Lookups bisect the sorted list of days, so a
+select costs O(log n + k) in the number of days n, whatever the store's size.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CorruptObjectError
+from .times import TIME_MAX
+
+__all__ = ["INDEX_FORMAT", "SymbolIndex", "Version"]
+
+INDEX_FORMAT = "tickstore-index/1"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One immutable version of a (symbol, day) partition and its audit record.
+
+    The version is the truth for every transaction time ``as_of`` with
+    ``start_time <= as_of < end_time`` (UTC nanoseconds; ``end_time == TIME_MAX`` while current).
+    """
+
+    day: dt.date
+    version: int
+    key: str
+    start_time: int
+    end_time: int
+    recorded_at: int
+    rows: int
+    bytes: int
+    min_time: int | None
+    max_time: int | None
+    columns: tuple[str, ...]
+    schema: str
+    checksum: str
+
+    @property
+    def current(self) -> bool:
+        """True while no later insert or delete has ended this version."""
+        return self.end_time == TIME_MAX
+
+    def valid_at(self, as_of: int | None) -> bool:
+        """Whether this version is the truth at transaction time ``as_of`` (None: now)."""
+        if as_of is None:
+            return self.current
+        return self.start_time <= as_of < self.end_time
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record["day"] = self.day.isoformat()
+        record["columns"] = list(self.columns)
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Version:
+        fields = dict(record)
+        fields["day"] = dt.date.fromisoformat(fields["day"])
+        fields["columns"] = tuple(fields["columns"])
+        return cls(**fields)
+
+
+class SymbolIndex:
+    """All versions of one symbol, by day; immutable."""
+
+    __slots__ = ("_days", "_versions", "symbol")
+
+    def __init__(self, symbol: str, versions: Iterable[Version] = ()) -> None:
+        self.symbol = symbol
+        by_day: dict[dt.date, list[Version]] = {}
+        for version in versions:
+            by_day.setdefault(version.day, []).append(version)
+        for day_versions in by_day.values():
+            day_versions.sort(key=lambda v: v.version)
+        self._versions: dict[dt.date, tuple[Version, ...]] = {d: tuple(v) for d, v in by_day.items()}
+        self._days: list[dt.date] = sorted(by_day)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._versions.values())
+
+    def __iter__(self) -> Iterator[Version]:
+        for day in self._days:
+            yield from self._versions[day]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SymbolIndex) and other.symbol == self.symbol and list(other) == list(self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def days(self) -> list[dt.date]:
+        """Every day that has ever had a version, ascending."""
+        return list(self._days)
+
+    def versions(self, day: dt.date) -> tuple[Version, ...]:
+        """Every version of ``day``, oldest first."""
+        return self._versions.get(day, ())
+
+    def latest(self, day: dt.date) -> Version | None:
+        """The newest version of ``day``, current or ended."""
+        versions = self._versions.get(day)
+        return versions[-1] if versions else None
+
+    def lookup(self, first: dt.date, last: dt.date, as_of: int | None = None) -> list[Version]:
+        """The version valid at ``as_of`` (None: the current one) of each day in ``[first, last]``."""
+        lo = bisect.bisect_left(self._days, first)
+        hi = bisect.bisect_right(self._days, last)
+        found = []
+        for day in self._days[lo:hi]:
+            for version in reversed(self._versions[day]):
+                if version.valid_at(as_of):
+                    found.append(version)
+                    break
+        return found
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def replace(self, changed: Iterable[Version]) -> SymbolIndex:
+        """A new index with ``changed`` versions added, or replacing those of the same (day, number)."""
+        versions = {(v.day, v.version): v for v in self}
+        versions.update({(v.day, v.version): v for v in changed})
+        return SymbolIndex(self.symbol, versions.values())
+
+    # --- serialisation ---------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        document = {"format": INDEX_FORMAT, "symbol": self.symbol, "versions": [v.to_json() for v in self]}
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, where: str) -> SymbolIndex:
+        try:
+            document = json.loads(data)
+            if document.get("format") != INDEX_FORMAT:
+                raise ValueError(f"unknown index format {document.get('format')!r}")
+            return cls(document["symbol"], (Version.from_json(r) for r in document["versions"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CorruptObjectError(
+                f"index {where} cannot be read ({exc}); run `tickstore fsck` or rebuild the index"
+            ) from exc

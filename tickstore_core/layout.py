@@ -1,0 +1,105 @@
+"""Where things live in a backend: object keys for the manifest, indexes and data.
+
+Two layouts, chosen by the backend:
+
+``default`` (object stores)
+    ``data/{SYMBOL}/{YYYY}/{MM}/{DD}/{token}.{suffix}``: a data key is unique before the version
+    number is known, so a writer uploads once and only retries the index commit.
+``behemoth`` (the local HDF5/RAID store)
+    ``{YYYY}/{MM}/{DD}/{SYMBOL}_{VERSION:04d}.h5``, the original tick store's layout, so an
+    existing store opens as it is. The key carries the version number, so writers of a symbol
+    serialise on the backend's lock.
+
+Both keep the store manifest at ``_tickstore.json`` and one index per symbol at
+``_index/{SYMBOL}.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "DataKey", "Layout", "layout_for"]
+
+MANIFEST_KEY = "_tickstore.json"
+INDEX_PREFIX = "_index/"
+_INDEX_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """What a data object's key says about it."""
+
+    symbol: str
+    day: dt.date
+    version: int | None
+
+
+class Layout:
+    """Key naming shared by all layouts; subclasses name the data objects."""
+
+    name: str = ""
+    version_named: bool = False
+    data_prefix: str = ""
+
+    def index_key(self, symbol: str) -> str:
+        return f"{INDEX_PREFIX}{symbol}{_INDEX_SUFFIX}"
+
+    def symbol_of_index_key(self, key: str) -> str | None:
+        if key.startswith(INDEX_PREFIX) and key.endswith(_INDEX_SUFFIX):
+            name = key[len(INDEX_PREFIX) : -len(_INDEX_SUFFIX)]
+            return name if "/" not in name else None
+        return None
+
+    def data_key(self, symbol: str, day: dt.date, version: int, token: str, suffix: str) -> str:
+        raise NotImplementedError
+
+    def parse_data_key(self, key: str) -> DataKey | None:
+        raise NotImplementedError
+
+
+class DefaultLayout(Layout):
+    name = "default"
+    data_prefix = "data/"
+    _RE = re.compile(r"data/(?P<symbol>[^/]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/[^/]+")
+
+    def data_key(self, symbol: str, day: dt.date, version: int, token: str, suffix: str) -> str:
+        return f"data/{symbol}/{day:%Y/%m/%d}/{token}.{suffix}"
+
+    def parse_data_key(self, key: str) -> DataKey | None:
+        match = self._RE.fullmatch(key)
+        day = _date(match) if match else None
+        return DataKey(match["symbol"], day, None) if match and day else None
+
+
+class BehemothLayout(Layout):
+    name = "behemoth"
+    version_named = True
+    _RE = re.compile(r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<symbol>[^/]+)_(?P<version>\d{4,})\.h5")
+
+    def data_key(self, symbol: str, day: dt.date, version: int, token: str, suffix: str) -> str:
+        return f"{day:%Y/%m/%d}/{symbol}_{version:04d}.h5"
+
+    def parse_data_key(self, key: str) -> DataKey | None:
+        match = self._RE.fullmatch(key)
+        day = _date(match) if match else None
+        return DataKey(match["symbol"], day, int(match["version"])) if match and day else None
+
+
+def _date(match: re.Match[str]) -> dt.date | None:
+    try:
+        return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:
+        return None
+
+
+def layout_for(name: str) -> Layout:
+    """The layout a backend asks for by name."""
+    layouts: dict[str, Layout] = {"default": DefaultLayout(), "behemoth": BehemothLayout()}
+    try:
+        return layouts[name]
+    except KeyError:
+        raise ConfigError(f"unknown layout {name!r}; backends may use: {', '.join(layouts)}") from None

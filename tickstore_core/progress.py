@@ -1,0 +1,29 @@
+"""Progress bars for long operations: shown in notebooks and terminals, silent elsewhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+__all__ = ["interactive", "progress_bar"]
+
+
+def interactive() -> bool:
+    """True in a Jupyter kernel or when stderr is a terminal."""
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def progress_bar(total: int, description: str, enabled: bool | None) -> Any:
+    """A tqdm bar over ``total`` steps; ``enabled=None`` means only when interactive."""
+    show = interactive() if enabled is None else enabled
+    from tqdm.std import tqdm
+
+    bar_class: Any = tqdm
+    if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_bar  # the widget bar; it needs ipywidgets
+
+        bar_class = notebook_bar
+    return bar_class(total=total, desc=description, disable=not show, unit="part", leave=False)

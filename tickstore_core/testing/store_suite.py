@@ -1,0 +1,448 @@
+"""Conformance tests of the bitemporal store over a backend: the rules of DESIGN.md, end to end.
+
+A backend package runs them by subclassing :class:`StoreConformance` and overriding the
+``new_store_location`` fixture: a callable returning ``(url, options)`` of a fresh, empty store
+each time it is called (several stores per test are needed for the property tests)::
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def new_store_location(self, tmp_path):
+            return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {})
+
+``property_examples`` sets how many hypothesis examples the model-based test runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ..config import open_store
+from ..errors import (
+    ColumnNotFoundError,
+    CorruptObjectError,
+    InvalidSymbolError,
+    InvalidTicksError,
+    InvalidTimeError,
+    StoreClosedError,
+    TransactionTimeError,
+)
+from ..store import Tickstore
+from ..times import TIME_MAX, TIME_MIN, BiTimestamp
+from .model import BitemporalModel
+
+__all__ = ["StoreConformance", "make_ticks"]
+
+StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
+DAY1, DAY2, DAY3 = dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)
+
+
+def make_ticks(day: dt.date, n: int, *, seed: int = 0, start_hour: int = 0) -> pd.DataFrame:
+    """``n`` trades spread over ``day`` (UTC): price, size, side, trade_id; deterministic by seed."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=start_hour)
+    span = pd.Timedelta(hours=24 - start_hour).value
+    offsets = np.sort(rng.integers(0, span, n))
+    ticks: pd.DataFrame = pd.DataFrame(
+        {
+            "price": np.round(40_000 + rng.normal(0, 50, n).cumsum(), 2),
+            "size": rng.exponential(0.5, n),
+            "side": rng.choice(["buy", "sell"], n),
+            "trade_id": np.arange(n, dtype="int64") + seed * 1_000_000,
+        },
+        index=pd.DatetimeIndex(start.value + offsets, tz="UTC", name="time"),
+    )
+    return ticks
+
+
+def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Same ticks in the same order; index names and frequency aside."""
+    assert list(actual.columns) == list(expected.columns)
+    assert len(actual) == len(expected)
+    if len(expected):
+        expected = expected.copy()
+        expected.index = pd.DatetimeIndex(expected.index).tz_convert("UTC").as_unit("ns")
+        pd.testing.assert_frame_equal(actual, expected, check_names=False, check_freq=False)
+
+
+class StoreConformance:
+    """The bitemporal contract of :class:`Tickstore`, run over one backend."""
+
+    property_examples: int = 25
+
+    @pytest.fixture
+    def new_store_location(self) -> StoreLocation:
+        raise NotImplementedError("override 'new_store_location' to return (url, options) of a fresh store")
+
+    @pytest.fixture
+    def open_new(self, new_store_location: StoreLocation) -> Iterator[Callable[..., Tickstore]]:
+        opened: list[Tickstore] = []
+
+        def open_new(**options: Any) -> Tickstore:
+            url, backend_options = new_store_location()
+            store = open_store(url, **backend_options, **options)
+            store._test_location = (url, backend_options)  # type: ignore[attr-defined]
+            opened.append(store)
+            return store
+
+        yield open_new
+        for store in opened:
+            store.close()
+
+    @pytest.fixture
+    def store(self, open_new: Callable[..., Tickstore]) -> Tickstore:
+        return open_new()
+
+    @staticmethod
+    def reopen(store: Tickstore, **options: Any) -> Tickstore:
+        url, backend_options = store._test_location  # type: ignore[attr-defined]
+        return open_store(url, **backend_options, **options)
+
+    # --- round trips -------------------------------------------------------------------------
+
+    def test_insert_then_select_returns_the_ticks(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 500)
+        versions = store.insert("BTCUSD", ticks)
+        assert [(v.day, v.version, v.rows) for v in versions] == [(DAY1, 0, 500)]
+        result = store.select("BTCUSD", DAY1, pd.Timestamp(DAY2) - pd.Timedelta(1))
+        _same(result, ticks)
+        assert result.index.name == store.timestamp_column
+        assert str(cast(pd.DatetimeIndex, result.index).tz) == "UTC"
+        assert result.index.dtype == "datetime64[ns, UTC]"
+
+    def test_dtypes_survive(self, store: Tickstore) -> None:
+        index = pd.date_range(pd.Timestamp(DAY1, tz="UTC"), periods=4, freq="1min")
+        ticks = pd.DataFrame(
+            {
+                "f": [1.5, np.nan, 3.0, 4.0],
+                "i": np.array([1, 2, 3, 4], dtype="int32"),
+                "b": [True, False, True, False],
+                "s": ["a", "bé", None, "d"],
+                "cat": pd.Categorical(["x", "y", "x", "y"]),
+                "ni": pd.array([1, None, 3, 4], dtype="Int64"),
+                "when": pd.date_range("2020-01-01", periods=4, tz="Europe/London"),
+            },
+            index=index,
+        )
+        store.insert("DT", ticks)
+        result = store.select("DT")
+        for column in ticks.columns:
+            assert result[column].dtype == ticks[column].dtype, column
+        _same(result, ticks)
+
+    def test_select_bounds_are_inclusive_and_cross_days(self, store: Tickstore) -> None:
+        ticks = pd.concat([make_ticks(d, 50, seed=i) for i, d in enumerate((DAY1, DAY2, DAY3))])
+        store.insert("X", ticks)
+        start, end = ticks.index[10], ticks.index[120]
+        _same(store.select("X", start, end), ticks.iloc[10:121])
+        _same(store.select("X", start=ticks.index[-1]), ticks.iloc[-1:])
+        _same(store.select("X", end=ticks.index[0]), ticks.iloc[:1])
+        _same(store.select("X"), ticks)
+
+    def test_naive_times_are_utc_and_other_zones_are_converted(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 20, start_hour=8)
+        naive = ticks.tz_convert(None)
+        store.insert("N", naive)
+        _same(store.select("N", naive.index[0], naive.index[-1]), ticks)
+        tokyo = make_ticks(DAY2, 20, seed=2).tz_convert("Asia/Tokyo")
+        store.insert("T", tokyo)
+        _same(store.select("T", tokyo.index[0], tokyo.index[-1]), tokyo)
+
+    def test_mixed_offset_index_is_converted_to_utc(self, store: Tickstore) -> None:
+        stamps = [pd.Timestamp("2024-03-04 10:00", tz="UTC"), pd.Timestamp("2024-03-04 12:00+02:00")]
+        ticks = pd.DataFrame({"price": [1.0, 2.0]}, index=pd.Index(stamps, dtype=object))
+        store.insert("MIX", ticks)
+        result = store.select("MIX")
+        assert list(result.index) == [pd.Timestamp("2024-03-04 10:00", tz="UTC")] * 2
+        assert list(result["price"]) == [1.0, 2.0]
+
+    def test_unsorted_input_is_sorted_stably_and_duplicates_kept(self, store: Tickstore) -> None:
+        t = pd.Timestamp("2024-03-04 10:00", tz="UTC")
+        index = pd.DatetimeIndex([t + pd.Timedelta(seconds=s) for s in (5, 1, 5, 3, 1)])
+        ticks = pd.DataFrame({"seq": [0, 1, 2, 3, 4]}, index=index)
+        store.insert("U", ticks)
+        assert list(store.select("U")["seq"]) == [1, 4, 3, 0, 2]
+
+    def test_schema_may_change_between_days(self, store: Tickstore) -> None:
+        first = make_ticks(DAY1, 10)
+        second = make_ticks(DAY2, 10, seed=1).drop(columns=["side"]).assign(venue="X")
+        store.insert("S", first)
+        store.insert("S", second)
+        result = store.select("S")
+        assert set(result.columns) == {"price", "size", "side", "trade_id", "venue"}
+        assert result["side"].iloc[:10].tolist() == first["side"].tolist()
+        assert result["side"].iloc[10:].isna().all() and result["venue"].iloc[:10].isna().all()
+
+    def test_columns_limit_what_is_read(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 30)
+        store.insert("C", ticks)
+        _same(store.select("C", columns=["size", "price"]), ticks[["size", "price"]])
+        _same(store.select("C", columns="side"), ticks[["side"]])
+        with pytest.raises(ColumnNotFoundError, match="nope"):
+            store.select("C", columns=["price", "nope"])
+
+    def test_unknown_symbol_or_empty_range_gives_an_empty_frame(self, store: Tickstore) -> None:
+        for result in (
+            store.select("NEVER"),
+            store.select("NEVER", DAY1, DAY2),
+        ):
+            assert result.empty and isinstance(result.index, pd.DatetimeIndex)
+            assert result.index.name == store.timestamp_column and str(result.index.tz) == "UTC"
+        store.insert("E", make_ticks(DAY1, 5, start_hour=12))
+        assert store.select("E", pd.Timestamp(DAY1), pd.Timestamp(DAY1) + pd.Timedelta(hours=11)).empty
+        assert store.select("E", pd.Timestamp(DAY3)).empty
+        with pytest.raises(InvalidTimeError):
+            store.select("E", DAY2, DAY1)
+
+    # --- versions and transaction time --------------------------------------------------------
+
+    def test_correction_creates_a_version_and_as_of_sees_both(self, store: Tickstore) -> None:
+        original, corrected = make_ticks(DAY1, 40), make_ticks(DAY1, 30, seed=9)
+        store.insert("BTCUSD", original)
+        between = pd.Timestamp.now(tz="UTC")
+        (v1,) = store.insert("BTCUSD", corrected, day=DAY1)
+        assert v1.version == 1
+        _same(store.select("BTCUSD"), corrected)
+        _same(store.select("BTCUSD", as_of=between), original)
+        _same(store.select("BTCUSD", as_of="1990-01-01"), original)  # the first version: since forever
+        history = store.history("BTCUSD", DAY1)
+        assert list(history["version"]) == [0, 1]
+        assert history["start_time"].iloc[0] == pd.Timestamp(TIME_MIN, tz="UTC")
+        assert history["end_time"].iloc[0] == history["start_time"].iloc[1]
+        assert history["end_time"].iloc[1] == pd.Timestamp(TIME_MAX, tz="UTC")
+        assert list(history["current"]) == [False, True]
+        assert list(history["rows"]) == [40, 30]
+
+    def test_delete_ends_the_current_version_only(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 20)
+        store.insert("D", ticks)
+        store.insert("D", make_ticks(DAY2, 20, seed=1))
+        before = pd.Timestamp.now(tz="UTC")
+        ended = store.delete("D", DAY1)
+        assert ended is not None and ended.version == 0 and not ended.current
+        assert store.days("D") == [DAY2]
+        assert store.days("D", as_of=before) == [DAY1, DAY2]
+        assert store.select("D", DAY1, pd.Timestamp(DAY2) - pd.Timedelta(1)).empty
+        _same(store.select("D", DAY1, pd.Timestamp(DAY2) - pd.Timedelta(1), as_of=before), ticks)
+        assert store.delete("D", DAY1) is None  # nothing current: no-op
+        assert store.delete("D", DAY3) is None
+        (again,) = store.insert("D", ticks.iloc[:5])
+        assert again.version == 1 and again.start_time > ended.start_time
+        _same(store.select("D", DAY1, pd.Timestamp(DAY2) - pd.Timedelta(1)), ticks.iloc[:5])
+
+    def test_explicit_transaction_times(self, store: Tickstore) -> None:
+        t1, t2 = pd.Timestamp("2024-03-05 09:00", tz="UTC"), pd.Timestamp("2024-03-06 09:00", tz="UTC")
+        a, b = make_ticks(DAY1, 10), make_ticks(DAY1, 12, seed=1)
+        store.insert("BT", a, day=BiTimestamp(DAY1, t1))
+        store.insert("BT", b, day=BiTimestamp(DAY1, t2))
+        _same(store.select("BT", as_of=t2 - pd.Timedelta(1)), a)
+        _same(store.select("BT", as_of=t2), b)
+        with pytest.raises(TransactionTimeError):
+            store.insert("BT", a, day=BiTimestamp(DAY1, t1))
+        with pytest.raises(TransactionTimeError):
+            store.insert("BT", a, day=BiTimestamp(DAY1, pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)))
+        with pytest.raises(TransactionTimeError):
+            store.delete("BT", BiTimestamp(DAY1, t1))
+        assert len(store.history("BT")) == 2
+        _same(store.select("BT"), b)
+
+    def test_multi_day_insert_commits_every_day_at_one_time(self, store: Tickstore) -> None:
+        store.insert("M", make_ticks(DAY1, 5))
+        versions = store.insert("M", pd.concat([make_ticks(d, 5, seed=3) for d in (DAY1, DAY2, DAY3)]))
+        assert [(v.day, v.version) for v in versions] == [(DAY1, 1), (DAY2, 0), (DAY3, 0)]
+        assert versions[0].start_time != TIME_MIN
+        assert versions[1].start_time == versions[2].start_time == TIME_MIN
+        history = store.history("M")
+        assert history.loc[history["day"] == DAY1, "end_time"].iloc[0].value == versions[0].start_time
+
+    def test_empty_frame_with_a_day_records_an_empty_version(self, store: Tickstore) -> None:
+        store.insert("Z", make_ticks(DAY1, 5))
+        empty = make_ticks(DAY1, 0)
+        (version,) = store.insert("Z", empty, day=DAY1)
+        assert version.version == 1 and version.rows == 0
+        assert store.select("Z").empty and store.days("Z") == []
+        with pytest.raises(InvalidTicksError, match="day="):
+            store.insert("Z", empty)
+
+    # --- bad input: clear errors, nothing written -----------------------------------------------
+
+    @pytest.mark.parametrize(
+        "symbol", ["", "../x", "a/b", "a\\b", "nul\x00", "tab\tsym", "..", ".hidden", "x" * 129, "sp ace"]
+    )
+    def test_bad_symbols_are_refused_before_anything_is_written(self, store: Tickstore, symbol: str) -> None:
+        with pytest.raises(InvalidSymbolError):
+            store.insert(symbol, make_ticks(DAY1, 3))
+        with pytest.raises(InvalidSymbolError):
+            store.select(symbol)
+        assert list(store.backend.list("")) == []
+
+    @pytest.mark.parametrize(
+        "ticks",
+        [
+            pd.DataFrame({"price": [1.0]}),  # RangeIndex
+            pd.DataFrame({"price": [1.0]}, index=pd.Index(["not a time"])),
+            pd.DataFrame({"price": [1.0]}, index=pd.DatetimeIndex([pd.NaT])),
+            pd.DataFrame({"time": [1.0]}, index=pd.DatetimeIndex(["2024-03-04"])),  # clashes with index name
+            pd.DataFrame({"mixed": [1, "a"]}, index=pd.DatetimeIndex(["2024-03-04", "2024-03-04"])),
+            pd.DataFrame([[1.0]], columns=[0], index=pd.DatetimeIndex(["2024-03-04"])),
+            "not a frame",
+        ],
+        ids=[
+            "range-index",
+            "string-index",
+            "nat",
+            "column-clash",
+            "mixed-object",
+            "int-column-name",
+            "not-a-frame",
+        ],
+    )
+    def test_bad_ticks_are_refused_before_anything_is_written(self, store: Tickstore, ticks: Any) -> None:
+        with pytest.raises(InvalidTicksError):
+            store.insert("BAD", ticks)
+        assert list(store.backend.list("")) == []
+
+    def test_ticks_spanning_days_with_a_day_given_are_refused(self, store: Tickstore) -> None:
+        ticks = pd.concat([make_ticks(DAY1, 3), make_ticks(DAY2, 3, seed=1)])
+        with pytest.raises(InvalidTicksError, match=str(DAY2)):
+            store.insert("SPAN", ticks, day=DAY1)
+        assert list(store.backend.list("")) == []
+
+    # --- several readers and writers -------------------------------------------------------------
+
+    def test_another_store_object_sees_commits(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 10)
+        store.insert("O", ticks)
+        with self.reopen(store) as other:
+            _same(other.select("O"), ticks)
+            store.insert("O", ticks.iloc[:3], day=DAY1)
+            other.flush()
+            _same(other.select("O"), ticks.iloc[:3])
+            assert other.symbols() == ["O"]
+
+    def test_concurrent_writers_lose_no_version(self, store: Tickstore) -> None:
+        writers, each = 4, 3
+        errors: list[BaseException] = []
+
+        def write(w: int) -> None:
+            try:
+                with self.reopen(store) as mine:
+                    for i in range(each):
+                        mine.insert("RACE", make_ticks(DAY1, 5, seed=w * 100 + i), day=DAY1)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        store.flush()
+        history = store.history("RACE")
+        assert sorted(history["version"]) == list(range(writers * each))
+        assert history["current"].sum() == 1
+        starts, ends = history["start_time"].tolist(), history["end_time"].tolist()
+        assert all(ends[i] == starts[i + 1] for i in range(len(starts) - 1))
+
+    # --- integrity and lifecycle -------------------------------------------------------------------
+
+    def test_a_damaged_object_is_an_error_never_wrong_data(self, store: Tickstore) -> None:
+        (version,) = store.insert("BROKEN", make_ticks(DAY1, 50))
+        data = bytearray(store.backend.get(version.key))
+        data[len(data) // 2] ^= 0xFF
+        store.backend.put(version.key, bytes(data))
+        with pytest.raises(CorruptObjectError, match=version.key):
+            store.select("BROKEN")
+
+    def test_symbols_days_and_destroy(self, store: Tickstore) -> None:
+        store.insert("B", pd.concat([make_ticks(DAY1, 3), make_ticks(DAY3, 3, seed=1)]))
+        store.insert("A", make_ticks(DAY2, 3))
+        assert store.symbols() == ["A", "B"]
+        assert store.days("B") == [DAY1, DAY3] and store.days("NONE") == []
+        with self.reopen(store) as other:
+            other.destroy()
+        assert list(store.backend.list("")) == []
+
+    def test_a_closed_store_refuses_work(self, store: Tickstore) -> None:
+        store.close()
+        store.close()
+        with pytest.raises(StoreClosedError):
+            store.select("X")
+
+    # --- the rules as properties: the store answers like the model ----------------------------------
+
+    @pytest.fixture
+    def property_settings(self) -> settings:
+        return settings(
+            max_examples=self.property_examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+
+    def test_store_matches_the_model(
+        self, open_new: Callable[..., Tickstore], property_settings: settings
+    ) -> None:
+        days = [DAY1, DAY2, DAY3]
+        base = pd.Timestamp("2024-06-01", tz="UTC").value
+        operation = st.one_of(
+            st.tuples(st.just("insert"), st.sampled_from(days), st.integers(0, 6), st.integers(0, 10_000)),
+            st.tuples(st.just("delete"), st.sampled_from(days), st.just(0), st.just(0)),
+        )
+
+        @property_settings
+        @given(
+            operations=st.lists(st.tuples(operation, st.integers(1, 3)), min_size=1, max_size=8),
+            probes=st.lists(
+                st.tuples(st.integers(0, 30), st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=4
+            ),
+        )
+        def check(
+            operations: list[tuple[tuple[str, dt.date, int, int], int]], probes: list[tuple[int, int, int]]
+        ) -> None:
+            store = open_new()
+            model = BitemporalModel(store.timestamp_column)
+            now = base
+            times = []
+            for (kind, day, rows, seed), step in operations:
+                now += step
+                times.append(now)
+                stamp = BiTimestamp(day, pd.Timestamp(now, tz="UTC"))
+                if kind == "insert":
+                    ticks = make_ticks(day, rows, seed=seed)
+                    store.insert("P", ticks, day=stamp)
+                    model.insert(day, ticks, now)
+                else:
+                    store.delete("P", stamp)
+                    model.delete(day, now)
+            for offset, first, span in probes:
+                as_of = None if offset == 30 else base + offset
+                start = pd.Timestamp(days[min(first, 2)], tz="UTC") + pd.Timedelta(hours=6 * first)
+                end = start + pd.Timedelta(hours=20 * span)
+                expected = model.select(start, end, as_of)
+                actual = store.select(
+                    "P", start, end, as_of=None if as_of is None else pd.Timestamp(as_of, tz="UTC")
+                )
+                if expected.empty:
+                    assert actual.empty
+                else:
+                    _same(actual, expected)
+            for day in days:
+                assert len(store.history("P", day)) == model.versions(day)
+            store.destroy()
+
+        check()
+
+
+def unique_name(prefix: str = "t") -> str:
+    """A short unique name for a fresh store location."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,123 @@
+"""Time handling: valid-time days, transaction times and the :class:`BiTimestamp` pair.
+
+Transaction times are integers of nanoseconds since the epoch, UTC. ``TIME_MIN`` stands for "the
+beginning of time" (the start of a partition's first version) and ``TIME_MAX`` for "until further
+notice" (the end of a current version). Naive timestamps are UTC everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any, TypeAlias, cast
+
+import pandas as pd
+
+from .errors import InvalidTimeError
+
+__all__ = [
+    "TIME_MAX",
+    "TIME_MIN",
+    "BiTimestamp",
+    "DayLike",
+    "TimeLike",
+    "now_ns",
+    "to_day",
+    "to_utc_ns",
+]
+
+TIME_MIN: int = int(pd.Timestamp.min.value)
+TIME_MAX: int = int(pd.Timestamp.max.value)
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+TimeLike: TypeAlias = "dt.datetime | dt.date | pd.Timestamp | str | int | float"
+DayLike: TypeAlias = "dt.date | dt.datetime | pd.Timestamp | str | BiTimestamp"
+
+
+@dataclass(frozen=True)
+class BiTimestamp:
+    """A valid-time day (``as_at``) and, optionally, the transaction time (``as_of``) of a change.
+
+    Pass it as ``day=`` to :meth:`Tickstore.insert` or :meth:`Tickstore.delete` to record the
+    change at an explicit transaction time instead of now, for example when replaying history.
+    Transaction time only moves forward: ``as_of`` must be later than the partition's last change.
+
+    >>> BiTimestamp(dt.date(2024, 1, 2), pd.Timestamp("2024-01-03 09:00", tz="UTC"))
+    BiTimestamp(as_at=datetime.date(2024, 1, 2), as_of=Timestamp('2024-01-03 09:00:00+0000', tz='UTC'))
+    """
+
+    as_at: dt.date
+    as_of: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "as_at", to_day(self.as_at, "UTC"))
+        if self.as_of is not None:
+            object.__setattr__(self, "as_of", pd.Timestamp(to_utc_ns(self.as_of, "as_of"), tz="UTC"))
+
+
+def now_ns() -> int:
+    """The current transaction time."""
+    return time.time_ns()
+
+
+def to_timestamp(value: Any, what: str) -> pd.Timestamp:
+    """Parse ``value`` as a UTC timestamp with nanosecond unit; naive means UTC."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidTimeError(f"{what} must be a timestamp, got {value!r}")
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidTimeError(
+            f"{what}={value!r} is not a timestamp pandas understands (e.g. '2024-01-02 09:30' or a "
+            f"datetime), or is outside {pd.Timestamp.min} .. {pd.Timestamp.max}"
+        ) from exc
+    if stamp is pd.NaT:
+        raise InvalidTimeError(f"{what} must be a timestamp, got NaT")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    try:
+        return cast(pd.Timestamp, stamp.as_unit("ns"))
+    except (ValueError, OverflowError) as exc:
+        raise InvalidTimeError(
+            f"{what}={value!r} is outside the nanosecond range {pd.Timestamp.min} .. {pd.Timestamp.max}"
+        ) from exc
+
+
+def to_utc_ns(value: Any, what: str) -> int:
+    """``value`` as integer nanoseconds since the epoch, UTC."""
+    return int(to_timestamp(value, what).value)
+
+
+def to_day(value: Any, tz: str) -> dt.date:
+    """A valid-time day: a date, a ``YYYY-MM-DD`` string, or a timestamp (its date in ``tz``)."""
+    if isinstance(value, BiTimestamp):
+        return value.as_at
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:
+        return value.date()
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidTimeError(f"day={value!r} is not a day; pass a datetime.date or 'YYYY-MM-DD'") from exc
+    if stamp is pd.NaT:
+        raise InvalidTimeError("day must be a date, got NaT")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(tz)
+    return dt.date(stamp.year, stamp.month, stamp.day)
+
+
+def day_start_ns(day: dt.date, tz: str) -> int:
+    """The first nanosecond of ``day`` in time zone ``tz``, as UTC nanoseconds."""
+    return int(pd.Timestamp(day).tz_localize(tz).tz_convert("UTC").as_unit("ns").value)
+
+
+def format_ns(value: int | None) -> str:
+    """A transaction time for messages: ISO UTC, or 'the beginning of time' / 'now on'."""
+    if value is None:
+        return "none"
+    if value == TIME_MIN:
+        return "the beginning of time"
+    if value == TIME_MAX:
+        return "until further notice"
+    return str(pd.Timestamp(value, tz="UTC").isoformat())

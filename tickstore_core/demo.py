@@ -33,7 +33,7 @@ def ohlc_5min(ticks: pd.DataFrame) -> pd.DataFrame:
 def correct(ticks: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
     """The exchange's corrected file for a day: 1% of trades busted, a burst of bad prints fixed."""
     rng = np.random.default_rng(seed)
-    kept = ticks[rng.random(len(ticks)) >= 0.01].copy()
+    kept: pd.DataFrame = ticks[rng.random(len(ticks)) >= 0.01].copy()
     noon = kept.index[0].normalize() + pd.Timedelta(hours=12)
     burst = (kept.index >= noon) & (kept.index < noon + pd.Timedelta(minutes=10))
     kept.loc[burst, "price"] = (kept.loc[burst, "price"] * 0.998 / 0.5).round() * 0.5

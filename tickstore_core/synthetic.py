@@ -63,7 +63,7 @@ def synthetic_day(
     half_spread = _TICK * (1 + rng.poisson(0.5, n))
     price = np.round((mid + np.where(buy, half_spread, -half_spread)) / _TICK) * _TICK
     size = np.round(np.clip(rng.lognormal(-4.0, 1.4, n), 0.0001, 250.0), 4)
-    return pd.DataFrame(
+    trades: pd.DataFrame = pd.DataFrame(
         {
             "price": price,
             "size": size,
@@ -72,6 +72,7 @@ def synthetic_day(
         },
         index=pd.DatetimeIndex(times, tz="UTC", name="time"),
     )
+    return trades
 
 
 def synthetic_trades(

@@ -1,3 +1,36 @@
-"""Shared fixtures: emulator servers and the one store fixture parametrised over every backend."""
+"""Shared fixtures: emulator servers and the one store fixture parametrised over every backend.
+
+``store_location`` yields, for each backend, a callable returning ``(url, options)`` of a fresh,
+empty store: cheapest backends first. Emulators start once per session on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 pytest_plugins = ["emulators.moto", "emulators.azurite"]
+
+BACKENDS = ["memory", "file", "s3", "azure"]
+StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
+
+
+def _unique() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
+    """A factory of fresh store locations on one backend; tests using it run on every backend."""
+    backend = request.param
+    if backend == "memory":
+        return lambda: (f"memory://store-{_unique()}", {})
+    if backend == "file":
+        return lambda: ((tmp_path / f"store-{_unique()}").as_uri(), {})
+    emulated = request.getfixturevalue("s3_store" if backend == "s3" else "azure_store")
+    base = emulated.url.rstrip("/")
+    return lambda: (f"{base}/{_unique()}", dict(emulated.options))

@@ -8,6 +8,7 @@ its schemes is opened, so a missing SDK breaks only that scheme, with an install
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.metadata
@@ -119,9 +120,13 @@ class BackendRegistry:
     def __init__(self, plugin_manager: pluggy.PluginManager) -> None:
         self.plugin_manager = plugin_manager
         self.broken: dict[str, str] = dict(getattr(plugin_manager, "tickstore_broken", {}))
+        distributions: dict[str, str] = getattr(plugin_manager, "tickstore_distributions", {})
         by_scheme: dict[str, list[BackendSpec]] = {}
-        for plugin_specs in plugin_manager.hook.tickstore_backends():
-            for spec in plugin_specs:
+        for impl in plugin_manager.hook.tickstore_backends.get_hookimpls():
+            specs: Iterable[BackendSpec] = impl.function()
+            for spec in specs:
+                if not spec.distribution:
+                    spec = dataclasses.replace(spec, distribution=distributions.get(impl.plugin_name, ""))
                 for scheme in spec.schemes:
                     by_scheme.setdefault(scheme.lower(), []).append(spec)
         self._by_scheme = by_scheme
@@ -142,7 +147,9 @@ class BackendRegistry:
                 "Install the backend package that provides it (for example tickstore-s3)."
             )
         if len({(s.name, s.load) for s in specs}) > 1:
-            owners = ", ".join(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs)
+            owners = ", ".join(
+                sorted(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs)
+            )
             raise BackendConflictError(
                 f"scheme '{scheme}://' is claimed by several backends: {owners}. "
                 "Uninstall one, or limit plugins with TICKSTORE_PLUGINS."
@@ -165,6 +172,7 @@ def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
     pm.add_hookspecs(TickstoreSpecs)
     pm.register(_BuiltinBackends(), name="tickstore-builtin")
     broken: dict[str, str] = {}
+    distributions: dict[str, str] = {}
     if load_entry_points:
         allowed = os.environ.get("TICKSTORE_PLUGINS")
         allow = {name.strip() for name in allowed.split(",")} if allowed else None
@@ -176,11 +184,13 @@ def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
             try:
                 plugin = ep.load()
                 pm.register(plugin, name=ep.name)
+                distributions[ep.name] = ep.dist.name if ep.dist is not None else ""
             except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the rest
                 broken[ep.name] = f"{type(exc).__name__}: {exc}"
                 log.warning("tickstore backend plugin %r failed to load: %s", ep.name, exc)
     pm.check_pending()
     pm.tickstore_broken = broken  # type: ignore[attr-defined]
+    pm.tickstore_distributions = distributions  # type: ignore[attr-defined]
     return pm
 
 

@@ -1,0 +1,150 @@
+"""Finding backends: the plugin registry, URL parsing and open_store's precedence."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import tickstore_core as ts
+from tickstore_core.config import parse_url
+from tickstore_core.errors import (
+    BackendConflictError,
+    BackendUnavailableError,
+    InvalidURLError,
+    UnknownBackendError,
+)
+from tickstore_core.memory import MemoryBackend
+from tickstore_core.plugins import BackendRegistry, BackendSpec, hookimpl, make_plugin_manager
+
+
+class _Plugin:
+    def __init__(self, *specs: BackendSpec) -> None:
+        self.specs = specs
+
+    @hookimpl
+    def tickstore_backends(self):
+        return list(self.specs)
+
+
+@pytest.fixture
+def plugin_manager():
+    """A fresh manager with only the built-in backends (installed plugins left out)."""
+    return make_plugin_manager(load_entry_points=False)
+
+
+def test_installed_backends_are_found_through_entry_points():
+    registry = BackendRegistry(make_plugin_manager())
+    assert registry.backend_class("memory") is MemoryBackend
+    assert {"memory", "file", "s3", "az"} <= set(registry.schemes)
+
+
+def test_unknown_scheme_lists_the_installed_ones(plugin_manager):
+    with pytest.raises(UnknownBackendError, match="'gs://'; installed schemes: memory"):
+        BackendRegistry(plugin_manager).spec_for("gs")
+
+
+def test_a_third_party_plugin_registers_a_scheme(plugin_manager):
+    plugin_manager.register(
+        _Plugin(BackendSpec("mine", ("mine",), lambda: MemoryBackend, distribution="acme"))
+    )
+    assert BackendRegistry(plugin_manager).backend_class("MINE") is MemoryBackend
+
+
+def test_two_plugins_claiming_a_scheme_is_a_conflict_naming_both(plugin_manager):
+    plugin_manager.register(
+        _Plugin(BackendSpec("one", ("dup",), lambda: MemoryBackend, distribution="dist-one"))
+    )
+    plugin_manager.register(_Plugin(BackendSpec("two", ("dup",), "x:Y", distribution="dist-two")))
+    with pytest.raises(BackendConflictError, match=r"one \(dist-one\).*two \(dist-two\)"):
+        BackendRegistry(plugin_manager).spec_for("dup")
+
+
+def test_a_backend_whose_sdk_is_missing_explains_how_to_install_it(plugin_manager):
+    spec = BackendSpec(
+        "gcs", ("gs",), "tickstore_gcs_not_installed._backend:GCS", install_hint="pip install tickstore-gcs"
+    )
+    plugin_manager.register(_Plugin(spec))
+    with pytest.raises(BackendUnavailableError, match="pip install tickstore-gcs"):
+        BackendRegistry(plugin_manager).backend_class("gs")
+    plugin_manager.register(_Plugin(BackendSpec("bad", ("bad",), lambda: dict)))  # type: ignore[arg-type]
+    with pytest.raises(BackendUnavailableError, match="not a tickstore_core.Backend"):
+        BackendRegistry(plugin_manager).backend_class("bad")
+
+
+def test_a_broken_plugin_is_reported_and_does_not_hide_the_others(monkeypatch, caplog):
+    import importlib.metadata as metadata
+
+    broken = metadata.EntryPoint("broken", "tickstore_no_such_module", "tickstore.backends")
+    real = metadata.entry_points
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        return [*found, broken] if kwargs.get("group") == "tickstore.backends" else found
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    with caplog.at_level(logging.WARNING, logger="tickstore_core.plugins"):
+        registry = BackendRegistry(make_plugin_manager())
+    assert "broken" in registry.broken and "broken" in caplog.text
+    assert registry.backend_class("memory") is MemoryBackend
+    with pytest.raises(UnknownBackendError, match="failed to load: broken"):
+        registry.spec_for("gs")
+
+
+def test_tickstore_plugins_limits_which_plugins_load(monkeypatch):
+    monkeypatch.setenv("TICKSTORE_PLUGINS", "s3")
+    schemes = set(BackendRegistry(make_plugin_manager()).schemes)
+    assert "s3" in schemes and "file" not in schemes and "memory" in schemes
+
+
+def test_parse_url_forms(tmp_path):
+    assert parse_url("s3://bucket/db?endpoint_url=http://x") == (
+        "s3",
+        "s3://bucket/db",
+        {"endpoint_url": "http://x"},
+    )
+    scheme, url, options = parse_url(str(tmp_path / "db"))
+    assert (scheme, url, options) == ("file", (tmp_path / "db").as_uri(), {})
+    assert parse_url("AZ://container/db")[0] == "az"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("s3://AKIAEXAMPLE:hunter2@bucket/db", "hunter2"),
+        ("az://container/db?sas_token=sv%3Dsecretsig", "secretsig"),
+        ("az://container/db?account_key=c2VjcmV0a2V5", "c2VjcmV0a2V5"),
+        ("s3://bucket/db?aws_secret_access_key=hunter3", "hunter3"),
+    ],
+)
+def test_credentials_in_urls_are_refused_without_echoing_them(url, secret):
+    with pytest.raises(InvalidURLError) as caught:
+        parse_url(url)
+    assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["", "s3://b/db?a=1&a=2", "s3://b/db?novalue&&", "://nothing"])
+def test_malformed_urls_are_refused(url):
+    with pytest.raises(InvalidURLError):
+        parse_url(url)
+
+
+def test_open_store_takes_options_from_the_url_and_keywords():
+    with ts.open_store("memory://opts?tz=Europe/London&index_ttl=0", timestamp_column="ts") as store:
+        assert (store.tz, store.index_ttl, store.timestamp_column) == ("Europe/London", 0.0, "ts")
+    with pytest.raises(InvalidURLError, match="valid options"):
+        ts.open_store("memory://opts?endpoint_url=x")
+    with pytest.raises(InvalidURLError, match="true or false"):
+        ts.open_store("memory://opts?progress=maybe")
+
+
+def test_open_store_uses_tickstore_url_then_the_default_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("TICKSTORE_URL", "memory://from-env")
+    with ts.open_store() as store:
+        assert store.backend.url == "memory://from-env"
+    monkeypatch.delenv("TICKSTORE_URL")
+    monkeypatch.setattr("tickstore_core.config.default_store_path", lambda: tmp_path / "default")
+    with ts.open_store() as store:
+        assert store.backend.url == (tmp_path / "default").as_uri()
+    with pytest.raises(UnknownBackendError, match="installed schemes: .*memory"):
+        ts.open_store("gs://bucket/db")

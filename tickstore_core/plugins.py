@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 import pluggy
 
@@ -123,7 +124,7 @@ class BackendRegistry:
         distributions: dict[str, str] = getattr(plugin_manager, "tickstore_distributions", {})
         by_scheme: dict[str, list[BackendSpec]] = {}
         for impl in plugin_manager.hook.tickstore_backends.get_hookimpls():
-            specs: Iterable[BackendSpec] = impl.function()
+            specs = cast(Iterable[BackendSpec], impl.function())
             for spec in specs:
                 if not spec.distribution:
                     spec = dataclasses.replace(spec, distribution=distributions.get(impl.plugin_name, ""))

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given
@@ -48,7 +49,7 @@ def test_delete_ends_the_current_version_and_a_reinsert_starts_later():
 
 def test_a_slow_clock_never_reorders_versions_but_an_explicit_time_must_be_later():
     index, _ = _insert(SymbolIndex("S"), 1_000)
-    index, second = _insert(index, 5_000)
+    index, _ = _insert(index, 5_000)
     index, third = _insert(index, 4_000)
     assert third.start_time == 5_001
     with pytest.raises(TransactionTimeError, match="only moves forward"):
@@ -79,7 +80,7 @@ def test_versions_of_a_day_tile_transaction_time(changes):
         assert [v.version for v in versions] == list(range(len(versions)))
         assert versions[0].start_time == TIME_MIN
         assert all(v.start_time < v.end_time for v in versions)
-        assert all(a.end_time <= b.start_time for a, b in zip(versions, versions[1:], strict=False))
+        assert all(a.end_time <= b.start_time for a, b in itertools.pairwise(versions))
         assert not any(v.current for v in versions[:-1])
 
 

@@ -68,7 +68,7 @@ def test_a_backend_whose_sdk_is_missing_explains_how_to_install_it(plugin_manage
     with pytest.raises(BackendUnavailableError, match="pip install tickstore-gcs"):
         BackendRegistry(plugin_manager).backend_class("gs")
     plugin_manager.register(_Plugin(BackendSpec("bad", ("bad",), lambda: dict)))  # type: ignore[arg-type]
-    with pytest.raises(BackendUnavailableError, match="not a tickstore_core.Backend"):
+    with pytest.raises(BackendUnavailableError, match=r"not a tickstore_core\.Backend"):
         BackendRegistry(plugin_manager).backend_class("bad")
 
 
@@ -146,5 +146,5 @@ def test_open_store_uses_tickstore_url_then_the_default_store(monkeypatch, tmp_p
     monkeypatch.setattr("tickstore_core.config.default_store_path", lambda: tmp_path / "default")
     with ts.open_store() as store:
         assert store.backend.url == (tmp_path / "default").as_uri()
-    with pytest.raises(UnknownBackendError, match="installed schemes: .*memory"):
+    with pytest.raises(UnknownBackendError, match=r"installed schemes: .*memory"):
         ts.open_store("gs://bucket/db")

@@ -6,6 +6,7 @@ empty store: cheapest backends first. Emulators start once per session on 127.0.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,12 @@ pytest_plugins = ["emulators.moto", "emulators.azurite"]
 
 BACKENDS = ["memory", "file", "s3", "azure"]
 StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the tests' disk cache out of the user's real cache directory."""
+    os.environ["TICKSTORE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 def _unique() -> str:

@@ -42,9 +42,7 @@ class ParquetCodec:
             source = pq.ParquetFile(pa.BufferReader(data))
             names = source.schema_arrow.names
             if not names or names[0] != timestamp_column:
-                raise CorruptObjectError(
-                    f"expected the timestamp column {timestamp_column!r} first, found {names[:1]}"
-                )
+                raise CorruptObjectError(f"expected the timestamp column {timestamp_column!r} first, found {names[:1]}")
             wanted = None if columns is None else [timestamp_column, *(c for c in columns if c in names)]
             return source.read(columns=wanted, use_threads=False)
         except (pa.ArrowException, OSError) as exc:
@@ -68,9 +66,7 @@ class HDF5Codec:
     def decode(self, data: bytes, *, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
         from .hdf5_codec import decode_hdf5
 
-        return decode_hdf5(
-            data, timestamp_column=timestamp_column, columns=columns, allow_pickle=self.allow_pickle
-        )
+        return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=self.allow_pickle)
 
 
 def codec_for(encoding: str, *, allow_pickle: bool = False) -> Codec:

@@ -26,6 +26,9 @@ __all__ = ["default_store_path", "open_store", "parse_url"]
 log = logging.getLogger("tickstore")
 
 STORE_OPTIONS = {
+    "cache": bool,
+    "cache_dir": str,
+    "cache_size": str,
     "timestamp_column": str,
     "tz": str,
     "index_ttl": float,
@@ -53,7 +56,10 @@ def _as_bool(name: str, value: Any) -> bool:
 
 
 def _convert(name: str, value: Any) -> Any:
+    """A store option from the URL query (a string) as its type; keyword values pass as given."""
     kind = STORE_OPTIONS[name]
+    if not isinstance(value, str):
+        return value
     if kind is bool:
         return _as_bool(name, value)
     try:
@@ -99,14 +105,13 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     return scheme, base, options
 
 
-def open_store(
-    url: str | None = None, *, registry: BackendRegistry | None = None, **options: Any
-) -> Tickstore:
+def open_store(url: str | None = None, *, registry: BackendRegistry | None = None, **options: Any) -> Tickstore:
     """Open the tick store at ``url`` (see the module docstring for the forms it takes).
 
-    Store options (``timestamp_column``, ``tz``, ``index_ttl``, ``max_workers``, ``progress``,
-    ``allow_pickle``) are taken from keyword arguments or the URL query; every other option goes
-    to the backend, which rejects those it does not know.
+    Store options (``timestamp_column``, ``tz``, ``cache``, ``cache_dir``, ``cache_size``,
+    ``index_ttl``, ``max_workers``, ``progress``, ``allow_pickle``) are taken from keyword
+    arguments or the URL query; every other option goes to the backend, which rejects those it
+    does not know.
 
     >>> store = open_store("memory://example")
     >>> store

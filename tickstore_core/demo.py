@@ -57,10 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         began = time.perf_counter()
         store.insert(SYMBOL, pd.concat(days))
         spent = time.perf_counter() - began
-        print(
-            f"inserted {rows:,} {SYMBOL} trades over {len(days)} days "
-            f"in {spent:.1f}s ({rows / spent:,.0f} rows/s)"
-        )
+        print(f"inserted {rows:,} {SYMBOL} trades over {len(days)} days in {spent:.1f}s ({rows / spent:,.0f} rows/s)")
 
         bad_day = days[len(days) // 2]
         day = bad_day.index[0].date()

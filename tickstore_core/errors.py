@@ -26,10 +26,12 @@ __all__ = [
     "ObjectExistsError",
     "ObjectNotFoundError",
     "OfflineError",
+    "OfflineWarning",
     "PreconditionFailedError",
     "StorageError",
     "StoreClosedError",
     "TickstoreError",
+    "TickstoreWarning",
     "TransactionTimeError",
     "UnknownBackendError",
     "UnsafeDataError",
@@ -139,3 +141,14 @@ class CommitConflictError(StorageError):
 
 class StoreClosedError(TickstoreError):
     """The store was closed; open a new one."""
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+class TickstoreWarning(UserWarning):
+    """Root of every warning tickstore issues."""
+
+
+class OfflineWarning(TickstoreWarning):
+    """The backend is unreachable; an answer comes from the local cache and may be stale."""

@@ -28,9 +28,7 @@ def _utc_index(ticks: pd.DataFrame) -> pd.DatetimeIndex:
     """The ticks' index as a nanosecond UTC DatetimeIndex, or a clear error."""
     index = ticks.index
     if isinstance(index, pd.MultiIndex):
-        raise InvalidTicksError(
-            "ticks must have a single DatetimeIndex, not a MultiIndex; reset the extra levels"
-        )
+        raise InvalidTicksError("ticks must have a single DatetimeIndex, not a MultiIndex; reset the extra levels")
     if not isinstance(index, pd.DatetimeIndex):
         if len(index) and index.dtype == object:
             try:  # e.g. timestamps with mixed UTC offsets: each one is unambiguous

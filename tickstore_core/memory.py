@@ -34,6 +34,7 @@ class MemoryBackend(Backend):
 
     name: ClassVar[str] = "memory"
     schemes: ClassVar[tuple[str, ...]] = ("memory",)
+    is_local: ClassVar[bool] = True  # in-process: nothing to gain from a disk cache
 
     def __init__(self, store_name: str = "default") -> None:
         self._name = store_name
@@ -44,9 +45,7 @@ class MemoryBackend(Backend):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryBackend:
         if options:
-            raise InvalidURLError(
-                f"memory backend takes no options, got {sorted(options)}; valid options: none"
-            )
+            raise InvalidURLError(f"memory backend takes no options, got {sorted(options)}; valid options: none")
         parts = urlsplit(url)
         name = (parts.netloc + parts.path).strip("/") or "default"
         return cls(name)

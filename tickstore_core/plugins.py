@@ -148,9 +148,7 @@ class BackendRegistry:
                 "Install the backend package that provides it (for example tickstore-s3)."
             )
         if len({(s.name, s.load) for s in specs}) > 1:
-            owners = ", ".join(
-                sorted(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs)
-            )
+            owners = ", ".join(sorted(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs))
             raise BackendConflictError(
                 f"scheme '{scheme}://' is claimed by several backends: {owners}. "
                 "Uninstall one, or limit plugins with TICKSTORE_PLUGINS."

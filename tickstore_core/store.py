@@ -19,13 +19,16 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import random
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -35,8 +38,10 @@ import pyarrow as pa
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .bitemporal import next_version_number, plan_delete, plan_insert
+from .cache import DEFAULT_CACHE_SIZE, ObjectCache
 from .codecs import Codec, codec_for
 from .errors import (
+    BackendError,
     ColumnNotFoundError,
     CommitConflictError,
     ConfigError,
@@ -46,6 +51,8 @@ from .errors import (
     InvalidTimeError,
     ObjectExistsError,
     ObjectNotFoundError,
+    OfflineError,
+    OfflineWarning,
     PreconditionFailedError,
     StoreClosedError,
     TickstoreError,
@@ -111,6 +118,9 @@ class Tickstore:
         *,
         timestamp_column: str | None = None,
         tz: str | None = None,
+        cache: ObjectCache | bool | None = None,
+        cache_dir: str | Path | None = None,
+        cache_size: int | str | None = None,
         index_ttl: float = 5.0,
         max_workers: int | None = None,
         progress: bool | None = None,
@@ -118,6 +128,7 @@ class Tickstore:
         owns_backend: bool = True,
     ) -> None:
         self.backend = backend
+        self.cache = self._open_cache(cache, cache_dir, cache_size)
         self.layout: Layout = layout_for(backend.layout)
         self.codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)
         self.index_ttl = float(index_ttl)
@@ -136,19 +147,29 @@ class Tickstore:
 
     # --- opening ---------------------------------------------------------------------------
 
+    def _open_cache(
+        self, cache: ObjectCache | bool | None, directory: str | Path | None, size: int | str | None
+    ) -> ObjectCache | None:
+        """The store's cache: on by default for remote backends, off for local ones."""
+        self._owns_cache = False
+        if isinstance(cache, ObjectCache):
+            return cache
+        if cache is False or (cache is None and self.backend.is_local):
+            return None
+        size = size if size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+        self._owns_cache = True
+        return ObjectCache(directory, size)
+
     def _read_manifest(self) -> dict[str, Any] | None:
-        try:
-            data = self.backend.get(MANIFEST_KEY)
-        except ObjectNotFoundError:
+        _, data = self._read_revalidated(MANIFEST_KEY)
+        if data is None:
             return None
         try:
             manifest = json.loads(data)
             if manifest.get("format") != MANIFEST_FORMAT:
                 raise ValueError(f"unknown format {manifest.get('format')!r}")
         except (ValueError, AttributeError) as exc:
-            raise CorruptObjectError(
-                f"{self.backend.url}/{MANIFEST_KEY} is not a tickstore manifest: {exc}"
-            ) from exc
+            raise CorruptObjectError(f"{self.backend.url}/{MANIFEST_KEY} is not a tickstore manifest: {exc}") from exc
         self._manifest_written = True
         return dict(manifest)
 
@@ -364,8 +385,21 @@ class Tickstore:
         with self._lock:
             self._indexes.clear()
 
+    def cache_stats(self) -> dict[str, Any]:
+        """This store's cache counters (hits, misses, bytes, evictions, ...) and the cache's size."""
+        if self.cache is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            **self.cache.stats.as_dict(),
+            "entries": self.cache.entries(),
+            "volume": self.cache.volume(),
+            "size_limit": self.cache.size_limit,
+            "directory": str(self.cache.directory),
+        }
+
     def close(self) -> None:
-        """Release threads and connections; the store cannot be used afterwards."""
+        """Release threads, connections and the cache; the store cannot be used afterwards."""
         with self._lock:
             if self._closed:
                 return
@@ -375,6 +409,8 @@ class Tickstore:
             pool.shutdown(wait=True)
         if self._owns_backend:
             self.backend.close()
+        if self.cache is not None and self._owns_cache:
+            self.cache.close()
 
     def destroy(self) -> None:
         """Delete every object of the store (all symbols, versions and indexes), then close it."""
@@ -438,11 +474,13 @@ class Tickstore:
         try:
             return self.codec.decode(data, timestamp_column=self.timestamp_column, columns=columns)
         except TickstoreError as exc:
-            raise type(exc)(
-                f"{symbol} {version.day} version {version.version} ({version.key}): {exc}"
-            ) from exc
+            raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
 
     def _fetch(self, symbol: str, version: Version) -> bytes:
+        if self.cache is not None:
+            cached = self.cache.get(self.backend.url, version.key, version.checksum)
+            if cached is not None:
+                return cached
         try:
             data = self.backend.get(version.key)
         except ObjectNotFoundError as exc:
@@ -455,6 +493,8 @@ class Tickstore:
                 f"{symbol} {version.day} version {version.version}: object {version.key} in "
                 f"{self.backend.url} does not match its checksum; it was changed or damaged after commit"
             )
+        if self.cache is not None:
+            self.cache.put(self.backend.url, version.key, data)
         return data
 
     def _check_columns(self, columns: str | Sequence[str] | None) -> list[str] | None:
@@ -465,9 +505,7 @@ class Tickstore:
         if bad:
             raise InvalidInputError(f"columns must be column names (strings), got {bad!r}")
         if self.timestamp_column in wanted:
-            raise InvalidInputError(
-                f"{self.timestamp_column!r} is the index of every result; leave it out of columns"
-            )
+            raise InvalidInputError(f"{self.timestamp_column!r} is the index of every result; leave it out of columns")
         if len(set(wanted)) != len(wanted):
             raise InvalidInputError(f"columns lists a name twice: {wanted!r}")
         return wanted
@@ -513,18 +551,50 @@ class Tickstore:
         return self._load_index(symbol).index
 
     def _load_index(self, symbol: str) -> _LoadedIndex:
-        """Read the index from the backend (HEAD before GET, so the ETag is never newer than the bytes)."""
+        """Read the symbol's index from the backend, or revalidate the cached copy."""
         key = self.layout.index_key(symbol)
-        try:
-            meta = self.backend.head(key)
-            data = self.backend.get(key)
-        except ObjectNotFoundError:
+        etag, data = self._read_revalidated(key)
+        if data is None:
             loaded = _LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
         else:
             index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}")
-            loaded = _LoadedIndex(index, meta.etag, time.monotonic())
+            loaded = _LoadedIndex(index, etag, time.monotonic())
         self._remember(symbol, loaded)
         return loaded
+
+    def _read_revalidated(self, key: str) -> tuple[str | None, bytes | None]:
+        """(ETag, bytes) of a mutable object, or (None, None) if it does not exist.
+
+        HEAD comes before GET, so the ETag is never newer than the bytes (a compare-and-swap on a
+        stale pair fails safely). A cached copy with the current ETag saves the GET; when the
+        backend cannot be reached, the cached copy is used with an :class:`OfflineWarning`.
+        """
+        cached = self.cache.get_tagged(self.backend.url, key) if self.cache is not None else None
+        try:
+            meta = self.backend.head(key)
+        except ObjectNotFoundError:
+            if self.cache is not None and cached is not None:
+                self.cache.forget_tagged(self.backend.url, key)
+            return None, None
+        except BackendError as exc:
+            if self.cache is None or cached is None:
+                raise OfflineError(
+                    f"{self.backend.url} cannot be reached and {key} is not in the local cache ({exc}); "
+                    "check the connection, or warm the cache while online"
+                ) from exc
+            self.cache.count(offline_reads=1)
+            message = f"{self.backend.url} cannot be reached ({exc}); using the cached copy of {key}"
+            log.warning(message)
+            warnings.warn(message, OfflineWarning, stacklevel=4)
+            return cached
+        if cached is not None and cached[0] == meta.etag:
+            assert self.cache is not None
+            self.cache.count(revalidations=1)
+            return cached
+        data = self.backend.get(key)
+        if self.cache is not None:
+            self.cache.put_tagged(self.backend.url, key, meta.etag, data)
+        return meta.etag, data
 
     def _remember(self, symbol: str, loaded: _LoadedIndex) -> None:
         with self._lock:
@@ -540,9 +610,7 @@ class Tickstore:
         ``change`` returns the new index (None: nothing to commit) and the caller's result.
         """
         key = self.layout.index_key(symbol)
-        lock = (
-            self.backend.lock(f"symbol-{symbol}") if self.layout.version_named else contextlib.nullcontext()
-        )
+        lock = self.backend.lock(f"symbol-{symbol}") if self.layout.version_named else contextlib.nullcontext()
         with lock:
             for attempt in range(MAX_COMMIT_ATTEMPTS):
                 loaded = self._load_index(symbol)
@@ -570,9 +638,7 @@ class Tickstore:
             if explicit is not None:  # fail before uploading when the order is already wrong
                 self._plan(self._index(symbol), encoded, {}, explicit)
             keys = {e.day: self.layout.data_key(symbol, e.day, -1, token, self.codec.suffix) for e in encoded}
-            self._map(
-                lambda e: self.backend.put(keys[e.day], e.payload, mode="create"), encoded, f"upload {symbol}"
-            )
+            self._map(lambda e: self.backend.put(keys[e.day], e.payload, mode="create"), encoded, f"upload {symbol}")
             uploaded = list(keys.values())
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex, list[Version]]:

@@ -25,9 +25,7 @@ def check_symbol(symbol: object) -> str:
     if not symbol:
         raise InvalidSymbolError("a symbol must not be empty")
     if len(symbol) > MAX_SYMBOL_LENGTH:
-        raise InvalidSymbolError(
-            f"symbol {shown} is {len(symbol)} characters long; the limit is {MAX_SYMBOL_LENGTH}"
-        )
+        raise InvalidSymbolError(f"symbol {shown} is {len(symbol)} characters long; the limit is {MAX_SYMBOL_LENGTH}")
     if not _SYMBOL_RE.fullmatch(symbol) or ".." in symbol:
         raise InvalidSymbolError(
             f"symbol {shown} is not allowed: use letters, digits and ._-+=@^~#! only "

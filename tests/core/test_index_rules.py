@@ -93,9 +93,7 @@ def test_lookup_by_bisection_matches_a_scan(day_numbers, a, b):
     ]
     index = SymbolIndex("S", versions)
     first, last = base + dt.timedelta(min(a, b)), base + dt.timedelta(max(a, b))
-    assert [v.day for v in index.lookup(first, last)] == sorted(
-        v.day for v in versions if first <= v.day <= last
-    )
+    assert [v.day for v in index.lookup(first, last)] == sorted(v.day for v in versions if first <= v.day <= last)
 
 
 def test_index_round_trips_through_json_and_rejects_garbage():

@@ -45,16 +45,12 @@ def test_unknown_scheme_lists_the_installed_ones(plugin_manager):
 
 
 def test_a_third_party_plugin_registers_a_scheme(plugin_manager):
-    plugin_manager.register(
-        _Plugin(BackendSpec("mine", ("mine",), lambda: MemoryBackend, distribution="acme"))
-    )
+    plugin_manager.register(_Plugin(BackendSpec("mine", ("mine",), lambda: MemoryBackend, distribution="acme")))
     assert BackendRegistry(plugin_manager).backend_class("MINE") is MemoryBackend
 
 
 def test_two_plugins_claiming_a_scheme_is_a_conflict_naming_both(plugin_manager):
-    plugin_manager.register(
-        _Plugin(BackendSpec("one", ("dup",), lambda: MemoryBackend, distribution="dist-one"))
-    )
+    plugin_manager.register(_Plugin(BackendSpec("one", ("dup",), lambda: MemoryBackend, distribution="dist-one")))
     plugin_manager.register(_Plugin(BackendSpec("two", ("dup",), "x:Y", distribution="dist-two")))
     with pytest.raises(BackendConflictError, match=r"one \(dist-one\).*two \(dist-two\)"):
         BackendRegistry(plugin_manager).spec_for("dup")

@@ -121,9 +121,7 @@ class BackendConformance:
         assert backend.get(key) == b"odd"
         assert [m.key for m in backend.list("sym/")] == [key]
 
-    @pytest.mark.parametrize(
-        "key", ["", "/abs", "a//b", "../x", "a/../b", "a/./b", "a\\b", "nul\x00", "sp ace"]
-    )
+    @pytest.mark.parametrize("key", ["", "/abs", "a//b", "../x", "a/../b", "a/./b", "a\\b", "nul\x00", "sp ace"])
     def test_invalid_keys_are_rejected(self, backend: Backend, key: str) -> None:
         with pytest.raises(InvalidKeyError):
             backend.put(key, b"x")
@@ -139,9 +137,7 @@ class BackendConformance:
         assert backend.get("k") == b"first"
 
     def test_create_race_has_exactly_one_winner(self, backend: Backend) -> None:
-        results = _race(
-            self.race_threads, lambda i: backend.put("race", f"writer {i}".encode(), mode="create")
-        )
+        results = _race(self.race_threads, lambda i: backend.put("race", f"writer {i}".encode(), mode="create"))
         winners = [i for i, r in enumerate(results) if isinstance(r, ObjectMeta)]
         losers = [r for r in results if isinstance(r, ObjectExistsError)]
         assert len(winners) == 1, results
@@ -170,9 +166,7 @@ class BackendConformance:
 
     def test_if_match_race_has_exactly_one_winner(self, backend: Backend) -> None:
         etag = backend.put("idx", b"v0").etag
-        results = _race(
-            self.race_threads, lambda i: backend.put("idx", f"v{i + 1}".encode(), mode=IfMatch(etag))
-        )
+        results = _race(self.race_threads, lambda i: backend.put("idx", f"v{i + 1}".encode(), mode=IfMatch(etag)))
         winners = [i for i, r in enumerate(results) if isinstance(r, ObjectMeta)]
         losers = [r for r in results if isinstance(r, PreconditionFailedError)]
         assert len(winners) == 1, results

@@ -389,9 +389,7 @@ class StoreConformance:
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         )
 
-    def test_store_matches_the_model(
-        self, open_new: Callable[..., Tickstore], property_settings: settings
-    ) -> None:
+    def test_store_matches_the_model(self, open_new: Callable[..., Tickstore], property_settings: settings) -> None:
         days = [DAY1, DAY2, DAY3]
         base = pd.Timestamp("2024-06-01", tz="UTC").value
         operation = st.one_of(
@@ -429,9 +427,7 @@ class StoreConformance:
                 start = pd.Timestamp(days[min(first, 2)], tz="UTC") + pd.Timedelta(hours=6 * first)
                 end = start + pd.Timedelta(hours=20 * span)
                 expected = model.select(start, end, as_of)
-                actual = store.select(
-                    "P", start, end, as_of=None if as_of is None else pd.Timestamp(as_of, tz="UTC")
-                )
+                actual = store.select("P", start, end, as_of=None if as_of is None else pd.Timestamp(as_of, tz="UTC"))
                 if expected.empty:
                     assert actual.empty
                 else:

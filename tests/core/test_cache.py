@@ -1,0 +1,139 @@
+"""The read-through disk cache, over an in-process backend whose requests are counted.
+
+The same behaviours are tested against the S3 and Azure emulators in tests/backends/test_cache_remote.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import uuid
+import warnings
+
+import pytest
+
+from tickstore_core import open_store
+from tickstore_core.cache import ObjectCache, parse_size
+from tickstore_core.errors import BackendError, ConfigError, OfflineError, OfflineWarning
+from tickstore_core.testing import make_ticks
+
+DAY = __import__("datetime").date(2024, 3, 4)
+
+
+def counting(backend):
+    """Count the backend's requests by verb, and let a test switch it 'offline'."""
+    calls = collections.Counter()
+    state = {"offline": False}
+    for verb in ("get", "head", "put", "list", "delete"):
+        real = getattr(backend, verb)
+
+        def wrapper(*args, _real=real, _verb=verb, **kwargs):
+            calls[_verb] += 1
+            if state["offline"]:
+                raise BackendError(f"{backend.url} is unreachable (simulated)")
+            return _real(*args, **kwargs)
+
+        setattr(backend, verb, wrapper)
+    return calls, state
+
+
+@pytest.fixture
+def url():
+    return f"memory://cache-{uuid.uuid4().hex}"
+
+
+def test_second_select_makes_no_request_and_counts_hits(url, tmp_path):
+    with open_store(url) as writer:
+        writer.insert("S", make_ticks(DAY, 200))
+    with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=60) as store:
+        calls, _ = counting(store.backend)
+        first = store.select("S")
+        before = sum(calls.values())
+        again = store.select("S")
+        assert sum(calls.values()) == before
+        assert again.equals(first)
+        stats = store.cache_stats()
+        assert stats["hits"] == 1 and stats["misses"] == 1 and stats["bytes_from_cache"] > 0
+        assert stats["bytes_fetched"] == stats["bytes_from_cache"]
+
+
+def test_a_new_store_revalidates_the_index_and_reads_data_from_cache(url, tmp_path):
+    with open_store(url) as writer:
+        writer.insert("S", make_ticks(DAY, 100))
+    with open_store(url, cache=True, cache_dir=str(tmp_path)) as warm:
+        warm.select("S")
+    with open_store(url, cache=True, cache_dir=str(tmp_path)) as store:
+        calls, _ = counting(store.backend)
+        revalidated = store.cache_stats()["revalidations"]  # the manifest, when the store opened
+        store.select("S")
+        assert calls["get"] == 0 and calls["head"] == 1  # index: one HEAD, data: cached
+        assert store.cache_stats()["revalidations"] == revalidated + 1
+
+
+def test_offline_selects_use_the_cache_with_a_warning(url, tmp_path):
+    with open_store(url) as writer:
+        writer.insert("S", make_ticks(DAY, 100))
+    with open_store(url, cache=True, cache_dir=str(tmp_path)) as warm:
+        expected = warm.select("S")
+    with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=0) as store:
+        _, state = counting(store.backend)
+        state["offline"] = True
+        with pytest.warns(OfflineWarning, match="cached copy"):
+            assert store.select("S").equals(expected)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OfflineWarning)
+            with pytest.raises(OfflineError, match="not in the local cache"):
+                store.select("NEVER_CACHED")
+        assert store.cache_stats()["offline_reads"] >= 1
+
+
+def test_a_corrupt_cache_entry_is_dropped_and_refetched(url, tmp_path):
+    with open_store(url) as writer:
+        writer.insert("S", make_ticks(DAY, 3000))
+    with open_store(url, cache=True, cache_dir=str(tmp_path)) as store:
+        expected = store.select("S")
+        files = [p for p in tmp_path.rglob("*.val")]
+        assert files, "the data object should be cached as a file"
+        for path in files:
+            data = bytearray(path.read_bytes())
+            data[len(data) // 3] ^= 0x55
+            path.write_bytes(bytes(data[: len(data) - 7]))  # bit flip and truncation
+        store.flush()
+        calls, _ = counting(store.backend)
+        assert store.select("S").equals(expected)
+        assert store.cache_stats()["corrupt_dropped"] == 1 and calls["get"] >= 1
+
+
+def test_the_size_limit_evicts_least_recently_used_entries(tmp_path):
+    from tickstore_core.integrity import checksum
+
+    cache = ObjectCache(tmp_path, size_limit=2_000_000)
+    blob = bytes(100_000)
+    for n in range(15):
+        cache.put("ns", f"k{n}", blob)
+    assert cache.stats.evictions == 0
+    assert cache.get("ns", "k0", checksum(blob)) is not None  # k0 is now the most recently used
+    for n in range(15, 25):
+        cache.put("ns", f"k{n}", blob)
+    assert cache.stats.evictions >= 5
+    assert cache.volume() <= 2_000_000
+    assert cache.get("ns", "k0", checksum(blob)) is not None
+    assert cache.get("ns", "k1", checksum(blob)) is None
+    assert cache.get("ns", "k24", checksum(blob)) is not None
+
+
+@pytest.mark.parametrize(("text", "size"), [("4GiB", 4 * 1024**3), ("500 MB", 500_000_000), ("1e6", 10**6), (123, 123)])
+def test_cache_sizes(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "-5", "0", "3 parsecs"])
+def test_bad_cache_sizes(text):
+    with pytest.raises(ConfigError):
+        parse_size(text)
+
+
+def test_local_backends_are_not_cached_unless_asked(url, tmp_path):
+    with open_store(url) as store:
+        assert store.cache is None and store.cache_stats() == {"enabled": False}
+    with open_store(url, cache="true", cache_dir=str(tmp_path), cache_size="10MiB") as store:
+        assert store.cache is not None and store.cache_stats()["size_limit"] == 10 * 1024**2

@@ -1,0 +1,175 @@
+"""The local read-through disk cache, shared by every store on the machine.
+
+Data objects are immutable, so a cached copy never goes stale: it is keyed by the backend's URL and
+the object key, and checked against the checksum recorded in the index on every read; a corrupt
+entry is dropped and fetched again. Small mutable objects (indexes, the manifest) are cached with
+their ETag, revalidated against the backend on use, and served from the cache when the backend
+cannot be reached (offline mode). Entries are plain bytes (never pickles), evicted least recently
+used first once the cache exceeds its size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import platformdirs
+
+from .errors import ConfigError
+from .integrity import checksum, matches
+
+__all__ = ["DEFAULT_CACHE_SIZE", "CacheStats", "ObjectCache", "default_cache_dir", "parse_size"]
+
+DEFAULT_CACHE_SIZE = 4 * 1024**3
+_UNITS = {"": 1, "b": 1}
+for _power, _prefix in enumerate("kmgt", start=1):
+    _UNITS.update({_prefix: 1000**_power, f"{_prefix}b": 1000**_power, f"{_prefix}ib": 1024**_power})
+
+
+def default_cache_dir() -> Path:
+    """``TICKSTORE_CACHE_DIR``, or the per-user cache directory (e.g. ``~/.cache/tickstore``)."""
+    configured = os.environ.get("TICKSTORE_CACHE_DIR")
+    return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("tickstore"))
+
+
+def parse_size(value: int | str) -> int:
+    """A size in bytes from an int or a string such as ``"4GiB"``, ``"500 MB"``, ``"1e9"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([a-zA-Z]*)\s*", str(value))
+        unit = match.group(2).lower() if match else ""
+        if not match or unit not in _UNITS:
+            raise ConfigError(f"cache size {value!r} is not a size; use bytes or e.g. '500MiB', '4GiB'")
+        try:
+            size = int(float(match.group(1)) * _UNITS[unit])
+        except ValueError:
+            raise ConfigError(f"cache size {value!r} is not a size; use bytes or e.g. '500MiB', '4GiB'") from None
+    if size <= 0:
+        raise ConfigError(f"cache size must be positive, got {value!r}")
+    return size
+
+
+@dataclass
+class CacheStats:
+    """What one store's reads did with the cache."""
+
+    hits: int = 0
+    misses: int = 0
+    bytes_from_cache: int = 0
+    bytes_fetched: int = 0
+    evictions: int = 0
+    corrupt_dropped: int = 0
+    revalidations: int = 0
+    offline_reads: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class ObjectCache:
+    """A size-limited LRU disk cache of backend objects, with per-instance statistics."""
+
+    def __init__(self, directory: str | Path | None = None, size_limit: int | str = DEFAULT_CACHE_SIZE) -> None:
+        self.directory = Path(directory) if directory is not None else default_cache_dir()
+        self.size_limit = parse_size(size_limit)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._cache = diskcache.Cache(
+            str(self.directory),
+            size_limit=self.size_limit,
+            eviction_policy="least-recently-used",
+            cull_limit=0,  # evicted in _set (a few least recently used at a time), and counted
+        )
+        self.stats = CacheStats()
+        self._lock = threading.Lock()
+
+    # --- immutable data objects -----------------------------------------------------------
+
+    def get(self, namespace: str, key: str, expected_checksum: str) -> bytes | None:
+        """The cached object if present and intact; a corrupt entry is dropped (None)."""
+        entry = _key(namespace, key)
+        data = self._cache.get(entry, default=None, retry=True)
+        if data is not None and not matches(data, expected_checksum):
+            self._cache.delete(entry, retry=True)
+            self._count(corrupt_dropped=1)
+            data = None
+        if data is None:
+            self._count(misses=1)
+            return None
+        self._count(hits=1, bytes_from_cache=len(data))
+        return bytes(data)
+
+    def put(self, namespace: str, key: str, data: bytes) -> None:
+        """Keep ``data`` (already verified by the caller) for later reads."""
+        self._count(bytes_fetched=len(data))
+        self._set(_key(namespace, key), data)
+
+    # --- revalidated objects (indexes, the manifest) --------------------------------------
+
+    def get_tagged(self, namespace: str, key: str) -> tuple[str, bytes] | None:
+        """The cached (ETag, bytes) of a mutable object, if present and intact."""
+        entry = _key(namespace, key, tagged=True)
+        raw = self._cache.get(entry, default=None, retry=True)
+        if raw is None:
+            return None
+        try:
+            header, _, data = bytes(raw).partition(b"\n")
+            meta: dict[str, Any] = json.loads(header)
+            if not matches(data, meta["checksum"]):
+                raise ValueError("checksum mismatch")
+        except (ValueError, KeyError, TypeError):
+            self._cache.delete(entry, retry=True)
+            self._count(corrupt_dropped=1)
+            return None
+        return str(meta["etag"]), data
+
+    def put_tagged(self, namespace: str, key: str, etag: str, data: bytes) -> None:
+        header = json.dumps({"etag": etag, "checksum": checksum(data)}).encode()
+        self._set(_key(namespace, key, tagged=True), header + b"\n" + data)
+
+    def forget_tagged(self, namespace: str, key: str) -> None:
+        self._cache.delete(_key(namespace, key, tagged=True), retry=True)
+
+    # --- housekeeping ---------------------------------------------------------------------
+
+    def count(self, **deltas: int) -> None:
+        """Add to the statistics (used by the store for revalidations and offline reads)."""
+        self._count(**deltas)
+
+    def volume(self) -> int:
+        """Bytes the cache uses on disk."""
+        return int(self._cache.volume())
+
+    def entries(self) -> int:
+        return len(self._cache)
+
+    def clear(self) -> int:
+        """Remove every entry (of every store); returns how many were removed."""
+        return int(self._cache.clear(retry=True))
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def _set(self, entry: str, value: bytes) -> None:
+        self._cache.set(entry, value, retry=True)
+        evicted = int(self._cache.cull(retry=True))  # least recently used first, down to the limit
+        if evicted:
+            self._count(evictions=evicted)
+
+    def _count(self, **deltas: int) -> None:
+        with self._lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
+
+    def __repr__(self) -> str:
+        return f"<ObjectCache {self.directory} limit={self.size_limit:,}B>"
+
+
+def _key(namespace: str, key: str, *, tagged: bool = False) -> str:
+    return f"{'tag' if tagged else 'obj'}|{namespace}|{key}"

@@ -11,9 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
+
+
+class EmulatorError(RuntimeError):
+    """An emulator the tests or benchmarks need could not be started."""
 
 
 def free_port() -> int:
@@ -35,7 +37,8 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     """Run ``command`` until it accepts connections on ``port`` (and ``ready()`` is true).
 
-    Fails the test (not skips) with the server's log when it exits or never becomes ready.
+    Raises :class:`EmulatorError` with the server's log when it exits or never becomes ready, so
+    a test needing it errors (never skips); benchmarks use the same helper outside pytest.
     """
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -58,7 +61,7 @@ def start_server(
         time.sleep(0.1)
     stop_server(proc)
     output = log_path.read_text(errors="replace")[-3000:]
-    pytest.fail(f"could not start {name} ({' '.join(command)}) on 127.0.0.1:{port}:\n{output}", pytrace=False)
+    raise EmulatorError(f"could not start {name} ({' '.join(command)}) on 127.0.0.1:{port}:\n{output}")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

@@ -1,0 +1,83 @@
+"""The local HDF5/RAID store: an existing store in the original layout opens, its index rebuilt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tickstore_core import open_store
+from tickstore_core.errors import UnsafeDataError
+from tickstore_core.frames import ticks_to_table
+from tickstore_core.hdf5_codec import encode_hdf5
+from tickstore_core.testing import make_ticks
+from tickstore_core.times import TIME_MAX, TIME_MIN
+
+DAY1, DAY2 = dt.date(2024, 3, 4), dt.date(2024, 3, 5)
+
+
+def _legacy_file(path, ticks: pd.DataFrame, mtime: float) -> None:
+    """A file as the original tick store wrote it: pandas fixed format under key 'ticks'."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ticks.to_hdf(path, key="ticks", mode="w", complevel=9, complib="blosc")
+    os.utime(path, (mtime, mtime))
+
+
+def _numeric(day: dt.date, n: int, seed: int) -> pd.DataFrame:
+    ticks = make_ticks(day, n, seed=seed).drop(columns=["side"])
+    return ticks.rename_axis("date")
+
+
+def test_an_existing_store_without_index_opens_and_is_indexed(tmp_path):
+    root = tmp_path / "raid"
+    v0, v1, other = _numeric(DAY1, 50, 1), _numeric(DAY1, 40, 2), _numeric(DAY2, 30, 3)
+    _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", v0, 1_700_000_000)
+    _legacy_file(root / "2024/03/04/BTCUSD_0001.h5", v1, 1_700_000_100)
+    _legacy_file(root / "2024/03/05/BTCUSD_0000.h5", other, 1_700_000_050)
+    (root / "2024/03/05/ETHUSD_0000.h5").write_bytes(encode_hdf5(ticks_to_table(make_ticks(DAY2, 20), "time")))
+
+    with open_store(str(root)) as store:
+        assert store.symbols() == ["BTCUSD", "ETHUSD"]
+        assert store.days("BTCUSD") == [DAY1, DAY2]
+        current = store.select("BTCUSD")
+        assert current["trade_id"].tolist() == v1["trade_id"].tolist() + other["trade_id"].tolist()
+        as_was = store.select("BTCUSD", as_of=pd.Timestamp(1_700_000_050, unit="s", tz="UTC"))
+        assert as_was["trade_id"].tolist() == v0["trade_id"].tolist() + other["trade_id"].tolist()
+        history = store.history("BTCUSD", DAY1)
+        assert history["start_time"].tolist() == [
+            pd.Timestamp(TIME_MIN, tz="UTC"),
+            pd.Timestamp(1_700_000_100, unit="s", tz="UTC"),
+        ]
+        assert history["end_time"].iloc[-1] == pd.Timestamp(TIME_MAX, tz="UTC")
+        assert history["rows"].tolist() == [50, 40]
+        (new,) = store.insert("BTCUSD", _numeric(DAY1, 10, 4).rename_axis("time"), day=DAY1)
+        assert new.version == 2 and (root / "2024/03/04/BTCUSD_0002.h5").exists()
+    assert sorted(p.name for p in (root / "_index").iterdir()) == ["BTCUSD.json", "ETHUSD.json"]
+    with open_store(f"file://{root}") as again:  # the second open reads the index, rebuilds nothing
+        assert again.history("BTCUSD", DAY1)["version"].tolist() == [0, 1, 2]
+
+
+def test_legacy_files_that_need_pickle_are_refused_unless_trusted(tmp_path):
+    root = tmp_path / "raid"
+    ticks = make_ticks(DAY1, 20).rename_axis("date")  # 'side' is a string column: pickled by pandas
+    with pytest.warns(Warning):
+        _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", ticks.astype({"side": object}), 1_700_000_000)
+    with pytest.raises(UnsafeDataError, match="pickle"):
+        open_store(str(root))
+    with open_store(str(root), allow_pickle=True) as store:
+        assert store.select("BTCUSD")["side"].tolist() == ticks["side"].tolist()
+
+
+def test_version_files_are_named_by_version_and_orphans_are_overwritten(tmp_path):
+    root = tmp_path / "db"
+    with open_store(str(root)) as store:
+        store.insert("X", make_ticks(DAY1, 5))
+        orphan = root / "2024/03/04/X_0001.h5"
+        orphan.write_bytes(b"left behind by a writer that crashed before its commit")
+        (version,) = store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
+        assert version.key == "2024/03/04/X_0001.h5" and version.rows == 7
+        assert len(store.select("X")) == 7
+        assert np.isfinite(store.select("X")["price"]).all()

@@ -632,46 +632,75 @@ class Tickstore:
         )
 
     def _commit_insert(self, symbol: str, encoded: list[_Encoded], explicit: int | None) -> list[Version]:
+        if explicit is not None:  # fail before uploading anything when the order is already wrong
+            self._plan_insert(self._index(symbol), encoded, [""] * len(encoded), explicit)
+        return self._write_versions(
+            symbol,
+            encoded,
+            number=lambda index, e: next_version_number(index, e.day),
+            finish=lambda index, keys: self._plan_insert(index, encoded, keys, explicit),
+        )
+
+    def _write_versions(
+        self,
+        symbol: str,
+        encoded: list[_Encoded],
+        number: Callable[[SymbolIndex, _Encoded], int],
+        finish: Callable[[SymbolIndex, list[str]], tuple[SymbolIndex | None, _T]],
+    ) -> _T:
+        """Store the encoded objects, then commit the index change ``finish`` makes for their keys.
+
+        With unique data keys the objects are uploaded once, before the commit loop. With
+        version-named keys (``number`` gives each object's version) they are written inside it,
+        under the symbol's lock, where an existing file can only be an orphan of a crashed writer.
+        """
         token = f"{now_ns():x}-{uuid.uuid4().hex[:12]}"
+        suffix = self.codec.suffix
         uploaded: list[str] = []
         if not self.layout.version_named:
-            if explicit is not None:  # fail before uploading when the order is already wrong
-                self._plan(self._index(symbol), encoded, {}, explicit)
-            keys = {e.day: self.layout.data_key(symbol, e.day, -1, token, self.codec.suffix) for e in encoded}
-            self._map(lambda e: self.backend.put(keys[e.day], e.payload, mode="create"), encoded, f"upload {symbol}")
-            uploaded = list(keys.values())
+            uploaded = [self.layout.data_key(symbol, e.day, -1, f"{token}-{i}", suffix) for i, e in enumerate(encoded)]
+            self._map(
+                lambda pair: self.backend.put(pair[0], pair[1].payload, mode="create"),
+                list(zip(uploaded, encoded, strict=True)),
+                f"upload {symbol}",
+            )
 
-        def change(index: SymbolIndex) -> tuple[SymbolIndex, list[Version]]:
-            if self.layout.version_named:
-                keys = {}
-                for e in encoded:
-                    number = next_version_number(index, e.day)
-                    keys[e.day] = self.layout.data_key(symbol, e.day, number, token, self.codec.suffix)
-                    # safe to overwrite: under the symbol's lock, an existing file is an orphan
-                    self.backend.put(keys[e.day], e.payload, mode="overwrite")
-            else:
-                keys = {e.day: k for e, k in zip(encoded, uploaded, strict=True)}
-            return self._plan(index, encoded, keys, explicit)
+        def change(index: SymbolIndex) -> tuple[SymbolIndex | None, _T]:
+            if not self.layout.version_named:
+                return finish(index, uploaded)
+            keys = []
+            for e in encoded:
+                numbered = number(index, e)
+                if any(v.version == numbered for v in index.versions(e.day)):
+                    raise CommitConflictError(
+                        f"{symbol} {e.day} version {numbered} was committed by another writer meanwhile; "
+                        "nothing was written"
+                    )
+                key = self.layout.data_key(symbol, e.day, numbered, token, suffix)
+                self.backend.put(key, e.payload, mode="overwrite")
+                keys.append(key)
+            return finish(index, keys)
 
         try:
             return self._commit(symbol, change)
-        except (CommitConflictError, TransactionTimeError):
+        except (CommitConflictError, InvalidInputError):
             for key in uploaded:  # certainly not committed: do not leave orphans behind
                 with contextlib.suppress(TickstoreError):
                     self.backend.delete(key)
             raise
 
-    def _plan(
-        self, index: SymbolIndex, encoded: list[_Encoded], keys: dict[dt.date, str], explicit: int | None
+    def _plan_insert(
+        self, index: SymbolIndex, encoded: list[_Encoded], keys: list[str], explicit: int | None
     ) -> tuple[SymbolIndex, list[Version]]:
+        """The index after inserting ``encoded`` (one object per day) under ``keys``."""
         wanted = explicit if explicit is not None else now_ns()
         recorded_at = now_ns()
         changed: list[Version] = []
         new_versions = []
-        for e in encoded:
+        for e, key in zip(encoded, keys, strict=True):
             planned = plan_insert(
                 index,
-                dataclasses.replace(e.version, key=keys.get(e.day, ""), recorded_at=recorded_at),
+                dataclasses.replace(e.version, key=key, recorded_at=recorded_at),
                 wanted=wanted,
                 explicit=explicit is not None,
             )

@@ -1,0 +1,131 @@
+"""Keeping a store healthy: ``fsck`` checks indexes against objects, ``gc`` removes orphans.
+
+An orphan is a data object no index references: what a writer leaves behind when it crashes (or
+loses its connection) between uploading a version and committing the index. Orphans are harmless
+but take space. Objects younger than a grace period are never orphans, because a live writer may
+be about to commit them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+from .backend import ObjectMeta
+from .errors import TickstoreError
+from .index import SymbolIndex, Version
+from .integrity import matches
+from .layout import MANIFEST_KEY
+from .store import Tickstore
+from .times import TIME_MIN
+
+__all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
+
+log = logging.getLogger("tickstore")
+DEFAULT_GRACE = dt.timedelta(hours=1)
+
+
+@dataclass
+class FsckReport:
+    """What ``fsck`` found: problems (empty when healthy), counts and orphans."""
+
+    problems: list[str] = field(default_factory=list)
+    symbols: int = 0
+    versions: int = 0
+    objects_verified: int = 0
+    orphans: list[ObjectMeta] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _indexes(store: Tickstore, symbols: list[str] | None) -> dict[str, SymbolIndex]:
+    store.flush()
+    return {name: store._load_index(name).index for name in (symbols or store.symbols())}
+
+
+def find_orphans(store: Tickstore, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
+    """Data objects no index references, older than ``grace``."""
+    objects = [meta for meta in store.backend.list("") if store.layout.parse_data_key(meta.key) is not None]
+    referenced = {v.key for index in _indexes(store, None).values() for v in index}
+    cutoff = dt.datetime.now(dt.timezone.utc) - grace
+    return [
+        meta
+        for meta in objects
+        if meta.key not in referenced and (meta.last_modified is None or meta.last_modified < cutoff)
+    ]
+
+
+def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
+    """Remove orphan objects older than ``grace`` (only list them when ``dry_run``); returns them."""
+    orphans = find_orphans(store, grace)
+    if not dry_run:
+        store._map(lambda meta: store.backend.delete(meta.key), orphans, "gc")
+        log.info("gc removed %d orphan objects from %s", len(orphans), store.backend.url)
+    return orphans
+
+
+def fsck(
+    store: Tickstore, symbols: list[str] | None = None, *, deep: bool = False, grace: dt.timedelta = DEFAULT_GRACE
+) -> FsckReport:
+    """Check every index (or those of ``symbols``) against the objects it references.
+
+    Checks the version timeline of each day (first version since the beginning of time,
+    contiguous non-overlapping intervals, only the last one current), that each object exists with
+    the recorded size and, with ``deep``, that its bytes match the recorded checksum.
+    """
+    report = FsckReport()
+    sizes = {meta.key: meta.size for meta in store.backend.list("")}
+    if MANIFEST_KEY not in sizes and sizes:
+        report.problems.append(f"{MANIFEST_KEY} is missing")
+    try:
+        indexes = _indexes(store, symbols)
+    except TickstoreError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.symbols = len(indexes)
+    for name, index in indexes.items():
+        for day in index.days():
+            versions = index.versions(day)
+            where = f"{name} {day}"
+            if versions[0].start_time != TIME_MIN:
+                report.problems.append(
+                    f"{where}: version {versions[0].version} does not start at the beginning of time"
+                )
+            for earlier, later in itertools.pairwise(versions):
+                if earlier.end_time != later.start_time:
+                    report.problems.append(
+                        f"{where}: versions {earlier.version} and {later.version} do not meet in transaction time"
+                    )
+            for version in versions:
+                report.versions += 1
+                if version.start_time >= version.end_time:
+                    report.problems.append(f"{where}: version {version.version} has an empty validity interval")
+                if version.current and version is not versions[-1]:
+                    report.problems.append(f"{where}: version {version.version} is current but not the last")
+                size = sizes.get(version.key)
+                if size is None:
+                    report.problems.append(f"{where}: version {version.version} object {version.key} is missing")
+                elif size != version.bytes:
+                    report.problems.append(
+                        f"{where}: version {version.version} object {version.key} has {size} bytes, "
+                        f"{version.bytes} were committed"
+                    )
+    if deep:
+        checks = [(name, v) for name, index in indexes.items() for v in index if v.key in sizes]
+
+        def verify(item: tuple[str, Version]) -> str | None:
+            name, version = item
+            data = store.backend.get(version.key)
+            return None if matches(data, version.checksum) else f"{name}: object {version.key} fails its checksum"
+
+        for problem in store._map(verify, checks, "fsck"):
+            report.objects_verified += 1
+            if problem:
+                report.problems.append(problem)
+    if symbols is None:
+        report.orphans = find_orphans(store, grace)
+    return report

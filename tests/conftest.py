@@ -21,9 +21,12 @@ StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep the tests' disk cache out of the user's real cache directory."""
-    os.environ["TICKSTORE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+def _isolated_from_the_user(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the tests away from the user's real cache, config file and default store."""
+    home = tmp_path_factory.mktemp("home")
+    os.environ["TICKSTORE_CACHE_DIR"] = str(home / "cache")
+    os.environ["TICKSTORE_CONFIG"] = str(home / "config.toml")
+    os.environ.pop("TICKSTORE_URL", None)
 
 
 def _unique() -> str:

@@ -1,27 +1,45 @@
-"""Opening a store from a URL: scheme → backend plugin, query/keyword options → settings.
+"""Opening a store: from a URL, a named store in the config file, or the defaults.
 
-``open_store(url)`` accepts ``s3://bucket/db``, ``az://container/db``, ``file:///data/db``, a bare
-path, ``memory://name``, or any scheme an installed plugin registers. Without a URL it uses
-``TICKSTORE_URL``, and without that the default local store in the user's data directory.
-Credentials never go in URLs: they come from the environment, the SDKs' credential chains or
-keyword options, so a URL can be logged and shown safely.
+``open_store(target)`` accepts ``s3://bucket/db``, ``az://container/db``, ``file:///data/db``, a
+path, ``memory://name``, any scheme an installed plugin registers, or the name of a store in the
+config file. Without a target it uses ``TICKSTORE_URL``, then the config file's ``default`` store,
+then the embedded default: the local HDF5 store in the user's data directory.
+
+The config file is TOML, at ``TICKSTORE_CONFIG`` or ``~/.config/tickstore/config.toml``::
+
+    default = "phemex"
+
+    [stores.phemex]
+    url = "az://ticks/phemex"
+    cache_size = "20GiB"
+    tz = "UTC"
+    account_url = "https://myaccount.blob.core.windows.net"   # any non-secret backend option
+
+Credentials never go in URLs or in the config file: they come from the environment, the SDKs'
+credential chains or keyword options, so URLs and configs can be logged and shared safely.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import platformdirs
 
-from .errors import InvalidURLError
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from .errors import ConfigError, InvalidURLError
 from .plugins import BackendRegistry, get_registry
 from .store import Tickstore
 
-__all__ = ["default_store_path", "open_store", "parse_url"]
+__all__ = ["config_path", "default_store_path", "load_config", "open_store", "parse_url", "resolve_target"]
 
 log = logging.getLogger("tickstore")
 
@@ -37,6 +55,64 @@ STORE_OPTIONS = {
     "allow_pickle": bool,
 }
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credential", "connection_string")
+
+
+def config_path() -> Path:
+    """``TICKSTORE_CONFIG``, or ``config.toml`` in the user's config directory."""
+    configured = os.environ.get("TICKSTORE_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_config_dir("tickstore")) / "config.toml"
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """The parsed config file ({} when there is none); secret-looking keys are refused."""
+    path = path or config_path()
+    if not path.exists():
+        return {}
+    try:
+        config = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read the tickstore config {path}: {exc}") from exc
+    stores = config.get("stores", {})
+    if not isinstance(stores, dict) or not all(isinstance(v, dict) for v in stores.values()):
+        raise ConfigError(f"{path}: [stores.NAME] entries must be tables with a url")
+    for name, settings in stores.items():
+        if "url" not in settings:
+            raise ConfigError(f"{path}: [stores.{name}] has no url")
+        for key in settings:
+            if _looks_secret(key):
+                raise ConfigError(
+                    f"{path}: [stores.{name}] {key} looks like a credential; keep secrets in the environment "
+                    "or the SDK's credential chain, not in the config file"
+                )
+    return config
+
+
+def resolve_target(target: str | None) -> tuple[str, dict[str, Any]]:
+    """The URL and configured options ``open_store(target)`` means (see the module docstring)."""
+    config: dict[str, Any] | None = None
+    if target is None:
+        target = os.environ.get("TICKSTORE_URL")
+        if target is None:
+            config = load_config()
+            target = config.get("default") or str(default_store_path())
+    if "://" in target or any(c in target for c in "/\\~") or target.startswith("."):
+        return target, {}
+    config = load_config() if config is None else config
+    stores: dict[str, dict[str, Any]] = config.get("stores", {})
+    if target not in stores:
+        known = ", ".join(sorted(stores)) or "none"
+        raise ConfigError(
+            f"no store named {target!r} in {config_path()} (configured: {known}); to open a directory "
+            f"in the current directory write ./{target}"
+        )
+    settings = dict(stores[target])
+    return str(settings.pop("url")), settings
+
+
+def _looks_secret(name: str) -> bool:
+    return any(word in name.lower() for word in _SECRET_WORDS)
 
 
 def default_store_path() -> Path:
@@ -95,7 +171,7 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     for name, value in pairs:
         if name in options:
             raise InvalidURLError(f"option {name!r} appears twice in the {scheme}:// URL")
-        if any(word in name.lower() for word in _SECRET_WORDS):
+        if _looks_secret(name):
             raise InvalidURLError(
                 f"option {name!r} looks like a credential and is not allowed in a URL (URLs end up in "
                 "logs); pass it as a keyword option or through the environment"
@@ -106,7 +182,7 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
 
 
 def open_store(url: str | None = None, *, registry: BackendRegistry | None = None, **options: Any) -> Tickstore:
-    """Open the tick store at ``url`` (see the module docstring for the forms it takes).
+    """Open the tick store at ``url``: a URL, a path or a configured store's name (see the module docstring).
 
     Store options (``timestamp_column``, ``tz``, ``cache``, ``cache_dir``, ``cache_size``,
     ``index_ttl``, ``max_workers``, ``progress``, ``allow_pickle``) are taken from keyword
@@ -118,10 +194,9 @@ def open_store(url: str | None = None, *, registry: BackendRegistry | None = Non
     <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
     >>> store.close()
     """
-    if url is None:
-        url = os.environ.get("TICKSTORE_URL") or str(default_store_path())
+    url, configured = resolve_target(url)
     scheme, base, query = parse_url(url)
-    merged: dict[str, Any] = {**query, **options}
+    merged: dict[str, Any] = {**configured, **query, **options}
     store_options = {name: _convert(name, merged.pop(name)) for name in list(merged) if name in STORE_OPTIONS}
     backend_class = (registry or get_registry()).backend_class(scheme)
     backend = backend_class.from_url(base, **merged)

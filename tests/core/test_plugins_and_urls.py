@@ -144,3 +144,46 @@ def test_open_store_uses_tickstore_url_then_the_default_store(monkeypatch, tmp_p
         assert store.backend.url == (tmp_path / "default").as_uri()
     with pytest.raises(UnknownBackendError, match=r"installed schemes: .*memory"):
         ts.open_store("gs://bucket/db")
+
+
+def _config(tmp_path, monkeypatch, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    monkeypatch.setenv("TICKSTORE_CONFIG", str(path))
+    monkeypatch.delenv("TICKSTORE_URL", raising=False)
+    return path
+
+
+def test_named_stores_come_from_the_config_file(tmp_path, monkeypatch):
+    _config(
+        tmp_path,
+        monkeypatch,
+        'default = "research"\n'
+        '[stores.research]\nurl = "memory://research"\ntz = "Asia/Tokyo"\nindex_ttl = 0\n'
+        '[stores.other]\nurl = "memory://other"\ntimestamp_column = "ts"\n',
+    )
+    with ts.open_store("other") as store:
+        assert (store.backend.url, store.timestamp_column) == ("memory://other", "ts")
+    with ts.open_store() as store:
+        assert (store.backend.url, store.tz, store.index_ttl) == ("memory://research", "Asia/Tokyo", 0)
+    with ts.open_store("research", tz="Europe/Paris") as store:  # keywords win over the file
+        assert store.tz == "Europe/Paris"
+    with pytest.raises(ts.ConfigError, match=r"no store named 'missing'.*configured: other, research"):
+        ts.open_store("missing")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[stores.x]\nurl = "az://c/db"\nconnection_string = "AccountKey=abc"\n',
+        '[stores.x]\nurl = "s3://b/db"\naws_secret_access_key = "abc"\n',
+        '[stores.x]\ntz = "UTC"\n',
+        "stores = 3\n",
+        "not toml [",
+    ],
+)
+def test_bad_config_files_are_clear_errors_without_secrets(tmp_path, monkeypatch, text):
+    _config(tmp_path, monkeypatch, text)
+    with pytest.raises(ts.ConfigError) as caught:
+        ts.open_store("x")
+    assert "abc" not in str(caught.value)

@@ -71,7 +71,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        config = tomllib.loads(path.read_text())
+        config: dict[str, Any] = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the tickstore config {path}: {exc}") from exc
     stores = config.get("stores", {})

@@ -17,6 +17,7 @@ import pytest
 pytest_plugins = ["emulators.moto", "emulators.azurite"]
 
 BACKENDS = ["memory", "file", "s3", "azure"]
+SHARED_BACKENDS = BACKENDS[1:]
 StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
 
 
@@ -33,10 +34,7 @@ def _unique() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(params=BACKENDS)
-def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
-    """A factory of fresh store locations on one backend; tests using it run on every backend."""
-    backend = request.param
+def _locations(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
     if backend == "memory":
         return lambda: (f"memory://store-{_unique()}", {})
     if backend == "file":
@@ -44,3 +42,15 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocat
     emulated = request.getfixturevalue("s3_store" if backend == "s3" else "azure_store")
     base = emulated.url.rstrip("/")
     return lambda: (f"{base}/{_unique()}", dict(emulated.options))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
+    """A factory of fresh store locations on one backend; tests using it run on every backend."""
+    return _locations(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=SHARED_BACKENDS)
+def shared_store_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
+    """Like ``store_location``, for the backends other processes can reach (not ``memory``)."""
+    return _locations(request.param, request, tmp_path)

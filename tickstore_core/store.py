@@ -86,6 +86,17 @@ class _LoadedIndex:
 
 
 @dataclass(frozen=True)
+class _Query:
+    """A checked select: the symbol, UTC bounds, columns and the versions to read."""
+
+    symbol: str
+    start: int
+    end: int
+    columns: list[str] | None
+    versions: list[Version]
+
+
+@dataclass(frozen=True)
 class _Encoded:
     """One day of an insert, encoded and summarised before anything is written."""
 
@@ -280,8 +291,49 @@ class Tickstore:
         like ``df.loc[start:end]``; a date string means its midnight. ``as_of=None`` reads the
         current versions. ``columns`` limits the data columns read. Returns a DataFrame indexed by
         the store's timestamp column (tz-aware, sorted, equal timestamps in inserted order); an
-        unknown symbol or an empty range gives an empty DataFrame.
+        unknown symbol or an empty range gives an empty DataFrame. Days are read concurrently.
         """
+        query = self._query(symbol, start, end, as_of, columns)
+        if not query.versions:
+            return empty_frame(self.timestamp_column, self.tz, query.columns or ())
+        versions = query.versions
+        tables = self._map(
+            lambda v: _trim(self._read_version(symbol, v, query.columns), query.start, query.end),
+            versions,
+            f"{symbol} {versions[0].day}..{versions[-1].day}",
+        )
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+        if query.columns is not None:
+            table = table.select([self.timestamp_column, *query.columns])
+        return table_to_frame(table, self.timestamp_column, self.tz)
+
+    def to_dask(
+        self,
+        symbol: str,
+        start: Any = None,
+        end: Any = None,
+        as_of: Any = None,
+        columns: str | Sequence[str] | None = None,
+    ) -> Any:
+        """The ticks :meth:`select` would return, as a lazy dask DataFrame with one partition per day.
+
+        Divisions are known (day boundaries), and each worker reads its days through the same
+        backend and local cache, so a ``dask.distributed`` cluster reads them in parallel.
+        Needs ``dask[dataframe]``.
+        """
+        from .daskframe import to_dask
+
+        return to_dask(self, self._query(symbol, start, end, as_of, columns))
+
+    def prefetch(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> int:
+        """Fetch the objects a select would read into the local cache (for offline work); returns bytes."""
+        if self.cache is None:
+            raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True to prefetch")
+        query = self._query(symbol, start, end, as_of, None)
+        return sum(self._map(lambda v: len(self._fetch(symbol, v)), query.versions, f"prefetch {symbol}"))
+
+    def _query(self, symbol: str, start: Any, end: Any, as_of: Any, columns: str | Sequence[str] | None) -> _Query:
+        """Check a select's arguments and find the versions it reads: those with ticks in range."""
         self._check_open()
         check_symbol(symbol)
         start_ns = TIME_MIN if start is None else to_utc_ns(start, "start")
@@ -291,17 +343,12 @@ class Tickstore:
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
         wanted = self._check_columns(columns)
         index = self._index(symbol)
-        versions = index.lookup(
-            self._day_of(start_ns, index, first=True), self._day_of(end_ns, index, first=False), as_of_ns
-        )
+        first, last = self._day_of(start_ns, index, first=True), self._day_of(end_ns, index, first=False)
         versions = [
             v
-            for v in versions
-            if v.rows
-            and v.max_time is not None
-            and v.min_time is not None
-            and v.max_time >= start_ns
-            and v.min_time <= end_ns
+            for v in index.lookup(first, last, as_of_ns)
+            if v.rows and v.max_time is not None and v.min_time is not None
+            if v.max_time >= start_ns and v.min_time <= end_ns
         ]
         if wanted is not None and versions:
             known = {c for v in versions for c in v.columns}
@@ -311,17 +358,7 @@ class Tickstore:
                     f"{symbol} has no column {', '.join(map(repr, missing))} in the selected range; "
                     f"columns there: {', '.join(sorted(known))}"
                 )
-        if not versions:
-            return empty_frame(self.timestamp_column, self.tz, wanted or ())
-        tables = self._map(
-            lambda v: _trim(self._read_version(symbol, v, wanted), start_ns, end_ns),
-            versions,
-            f"{symbol} {versions[0].day}..{versions[-1].day}",
-        )
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
-        if wanted is not None:
-            table = table.select([self.timestamp_column, *wanted])
-        return table_to_frame(table, self.timestamp_column, self.tz)
+        return _Query(symbol, start_ns, end_ns, wanted, versions)
 
     def history(self, symbol: str, day: DayLike | None = None) -> pd.DataFrame:
         """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
@@ -427,6 +464,12 @@ class Tickstore:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: backend, settings, symbols with their days, cache counters."""
+        from .notebook import store_summary_html
+
+        return store_summary_html(self)
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""

@@ -27,9 +27,7 @@ def _frame(writer: int, n: int) -> pd.DataFrame:
 def _write(url: str, options: dict[str, Any], writer: int, count: int, start: Any) -> list[tuple[int, int, int]]:
     start.wait()
     with open_store(url, **options) as store:
-        return [
-            (writer, n, store.insert("RACE", _frame(writer, n), day=DAY)[0].version) for n in range(count)
-        ]
+        return [(writer, n, store.insert("RACE", _frame(writer, n), day=DAY)[0].version) for n in range(count)]
 
 
 def _read(url: str, options: dict[str, Any], stop: Any, start: Any) -> tuple[int, list[str]]:
@@ -49,10 +47,8 @@ def _read(url: str, options: dict[str, Any], stop: Any, start: Any) -> tuple[int
 
 
 @pytest.mark.parametrize("writers,each", [(4, 25)])
-def test_concurrent_processes_lose_no_version(store_location, writers, each):
-    url, options = store_location()
-    if url.startswith("memory://"):
-        pytest.skip("an in-process store cannot be shared between processes")
+def test_concurrent_processes_lose_no_version(shared_store_location, writers, each):
+    url, options = shared_store_location()
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(writers + 1) as pool:
         start, stop = manager.Barrier(writers + 1), manager.Event()

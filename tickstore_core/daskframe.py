@@ -1,0 +1,117 @@
+"""Selects as dask DataFrames: one partition per day, read on the workers.
+
+Each partition is a small picklable task holding the backend (backends pickle by URL and options)
+and the version to read; a worker reopens the store once per process and reads through its own
+backend connection and the machine's disk cache, verifying checksums as a select does.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .backend import Backend
+from .frames import empty_frame, table_to_frame
+from .index import Version
+from .times import TIME_MAX, TIME_MIN, day_start_ns
+
+if TYPE_CHECKING:
+    from .store import Tickstore, _Query
+
+__all__ = ["StoreSpec", "to_dask"]
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Everything a worker needs to reopen a store."""
+
+    backend: Backend
+    timestamp_column: str
+    tz: str
+    cache: bool
+    cache_dir: str | None
+    cache_size: int | None
+    allow_pickle: bool
+
+    @classmethod
+    def of(cls, store: Tickstore) -> StoreSpec:
+        cache = store.cache
+        return cls(
+            store.backend,
+            store.timestamp_column,
+            store.tz,
+            cache is not None,
+            str(cache.directory) if cache is not None else None,
+            cache.size_limit if cache is not None else None,
+            bool(getattr(store.codec, "allow_pickle", False)),
+        )
+
+
+_OPEN: dict[StoreSpec, Tickstore] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _store_for(spec: StoreSpec) -> Tickstore:
+    """The store a worker process reads with, opened once per process."""
+    from .store import Tickstore
+
+    with _OPEN_LOCK:
+        store = _OPEN.get(spec)
+        if store is None:
+            store = Tickstore(
+                spec.backend,
+                timestamp_column=spec.timestamp_column,
+                tz=spec.tz,
+                cache=spec.cache,
+                cache_dir=Path(spec.cache_dir) if spec.cache_dir else None,
+                cache_size=spec.cache_size,
+                allow_pickle=spec.allow_pickle,
+                owns_backend=False,
+            )
+            _OPEN[spec] = store
+        return store
+
+
+@dataclass(frozen=True)
+class _Partition:
+    spec: StoreSpec
+    symbol: str
+    version: Version
+    columns: tuple[str, ...] | None
+    start: int
+    end: int
+    all_columns: tuple[str, ...]
+
+
+def read_partition(part: _Partition) -> pd.DataFrame:
+    """One day's ticks, trimmed to the select's bounds, with the columns of the whole result."""
+    from .store import _trim
+
+    store = _store_for(part.spec)
+    columns = list(part.columns) if part.columns is not None else None
+    table = _trim(store._read_version(part.symbol, part.version, columns), part.start, part.end)
+    frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
+    return frame.reindex(columns=list(part.all_columns))
+
+
+def to_dask(store: Tickstore, query: _Query) -> Any:
+    """A dask DataFrame over the query's versions (see :meth:`Tickstore.to_dask`)."""
+    import dask.dataframe as dd
+
+    spec = StoreSpec.of(store)
+    if not query.versions:
+        return dd.from_pandas(empty_frame(store.timestamp_column, store.tz, query.columns or ()), npartitions=1)
+    all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns))
+    columns = tuple(query.columns) if query.columns is not None else None
+    parts = [_Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns) for v in query.versions]
+    meta = read_partition(parts[0]).iloc[:0]
+    lower = [max(query.start, day_start_ns(v.day, store.tz)) for v in query.versions]
+    last = query.versions[-1].max_time
+    upper = min(query.end, last if last is not None else TIME_MAX)
+    bounds = [*lower, max(upper, lower[-1])]
+    divisions = [pd.Timestamp(ns, tz="UTC").tz_convert(store.tz) if ns != TIME_MIN else None for ns in bounds]
+    return dd.from_map(read_partition, parts, meta=meta, divisions=divisions, label=f"tickstore-{query.symbol}")

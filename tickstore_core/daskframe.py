@@ -95,7 +95,8 @@ def read_partition(part: _Partition) -> pd.DataFrame:
     columns = list(part.columns) if part.columns is not None else None
     table = _trim(store._read_version(part.symbol, part.version, columns), part.start, part.end)
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
-    return frame.reindex(columns=list(part.all_columns))
+    reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
+    return reindexed
 
 
 def to_dask(store: Tickstore, query: _Query) -> Any:

@@ -1,0 +1,294 @@
+"""The ``tickstore`` command line: inspect, query, load, migrate and maintain stores.
+
+Every command takes ``--store TARGET`` (a URL, a path or a configured store's name; default:
+``TICKSTORE_URL``, the config file's default store, or the local default store). Credentials come
+from the environment and the SDKs' credential chains, never from the command line. Errors print
+one line saying what to do and exit with status 2; ``fsck`` exits with 1 when it finds problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .config import open_store
+from .errors import InvalidInputError, TickstoreError
+from .maintenance import DEFAULT_GRACE, fsck, gc
+from .migrate import copy_store
+from .plugins import get_registry
+from .store import Tickstore
+
+__all__ = ["main"]
+
+
+def _store(args: argparse.Namespace, target: str | None = None, **options: Any) -> Tickstore:
+    if args.no_progress:
+        options["progress"] = False
+    return open_store(target if target is not None else args.store, **options)
+
+
+def _duration(text: str) -> dt.timedelta:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use e.g. 30m, 1h, 2d")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return dt.timedelta(seconds=float(match.group(1)) * seconds)
+
+
+def _columns(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 40):
+        print(frame.to_string() if len(frame) <= 40 else frame)
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """Symbols with their days and sizes (current versions)."""
+    with _store(args) as store:
+        rows = []
+        for symbol in args.symbols or store.symbols():
+            history = store.history(symbol)
+            current = history[history["current"] & (history["rows"] > 0)]
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "days": len(current),
+                    "first_day": current["day"].min() if len(current) else None,
+                    "last_day": current["day"].max() if len(current) else None,
+                    "rows": int(current["rows"].sum()),
+                    "bytes": int(current["bytes"].sum()),
+                    "versions": len(history),
+                }
+            )
+        if not rows:
+            print(f"{store.backend.url}: no symbols")
+            return 0
+        print(store.backend.url)
+        _print_frame(pd.DataFrame(rows).set_index("symbol"))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Every version of a symbol (or of one day) with its transaction times."""
+    with _store(args) as store:
+        history = store.history(args.symbol, args.day)
+        columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "checksum"]
+        _print_frame(history[columns].set_index(["day", "version"]) if len(history) else history[columns])
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    """Ticks of a symbol between START and END (inclusive), optionally as of a transaction time."""
+    with _store(args) as store:
+        ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
+    if args.output is None:
+        _print_frame(ticks)
+        print(f"{len(ticks):,} rows", file=sys.stderr)
+        return 0
+    path = Path(args.output)
+    if path.suffix == ".parquet":
+        ticks.to_parquet(path)
+    elif path.suffix == ".csv":
+        ticks.to_csv(path)
+    else:
+        raise InvalidInputError(f"cannot write {path.name}: use a .parquet or .csv file name")
+    print(f"wrote {len(ticks):,} rows to {path}", file=sys.stderr)
+    return 0
+
+
+def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
+    """Ticks from a Parquet or CSV file, indexed by their timestamp column."""
+    if not path.exists():
+        raise InvalidInputError(f"{path} does not exist")
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        if isinstance(frame.index, pd.DatetimeIndex):
+            return frame
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path)
+    else:
+        raise InvalidInputError(f"cannot read {path.name}: use a .parquet or .csv file")
+    column = timestamp_column or next(
+        (c for c in frame.columns if str(c).lower() in ("time", "timestamp", "date", "datetime")), None
+    )
+    if column is None or column not in frame.columns:
+        raise InvalidInputError(
+            f"{path.name} has no timestamp column {column or '(time/timestamp/date)'}; name it with --timestamp-column"
+        )
+    frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    indexed: pd.DataFrame = frame.set_index(column)
+    return indexed
+
+
+def cmd_insert(args: argparse.Namespace) -> int:
+    """Insert ticks from a Parquet or CSV file: a new version of each day they fall on."""
+    ticks = read_ticks_file(Path(args.file), args.timestamp_column)
+    with _store(args) as store:
+        versions = store.insert(args.symbol, ticks, day=args.day)
+    for version in versions:
+        print(f"{args.symbol} {version.day} version {version.version}: {version.rows:,} rows")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """End the current version of a day: it reads as empty from now on, and stays in history."""
+    with _store(args) as store:
+        ended = store.delete(args.symbol, args.day)
+    print(f"{args.symbol} {args.day}: " + (f"version {ended.version} ended" if ended else "nothing current to delete"))
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """The local cache: statistics, clearing it, or warming it for offline work."""
+    with _store(args, cache=True) as store:
+        assert store.cache is not None
+        if args.action == "stats":
+            for key, value in store.cache_stats().items():
+                print(f"{key:>18}: {value:,}" if isinstance(value, int) else f"{key:>18}: {value}")
+        elif args.action == "clear":
+            print(f"removed {store.cache.clear():,} entries from {store.cache.directory}")
+        else:
+            if not args.symbol:
+                raise InvalidInputError("cache prefetch needs SYMBOL [START END]")
+            fetched = store.prefetch(args.symbol, args.start, args.end)
+            print(f"{args.symbol}: {fetched:,} bytes cached in {store.cache.directory}")
+    return 0
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    """Copy symbols with every version and transaction time to another store; run again to resume."""
+    with _store(args, args.source) as source, _store(args, args.destination, tz=source.tz) as destination:
+        report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
+    for symbol in sorted(report.copied):
+        print(f"{symbol}: {report.copied[symbol]} versions copied, {report.skipped[symbol]} already there")
+    print(f"copied {report.versions_copied} versions ({report.rows:,} rows), verified")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Orphan objects left by crashed writers: listed, or removed with --delete."""
+    with _store(args) as store:
+        orphans = gc(store, dry_run=not args.delete, grace=args.grace)
+    for meta in orphans:
+        print(f"{'removed' if args.delete else 'orphan'} {meta.key} ({meta.size:,} bytes)")
+    verb = "removed" if args.delete else "found (dry run; --delete removes them)"
+    print(f"{len(orphans)} orphans {verb}", file=sys.stderr)
+    return 0
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    """Check indexes against objects (sizes; checksums with --deep)."""
+    with _store(args) as store:
+        report = fsck(store, args.symbols or None, deep=args.deep)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    print(
+        f"{report.symbols} symbols, {report.versions} versions, {report.objects_verified} objects verified, "
+        f"{len(report.orphans)} orphans: {'ok' if report.ok else f'{len(report.problems)} problems'}"
+    )
+    return 0 if report.ok else 1
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    """The installed backends and their URL schemes."""
+    registry = get_registry()
+    for scheme, specs in sorted(registry.schemes.items()):
+        for spec in specs:
+            print(f"{scheme}://  {spec.name}  ({spec.distribution or 'unknown'})  {spec.description}")
+    for name, error in sorted(registry.broken.items()):
+        print(f"broken plugin {name}: {error}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo job (synthetic BTCUSD trades, a correction, as-of selects)."""
+    from .demo import main as demo
+
+    demo([*(["--url", args.store] if args.store else []), "--days", str(args.days)])
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tickstore", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tickstore {__version__}")
+    parser.add_argument("-s", "--store", help="URL, path or configured name (default: TICKSTORE_URL, config, local)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=handler.__doc__.splitlines()[0], description=handler.__doc__)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("ls", cmd_ls).add_argument("symbols", nargs="*")
+    sub = command("history", cmd_history)
+    sub.add_argument("symbol")
+    sub.add_argument("day", nargs="?")
+    sub = command("select", cmd_select)
+    sub.add_argument("symbol")
+    sub.add_argument("start")
+    sub.add_argument("end")
+    sub.add_argument("--as-of", dest="as_of")
+    sub.add_argument("--columns", type=_columns, help="comma-separated column names")
+    sub.add_argument("-o", "--output", help="write to FILE.parquet or FILE.csv instead of printing")
+    sub = command("insert", cmd_insert)
+    sub.add_argument("symbol")
+    sub.add_argument("file", help="a .parquet or .csv file of ticks")
+    sub.add_argument("--day", help="the day the ticks belong to (required for an empty file)")
+    sub.add_argument("--timestamp-column", help="the file's timestamp column (default: time/timestamp/date)")
+    sub = command("delete", cmd_delete)
+    sub.add_argument("symbol")
+    sub.add_argument("day")
+    sub = command("cache", cmd_cache)
+    sub.add_argument("action", choices=["stats", "clear", "prefetch"])
+    sub.add_argument("symbol", nargs="?")
+    sub.add_argument("start", nargs="?")
+    sub.add_argument("end", nargs="?")
+    sub = command("copy", cmd_copy)
+    sub.add_argument("source", help="URL, path or name of the store to copy from")
+    sub.add_argument("destination", help="URL, path or name of the store to copy to")
+    sub.add_argument("--symbols", nargs="+", help="only these symbols (default: all)")
+    sub = command("gc", cmd_gc)
+    sub.add_argument("--delete", action="store_true", help="remove the orphans (default: only list them)")
+    sub.add_argument("--grace", type=_duration, default=DEFAULT_GRACE, help="ignore objects younger than this (1h)")
+    sub = command("fsck", cmd_fsck)
+    sub.add_argument("symbols", nargs="*")
+    sub.add_argument("--deep", action="store_true", help="also read every object and verify its checksum")
+    command("backends", cmd_backends)
+    command("demo", cmd_demo).add_argument("--days", type=int, default=21)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.handler(args))
+    except TickstoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume where it makes sense (copy does)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

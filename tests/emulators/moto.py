@@ -1,1 +1,96 @@
-"""moto_server fixtures (S3 emulator): written by the S3 backend work."""
+"""moto_server fixtures: an S3 emulator for the whole session, and a fresh bucket per test.
+
+``moto_endpoint`` runs the venv's ``moto_server`` on 127.0.0.1 and a free port, and stops it by
+PID when the session ends; a test that needs it fails (never skips) if it cannot start.
+``s3_store`` gives each test its own empty bucket, emptied and removed afterwards so the server's
+memory does not grow over the session.
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from ._process import EmulatorError, free_port, start_server, stop_server
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["EmulatedStore", "moto_endpoint", "s3_store"]
+
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class EmulatedStore:
+    """Where a test's fresh store lives: open it with ``open_store(url, **options)``."""
+
+    url: str
+    options: dict[str, Any]
+
+
+def moto_server_command(port: int) -> list[str]:
+    """The command line of the venv's moto_server, listening on 127.0.0.1:``port``."""
+    server = Path(sys.executable).parent / "moto_server"
+    if not server.exists():
+        raise EmulatorError(f"{server} does not exist; install the test dependencies (./dev setup, or moto[server])")
+    return [str(server), "-H", "127.0.0.1", "-p", str(port)]
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of a moto_server running for the whole test session."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    proc = start_server("moto_server", moto_server_command(port), port, log, ready=lambda: _answers(endpoint))
+    try:
+        yield endpoint
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def _moto_client(moto_endpoint: str) -> Iterator[S3Client]:
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def s3_store(moto_endpoint: str, _moto_client: S3Client) -> Iterator[EmulatedStore]:
+    """A fresh, uniquely named bucket on the session's moto_server, as ``s3://<bucket>/db``."""
+    bucket = f"tickstore-test-{uuid.uuid4().hex[:16]}"
+    _moto_client.create_bucket(Bucket=bucket)
+    yield EmulatedStore(
+        url=f"s3://{bucket}/db",
+        options={"endpoint_url": moto_endpoint, "region": REGION, **DUMMY_CREDENTIALS},
+    )
+    while listed := _moto_client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        _moto_client.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": i["Key"]} for i in listed], "Quiet": True}
+        )
+    _moto_client.delete_bucket(Bucket=bucket)

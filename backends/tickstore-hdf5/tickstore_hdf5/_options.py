@@ -1,0 +1,55 @@
+"""Options of the local backend: typed keywords, or strings from the URL query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from tickstore_core import InvalidURLError
+
+__all__ = ["LocalOptions"]
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """How the local backend writes and waits (see :mod:`tickstore_hdf5._backend`)."""
+
+    fsync: bool = True
+    lock_timeout: float | None = None
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> LocalOptions:
+        """Options from keywords (typed) or the URL query (strings); unknown names are refused."""
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise InvalidURLError(f"unknown option(s) {unknown} for file:// stores; valid options: {valid}")
+        parsed = cls()
+        if "fsync" in options:
+            parsed = replace(parsed, fsync=_boolean("fsync", options["fsync"]))
+        if "lock_timeout" in options:
+            parsed = replace(parsed, lock_timeout=_seconds("lock_timeout", options["lock_timeout"]))
+        return parsed
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise InvalidURLError(f"option {name}={value!r} must be true or false")
+
+
+def _seconds(name: str, value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(value, bool) or not seconds >= 0:
+        raise InvalidURLError(f"option {name}={value!r} must be a number of seconds >= 0, or none")
+    return seconds

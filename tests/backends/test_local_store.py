@@ -63,8 +63,7 @@ def test_an_existing_store_without_index_opens_and_is_indexed(tmp_path):
 def test_legacy_files_that_need_pickle_are_refused_unless_trusted(tmp_path):
     root = tmp_path / "raid"
     ticks = make_ticks(DAY1, 20).rename_axis("date")  # 'side' is a string column: pickled by pandas
-    with pytest.warns(Warning):
-        _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", ticks.astype({"side": object}), 1_700_000_000)
+    _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", ticks.astype({"side": object}), 1_700_000_000)
     with pytest.raises(UnsafeDataError, match="pickle"):
         open_store(str(root))
     with open_store(str(root), allow_pickle=True) as store:

@@ -84,7 +84,7 @@ class ObjectCache:
             str(self.directory),
             size_limit=self.size_limit,
             eviction_policy="least-recently-used",
-            cull_limit=0,  # evicted in _set (a few least recently used at a time), and counted
+            cull_limit=0,  # evicted in _set, least recently used first, and counted
         )
         self.stats = CacheStats()
         self._lock = threading.Lock()
@@ -157,8 +157,23 @@ class ObjectCache:
         self._cache.close()
 
     def _set(self, entry: str, value: bytes) -> None:
+        if len(value) > self.size_limit:
+            return  # it would evict everything else and then itself
         self._cache.set(entry, value, retry=True)
-        evicted = int(self._cache.cull(retry=True))  # least recently used first, down to the limit
+        self._evict_to_limit(keep=entry)
+
+    def _evict_to_limit(self, keep: str) -> None:
+        """Drop least recently used entries, one at a time, until the cache fits its size limit.
+
+        diskcache's own ``cull`` drops ten entries per step, which empties a cache holding a few
+        large partitions (the one just written included); hence this loop over its Cache table.
+        """
+        evicted = 0
+        while self._cache.volume() > self.size_limit:
+            row = self._cache._sql(_LEAST_RECENTLY_USED, (keep,)).fetchone()
+            if row is None:
+                break
+            evicted += bool(self._cache.delete(row[0], retry=True))
         if evicted:
             self._count(evictions=evicted)
 
@@ -169,6 +184,9 @@ class ObjectCache:
 
     def __repr__(self) -> str:
         return f"<ObjectCache {self.directory} limit={self.size_limit:,}B>"
+
+
+_LEAST_RECENTLY_USED = "SELECT key FROM Cache WHERE key != ? ORDER BY access_time LIMIT 1"
 
 
 def _key(namespace: str, key: str, *, tagged: bool = False) -> str:

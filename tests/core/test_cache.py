@@ -137,3 +137,15 @@ def test_local_backends_are_not_cached_unless_asked(url, tmp_path):
         assert store.cache is None and store.cache_stats() == {"enabled": False}
     with open_store(url, cache="true", cache_dir=str(tmp_path), cache_size="10MiB") as store:
         assert store.cache is not None and store.cache_stats()["size_limit"] == 10 * 1024**2
+
+
+def test_an_object_larger_than_the_whole_cache_is_not_kept_and_evicts_nothing(tmp_path):
+    from tickstore_core.integrity import checksum
+
+    cache = ObjectCache(tmp_path, size_limit=500_000)
+    small, huge = bytes(100_000), bytes(600_000)
+    cache.put("ns", "small", small)
+    cache.put("ns", "huge", huge)
+    assert cache.get("ns", "huge", checksum(huge)) is None
+    assert cache.get("ns", "small", checksum(small)) is not None
+    assert cache.stats.evictions == 0

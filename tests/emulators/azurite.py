@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from . import EmulatedStore
 from ._process import REPO, EmulatorError, free_port, start_server, stop_server
 
 __all__ = [
@@ -29,20 +28,13 @@ __all__ = [
     "azurite",
     "azurite_command",
     "connection_string",
+    "running_azurite",
 ]
 
 ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 """Azurite's well-known development account: public, documented by Microsoft, not a secret."""
 AZURITE = REPO / "node_modules" / ".bin" / "azurite-blob"
-
-
-@dataclass(frozen=True)
-class EmulatedStore:
-    """Where a test's fresh store lives: open it with ``open_store(url, **options)``."""
-
-    url: str
-    options: dict[str, Any]
 
 
 def connection_string(port: int, key: str = ACCOUNT_KEY) -> str:
@@ -78,16 +70,24 @@ def _answers(port: int) -> bool:
         client.close()
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The connection string of an Azurite running for the whole test session."""
+@contextlib.contextmanager
+def running_azurite(log_dir: Path) -> Iterator[str]:
+    """Run an Azurite of its own; yields its connection string, stops it by PID on exit."""
     port = free_port()
-    log: Path = tmp_path_factory.mktemp("azurite") / "azurite.log"
-    proc = start_server("azurite-blob", azurite_command(port), port, log, ready=lambda: _answers(port))
+    proc = start_server(
+        "azurite-blob", azurite_command(port), port, log_dir / "azurite.log", ready=lambda: _answers(port)
+    )
     try:
         yield connection_string(port)
     finally:
         stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The connection string of an Azurite running for the whole test session."""
+    with running_azurite(tmp_path_factory.mktemp("azurite")) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session")

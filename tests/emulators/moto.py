@@ -8,34 +8,27 @@ memory does not grow over the session.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
+from . import EmulatedStore
 from ._process import EmulatorError, free_port, start_server, stop_server
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["EmulatedStore", "moto_endpoint", "s3_store"]
+__all__ = ["EmulatedStore", "moto_endpoint", "running_moto_server", "s3_store"]
 
 REGION = "us-east-1"
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-@dataclass(frozen=True)
-class EmulatedStore:
-    """Where a test's fresh store lives: open it with ``open_store(url, **options)``."""
-
-    url: str
-    options: dict[str, Any]
 
 
 def moto_server_command(port: int) -> list[str]:
@@ -54,17 +47,25 @@ def _answers(endpoint: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of a moto_server running for the whole test session."""
+@contextlib.contextmanager
+def running_moto_server(log_dir: Path) -> Iterator[str]:
+    """Run a moto_server of its own (``http://127.0.0.1:<port>``), stopped by PID on exit."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    proc = start_server("moto_server", moto_server_command(port), port, log, ready=lambda: _answers(endpoint))
+    proc = start_server(
+        "moto_server", moto_server_command(port), port, log_dir / "moto_server.log", ready=lambda: _answers(endpoint)
+    )
     try:
         yield endpoint
     finally:
         stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of a moto_server running for the whole test session."""
+    with running_moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,63 @@
+"""Selects over many days: fetched concurrently on a bounded pool, with a progress bar only when wanted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+import pytest
+
+from tickstore_core import open_store
+from tickstore_core.testing import make_ticks
+
+DAYS = [dt.date(2024, 3, 1) + dt.timedelta(days=n) for n in range(12)]
+
+
+@pytest.fixture
+def url():
+    url = f"memory://progress-{uuid.uuid4().hex}"
+    with open_store(url) as writer:
+        for n, day in enumerate(DAYS):
+            writer.insert("BTCUSD", make_ticks(day, 50, seed=n))
+    return url
+
+
+def test_days_are_fetched_concurrently_but_never_more_than_max_workers_at_once(url):
+    with open_store(url, max_workers=3, progress=False) as store:
+        store.select("BTCUSD", DAYS[0], DAYS[0])  # the index is loaded; only data reads follow
+        running, peak, lock = 0, 0, threading.Lock()
+        real_get = store.backend.get
+
+        def slow_get(key):
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return real_get(key)
+
+        store.backend.get = slow_get
+        started = time.monotonic()
+        frame = store.select("BTCUSD")
+        elapsed = time.monotonic() - started
+    assert len(frame) == 50 * len(DAYS) and frame.index.is_monotonic_increasing
+    assert peak == 3
+    assert elapsed < 0.05 * len(DAYS) * 0.75  # clearly faster than one day after another
+
+
+def test_a_long_select_shows_a_progress_bar_when_asked(url, capsys):
+    with open_store(url, progress=True) as store:
+        store.select("BTCUSD")
+    err = capsys.readouterr().err
+    assert "BTCUSD 2024-03-01..2024-03-12" in err and "0/12" in err  # tqdm redraws at most every 0.1 s
+
+
+@pytest.mark.parametrize("progress", [None, False])
+def test_no_bar_when_not_interactive_or_switched_off(url, capsys, progress):
+    with open_store(url, progress=progress) as store:  # pytest's stderr is not a terminal
+        store.select("BTCUSD")
+    assert capsys.readouterr().err == ""

@@ -31,6 +31,11 @@ def _utc_index(ticks: pd.DataFrame) -> pd.DatetimeIndex:
         raise InvalidTicksError("ticks must have a single DatetimeIndex, not a MultiIndex; reset the extra levels")
     if not isinstance(index, pd.DatetimeIndex):
         if len(index) and index.dtype == object:
+            if len({getattr(value, "tzinfo", None) is None for value in index}) > 1:
+                raise InvalidTicksError(
+                    "the ticks' index mixes naive and time-zone-aware timestamps, so some times are ambiguous; "
+                    "tz_localize the naive ones first"
+                )
             try:  # e.g. timestamps with mixed UTC offsets: each one is unambiguous
                 index = pd.DatetimeIndex(pd.to_datetime(index, utc=True))
             except (ValueError, TypeError) as exc:

@@ -88,23 +88,36 @@ def to_utc_ns(value: Any, what: str) -> int:
     return int(to_timestamp(value, what).value)
 
 
+FIRST_DAY = dt.date(1677, 9, 22)
+LAST_DAY = dt.date(2262, 4, 10)
+"""The days whose every nanosecond a pandas timestamp can hold; no tick lies outside them."""
+
+
 def to_day(value: Any, tz: str) -> dt.date:
     """A valid-time day: a date, a ``YYYY-MM-DD`` string, or a timestamp (its date in ``tz``)."""
     if isinstance(value, BiTimestamp):
         return value.as_at
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
+        return _in_range(value)
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:
-        return value.date()
+        return _in_range(value.date())
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidTimeError(f"day={value!r} is not a day; pass a datetime.date or 'YYYY-MM-DD'") from exc
+        raise InvalidTimeError(
+            f"day={value!r} is not a day; pass a datetime.date or 'YYYY-MM-DD' between {FIRST_DAY} and {LAST_DAY}"
+        ) from exc
     if stamp is pd.NaT:
         raise InvalidTimeError("day must be a date, got NaT")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(tz)
-    return dt.date(stamp.year, stamp.month, stamp.day)
+    return _in_range(dt.date(stamp.year, stamp.month, stamp.day))
+
+
+def _in_range(day: dt.date) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidTimeError(f"day {day} can hold no ticks: days lie between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def day_start_ns(day: dt.date, tz: str) -> int:

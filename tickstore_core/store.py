@@ -214,11 +214,15 @@ class Tickstore:
             "layout": self.layout.name,
             "encoding": self.codec.name,
         }
+        data = json.dumps(manifest, indent=1).encode()
         try:
-            self.backend.put(MANIFEST_KEY, json.dumps(manifest, indent=1).encode(), mode="create")
+            written = self.backend.put(MANIFEST_KEY, data, mode="create")
         except ObjectExistsError:
             stored = self._read_manifest() or {}
             self._settings(stored, self.timestamp_column, self.tz)
+        else:
+            if self.cache is not None:  # so that this machine can open the store offline
+                self.cache.put_tagged(self.backend.url, MANIFEST_KEY, written.etag, data)
         self._manifest_written = True
 
     # --- public API: writing ---------------------------------------------------------------
@@ -661,12 +665,15 @@ class Tickstore:
                 if new_index is None:
                     return result
                 mode: PutMode = IfMatch(loaded.etag) if loaded.etag is not None else "create"
+                data = new_index.to_bytes()
                 try:
-                    meta: ObjectMeta = self.backend.put(key, new_index.to_bytes(), mode=mode)
+                    meta: ObjectMeta = self.backend.put(key, data, mode=mode)
                 except (PreconditionFailedError, ObjectExistsError):
                     log.debug("commit of %s lost a race (attempt %d); retrying", symbol, attempt + 1)
                     time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                     continue
+                if self.cache is not None:  # offline, this machine still reads what it committed
+                    self.cache.put_tagged(self.backend.url, key, meta.etag, data)
                 self._remember(symbol, _LoadedIndex(new_index, meta.etag, time.monotonic()))
                 return result
         raise CommitConflictError(

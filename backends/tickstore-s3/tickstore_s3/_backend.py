@@ -44,6 +44,7 @@ from tickstore_core import (
 )
 from tickstore_core.backend import check_key
 
+from ._logs import protect_logs
 from ._options import S3Options, check_bucket
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _client(options: S3Options) -> S3Client:
         aws_session_token=options.aws_session_token,
         config=config,
     )
+    protect_logs(options.secrets())
     return cast("S3Client", client)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from typing import Any
 
 import requests
@@ -48,6 +49,17 @@ for _logger in _LOGGERS:
     logging.getLogger(_logger).addFilter(_REDACT)
 
 
+class _Backoff(ExponentialRetry):
+    """Full-jitter exponential backoff, as botocore's standard mode: up to 1, 2, 4... s (at most 20).
+
+    The SDK's own schedule counts from the first retry, so ``initial_backoff=1, increment_base=2``
+    waited 2-4 s before the first retry and 4-6 s before the second.
+    """
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        return random.uniform(0, min(20.0, 2.0 ** (settings["count"] - 1)))
+
+
 def make_client(options: AzureOptions) -> tuple[BlobServiceClient, Any]:
     """The service client for the first credential found, and the credential it owns (to close), if any."""
     session = requests.Session()  # one pool, sized for the core's reader threads, shared by every request
@@ -60,9 +72,7 @@ def make_client(options: AzureOptions) -> tuple[BlobServiceClient, Any]:
         "transport": RequestsTransport(
             session=session, connection_timeout=options.connect_timeout, read_timeout=options.read_timeout
         ),
-        "retry_policy": ExponentialRetry(
-            initial_backoff=1, increment_base=2, retry_total=options.retries, random_jitter_range=1
-        ),
+        "retry_policy": _Backoff(retry_total=options.retries),
         "logging_enable": False,
     }
     explicit = options.sas_token or options.credential  # an explicit credential wins over the environment

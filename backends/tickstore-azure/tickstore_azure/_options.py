@@ -36,8 +36,9 @@ class AzureOptions:
     ``account_url`` (or ``account_name``, or ``AZURE_STORAGE_ACCOUNT_URL``) names the account when
     the credential is a SAS token, an azure credential object or azure-identity's default chain.
     Defaults suit a pool of about 16 reading threads and production latencies; ``retries`` is
-    the number of attempts after the first, with exponential backoff of 1, 3, 5... seconds, so
-    tests pass ``retries=0`` to fail fast on an unreachable endpoint.
+    the number of attempts after the first, each after a random pause of up to 1, 2, 4... seconds
+    (botocore's standard backoff), so tests pass ``retries=0`` to fail fast on an unreachable
+    endpoint.
     """
 
     account_url: str | None = None

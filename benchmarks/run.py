@@ -328,6 +328,7 @@ def run_scale(plan: Plan) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
+    load_before = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the emulators are stopped on SIGTERM too
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tickstore-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": _versions(plan),
             "groups": args.groups,
             "seconds": time.monotonic() - began,
+            "load": f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)",
         }
         paths = write_report(Path(args.results), meta, plan.rows, scale)
         print(f"\nfinished in {meta['seconds']:.0f} s; report: {', '.join(map(str, paths))}")

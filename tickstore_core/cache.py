@@ -10,13 +10,16 @@ used first once the cache exceeds its size limit.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import diskcache
 import platformdirs
@@ -30,6 +33,25 @@ DEFAULT_CACHE_SIZE = 4 * 1024**3
 _UNITS = {"": 1, "b": 1}
 for _power, _prefix in enumerate("kmgt", start=1):
     _UNITS.update({_prefix: 1000**_power, f"{_prefix}b": 1000**_power, f"{_prefix}ib": 1024**_power})
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _damage_explained(method: _F) -> _F:
+    """Turn a damaged cache database (SQLite's own errors) into a :class:`ConfigError` saying what to do."""
+
+    @functools.wraps(method)
+    def guarded(self: ObjectCache, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"the local cache in {self.directory} is damaged ({exc}); delete that directory (it only holds "
+                "copies of remote objects), or use another one (cache_dir, TICKSTORE_CACHE_DIR) or cache=False"
+            ) from exc
+
+    return guarded  # type: ignore[return-value]
 
 
 def default_cache_dir() -> Path:
@@ -76,6 +98,7 @@ class CacheStats:
 class ObjectCache:
     """A size-limited LRU disk cache of backend objects, with per-instance statistics."""
 
+    @_damage_explained
     def __init__(self, directory: str | Path | None = None, size_limit: int | str = DEFAULT_CACHE_SIZE) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.size_limit = parse_size(size_limit)
@@ -91,6 +114,7 @@ class ObjectCache:
 
     # --- immutable data objects -----------------------------------------------------------
 
+    @_damage_explained
     def get(self, namespace: str, key: str, expected_checksum: str) -> bytes | None:
         """The cached object if present and intact; a corrupt entry is dropped (None)."""
         entry = _key(namespace, key)
@@ -105,6 +129,7 @@ class ObjectCache:
         self._count(hits=1, bytes_from_cache=len(data))
         return bytes(data)
 
+    @_damage_explained
     def put(self, namespace: str, key: str, data: bytes) -> None:
         """Keep ``data`` (already verified by the caller) for later reads."""
         self._count(bytes_fetched=len(data))
@@ -112,6 +137,7 @@ class ObjectCache:
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
+    @_damage_explained
     def get_tagged(self, namespace: str, key: str) -> tuple[str, bytes] | None:
         """The cached (ETag, bytes) of a mutable object, if present and intact."""
         entry = _key(namespace, key, tagged=True)
@@ -129,10 +155,12 @@ class ObjectCache:
             return None
         return str(meta["etag"]), data
 
+    @_damage_explained
     def put_tagged(self, namespace: str, key: str, etag: str, data: bytes) -> None:
         header = json.dumps({"etag": etag, "checksum": checksum(data)}).encode()
         self._set(_key(namespace, key, tagged=True), header + b"\n" + data)
 
+    @_damage_explained
     def forget_tagged(self, namespace: str, key: str) -> None:
         self._cache.delete(_key(namespace, key, tagged=True), retry=True)
 

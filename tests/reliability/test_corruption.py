@@ -11,6 +11,7 @@ backend with one combined damage; here each damage is applied alone, on S3 and A
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tickstore_core import CorruptObjectError, open_store
+from tickstore_core import ConfigError, CorruptObjectError, open_store
 from tickstore_core.maintenance import fsck
 from tickstore_core.testing import make_ticks
 
@@ -130,3 +131,18 @@ def test_a_damaged_cache_entry_is_refetched_transparently(
         assert stats["corrupt_dropped"] == (0 if damage == "deletion" else 2)
         pd.testing.assert_frame_equal(store.select(SYMBOL), expected, check_freq=False)
         assert store.cache_stats()["hits"] == 2  # the refetched objects replaced the damaged entries
+
+
+def test_a_damaged_cache_database_is_a_clear_error_saying_what_to_do(s3_store: Any, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    expected = make_ticks(D1, ROWS, seed=1)
+    with open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options) as store:
+        store.insert(SYMBOL, expected)
+        store.select(SYMBOL)
+    database = cache_dir / "cache.db"
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 2])
+    with pytest.raises(ConfigError, match=f"cache in {cache_dir} is damaged.*delete that directory"):
+        open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options)
+    shutil.rmtree(cache_dir)
+    with open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options) as store:
+        pd.testing.assert_frame_equal(store.select(SYMBOL), expected, check_freq=False)

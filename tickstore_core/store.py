@@ -597,10 +597,10 @@ class Tickstore:
             return loaded.index
         return self._load_index(symbol).index
 
-    def _load_index(self, symbol: str) -> _LoadedIndex:
+    def _load_index(self, symbol: str, *, offline_ok: bool = True) -> _LoadedIndex:
         """Read the symbol's index from the backend, or revalidate the cached copy."""
         key = self.layout.index_key(symbol)
-        etag, data = self._read_revalidated(key)
+        etag, data = self._read_revalidated(key, offline_ok=offline_ok)
         if data is None:
             loaded = _LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
         else:
@@ -609,12 +609,13 @@ class Tickstore:
         self._remember(symbol, loaded)
         return loaded
 
-    def _read_revalidated(self, key: str) -> tuple[str | None, bytes | None]:
+    def _read_revalidated(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, bytes | None]:
         """(ETag, bytes) of a mutable object, or (None, None) if it does not exist.
 
         HEAD comes before GET, so the ETag is never newer than the bytes (a compare-and-swap on a
         stale pair fails safely). A cached copy with the current ETag saves the GET; when the
-        backend cannot be reached, the cached copy is used with an :class:`OfflineWarning`.
+        backend cannot be reached, the cached copy is used with an :class:`OfflineWarning`, unless
+        ``offline_ok`` is false (a commit needs the backend anyway).
         """
         cached = self.cache.get_tagged(self.backend.url, key) if self.cache is not None else None
         try:
@@ -624,6 +625,8 @@ class Tickstore:
                 self.cache.forget_tagged(self.backend.url, key)
             return None, None
         except BackendError as exc:
+            if not offline_ok:
+                raise
             if self.cache is None or cached is None:
                 raise OfflineError(
                     f"{self.backend.url} cannot be reached and {key} is not in the local cache ({exc}); "
@@ -656,11 +659,23 @@ class Tickstore:
 
         ``change`` returns the new index (None: nothing to commit) and the caller's result.
         """
+        try:
+            return self._commit_with_retries(symbol, change)
+        except BaseException:
+            with self._lock:  # the outcome may be unknown (a lost response): read the index afresh next time
+                self._indexes.pop(symbol, None)
+            raise
+
+    def _commit_with_retries(
+        self,
+        symbol: str,
+        change: Callable[[SymbolIndex], tuple[SymbolIndex | None, _T]],
+    ) -> _T:
         key = self.layout.index_key(symbol)
         lock = self.backend.lock(f"symbol-{symbol}") if self.layout.version_named else contextlib.nullcontext()
         with lock:
             for attempt in range(MAX_COMMIT_ATTEMPTS):
-                loaded = self._load_index(symbol)
+                loaded = self._load_index(symbol, offline_ok=False)
                 new_index, result = change(loaded.index)
                 if new_index is None:
                     return result
@@ -688,7 +703,9 @@ class Tickstore:
             symbol,
             encoded,
             number=lambda index, e: next_version_number(index, e.day),
-            finish=lambda index, keys: self._plan_insert(index, encoded, keys, explicit),
+            finish=lambda index, keys: (
+                _already_committed(index, encoded, keys) or self._plan_insert(index, encoded, keys, explicit)
+            ),
         )
 
     def _write_versions(
@@ -709,11 +726,7 @@ class Tickstore:
         uploaded: list[str] = []
         if not self.layout.version_named:
             uploaded = [self.layout.data_key(symbol, e.day, -1, f"{token}-{i}", suffix) for i, e in enumerate(encoded)]
-            self._map(
-                lambda pair: self.backend.put(pair[0], pair[1].payload, mode="create"),
-                list(zip(uploaded, encoded, strict=True)),
-                f"upload {symbol}",
-            )
+            self._map(lambda pair: self._upload(*pair), list(zip(uploaded, encoded, strict=True)), f"upload {symbol}")
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, _T]:
             if not self.layout.version_named:
@@ -738,6 +751,18 @@ class Tickstore:
                 with contextlib.suppress(TickstoreError):
                     self.backend.delete(key)
             raise
+
+    def _upload(self, key: str, encoded: _Encoded) -> None:
+        """Create the object under its new unique ``key``.
+
+        If it exists already, only an earlier attempt of this very upload can have written it (a
+        retry by the SDK after a lost response): fine if the bytes are ours.
+        """
+        try:
+            self.backend.put(key, encoded.payload, mode="create")
+        except ObjectExistsError:
+            if not matches(self.backend.get(key), encoded.version.checksum):
+                raise
 
     def _plan_insert(
         self, index: SymbolIndex, encoded: list[_Encoded], keys: list[str], explicit: int | None
@@ -829,6 +854,21 @@ _HISTORY_COLUMNS = (
     "checksum",
     "key",
 )
+
+
+def _already_committed(
+    index: SymbolIndex, encoded: list[_Encoded], keys: list[str]
+) -> tuple[None, list[Version]] | None:
+    """(None, versions) if ``index`` already holds the objects under ``keys``, else None.
+
+    A commit whose response was lost (a reset connection) may have succeeded: the SDK's retry of the
+    conditional put then fails its precondition, and the commit loop sees the index again. Data
+    keys are unique, so finding them there means the insert is done, not to be committed twice.
+    """
+    committed = {v.key: v for day in {e.day for e in encoded} for v in index.versions(day)}
+    if not keys or keys[0] not in committed:
+        return None
+    return None, [committed[key] for key in keys]
 
 
 def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:

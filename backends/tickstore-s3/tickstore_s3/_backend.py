@@ -11,6 +11,8 @@ that reject botocore's default checksums, ``AWS_REQUEST_CHECKSUM_CALCULATION=whe
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["S3Backend"]
 
+_BODY_BROKE_OFF = (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError)
 _PERMISSION_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
 
@@ -149,12 +152,23 @@ class S3Backend(Backend):
     # --- the verbs -----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        try:
-            data = self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise self._translate(exc, key) from exc
-        self._bucket_seen = True
-        return data
+        for attempt in range(self.options.retries + 1):
+            try:
+                body = self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+                try:
+                    data = body.read()
+                finally:
+                    body.close()
+            except _BODY_BROKE_OFF as exc:  # botocore retries a request until its headers arrive, not after
+                if attempt == self.options.retries:
+                    raise self._translate(exc, key) from exc
+                time.sleep(random.uniform(0, min(20.0, 2.0**attempt)))  # as botocore's standard mode
+            except (BotoCoreError, ClientError) as exc:
+                raise self._translate(exc, key) from exc
+            else:
+                self._bucket_seen = True
+                return data
+        raise AssertionError("unreachable")
 
     def head(self, key: str) -> ObjectMeta:
         try:
@@ -244,6 +258,7 @@ class S3Backend(Backend):
                 "or open the store with create_bucket=true"
             )
         lost = code in ("PreconditionFailed", "ConditionalRequestConflict")  # 409: a concurrent write won
+        lost = lost or (mode is not None and _status(exc) in (409, 412))  # a reply that lost its body on the way
         if mode == "create" and lost:
             return ObjectExistsError(f"{where} already exists (or another writer is creating it)")
         if isinstance(mode, IfMatch) and (lost or code in _NOT_FOUND_CODES):
@@ -269,6 +284,14 @@ def _code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def _status(exc: Exception) -> int | None:
+    """The HTTP status of a ClientError, else None."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+    return None
 
 
 def _etag(etag: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -139,10 +139,21 @@ def empty_frame(timestamp_column: str, tz: str, columns: Sequence[str] = ()) -> 
     return frame
 
 
+def _read_only(values: object) -> bool:
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        return not np.asarray(values).flags.writeable
+    if isinstance(values, (pd.arrays.DatetimeArray, pd.arrays.TimedeltaArray)):
+        return not cast(Any, values).asi8.flags.writeable  # the stubs lack asi8
+    return False
+
+
 def table_to_frame(table: pa.Table, timestamp_column: str, tz: str) -> pd.DataFrame:
     """The canonical table as a DataFrame indexed by the timestamp column, in time zone ``tz``."""
     frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
     frame = frame.set_index(timestamp_column)
+    for name in frame.columns:  # zero-copy columns are views of read-only Arrow memory: give the user their own
+        if _read_only(frame[name].array):
+            frame[name] = frame[name].copy()
     if tz != "UTC":
         frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)
     return frame

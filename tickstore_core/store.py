@@ -330,11 +330,12 @@ class Tickstore:
         return to_dask(self, self._query(symbol, start, end, as_of, columns))
 
     def prefetch(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> int:
-        """Fetch the objects a select would read into the local cache (for offline work); returns bytes."""
+        """Fetch the objects a select would read into the local cache (for offline work); returns their bytes."""
         if self.cache is None:
             raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True to prefetch")
         query = self._query(symbol, start, end, as_of, None)
-        return sum(self._map(lambda v: len(self._fetch(symbol, v)), query.versions, f"prefetch {symbol}"))
+        self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
+        return sum(v.bytes for v in query.versions)
 
     def _query(self, symbol: str, start: Any, end: Any, as_of: Any, columns: str | Sequence[str] | None) -> _Query:
         """Check a select's arguments and find the versions it reads: those with ticks in range."""
@@ -517,17 +518,26 @@ class Tickstore:
         return _Encoded(day, payload, version)
 
     def _read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
-        data = self._fetch(symbol, version)
-        try:
-            return self.codec.decode(data, timestamp_column=self.timestamp_column, columns=columns)
-        except TickstoreError as exc:
-            raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
-
-    def _fetch(self, symbol: str, version: Version) -> bytes:
+        """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
         if self.cache is not None:
-            cached = self.cache.get(self.backend.url, version.key, version.checksum)
+            cached = self.cache.get_table(self.backend.url, version.key, columns)
             if cached is not None:
                 return cached
+        data = self._fetch(symbol, version)
+        try:  # the cache keeps every column, so later selects of other columns hit it too
+            table = self.codec.decode(
+                data, timestamp_column=self.timestamp_column, columns=columns if self.cache is None else None
+            )
+        except TickstoreError as exc:
+            raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
+        if self.cache is not None:
+            self.cache.put_table(self.backend.url, version.key, table, fetched=len(data))
+            if columns is not None:
+                table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
+        return table
+
+    def _fetch(self, symbol: str, version: Version) -> bytes:
+        """The version's object from the backend, verified against the checksum in the index."""
         try:
             data = self.backend.get(version.key)
         except ObjectNotFoundError as exc:
@@ -540,8 +550,6 @@ class Tickstore:
                 f"{symbol} {version.day} version {version.version}: object {version.key} in "
                 f"{self.backend.url} does not match its checksum; it was changed or damaged after commit"
             )
-        if self.cache is not None:
-            self.cache.put(self.backend.url, version.key, data)
         return data
 
     def _check_columns(self, columns: str | Sequence[str] | None) -> list[str] | None:

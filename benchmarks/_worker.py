@@ -252,7 +252,7 @@ def case_arcticdb(spec: dict[str, Any]) -> dict[str, Any]:
     """ArcticDB: one symbol, each day written as a new version (write, then append)."""
     import arcticdb
 
-    library = arcticdb.Arctic(spec["uri"]).get_library("bench", create_if_missing=True)
+    library = arcticdb.Arctic(spec["uri"]).get_library(spec.get("library", "bench"), create_if_missing=True)
     if spec["case"] == "insert":
         frames = load_days(spec["data_dir"], spec["days"])
 

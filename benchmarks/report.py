@@ -176,7 +176,8 @@ def markdown(meta: dict[str, Any], rows: list[Row], scale: dict[str, Any] | None
         f"# tickstore benchmark, {meta['date']}",
         "",
         f"{meta['days']} days x ~{meta['ticks_per_day']:,} trades/day = {meta['total_rows']:,} rows "
-        f"(3-day subset {meta['subset']}; correction of {meta['correct_day']}); warm = best of {meta['repeat']}. "
+        f"(3-day subset {meta['subset']}; correction of {meta['correct_day']}). Insert and cold: best of "
+        f"{meta.get('runs', 1)} fresh processes; warm and as-of: best of {meta['repeat']} reads in one process. "
         f"Machine: {meta['machine']}; Python {meta['python']}; {versions}. Run took {meta['seconds']:.0f} s; "
         f"load {meta.get('load', 'unknown')}.",
         "",

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -53,6 +54,7 @@ class Plan:
     work: Path
     data_dir: Path
     repeat: int
+    runs: int
     timeout: float
     arcticdb_python: str | None = None
     arcticdb_problem: str = ""
@@ -77,7 +79,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ticks-per-day", type=int, help="trades per day (default 500,000; 20,000 with --small)")
     parser.add_argument("--only", help=f"comma-separated groups to run, of: {', '.join(GROUPS)}")
     parser.add_argument("--skip", help="comma-separated groups to leave out")
-    parser.add_argument("--repeat", type=int, default=3, help="warm reads per warm case; the best time is kept")
+    parser.add_argument("--repeat", type=int, help="reads per warm case, in one process (default 5; 3 with --small)")
+    parser.add_argument(
+        "--runs", type=int, help="fresh processes per insert and cold case (default 3; 1 with --small); best time kept"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds one case may take")
     parser.add_argument(
         "--arcticdb-python", help=f"interpreter with arcticdb (default: {ARCTICDB_VENV}, made on demand)"
@@ -87,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", default=str(RESULTS), help="where the report goes")
     args = parser.parse_args(argv)
     args.days = args.days or 20
+    args.repeat = args.repeat or (3 if args.small else 5)
+    args.runs = args.runs or (1 if args.small else 3)
     args.ticks_per_day = args.ticks_per_day or (20_000 if args.small else 500_000)
     groups = set(GROUPS) if not args.only else {g.strip() for g in args.only.split(",") if g.strip()}
     groups -= {g.strip() for g in (args.skip or "").split(",") if g.strip()}
@@ -148,6 +155,21 @@ def run_case(plan: Plan, python: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"error": f"exit {done.returncode}: " + " | ".join(tail)}
 
 
+def run_cases(plan: Plan, python: str, specs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run the same case once per spec (each in a fresh process): all times, the highest peak."""
+    merged: dict[str, Any] = {}
+    for spec in specs:
+        result = run_case(plan, python, spec)
+        if "error" in result:
+            return result
+        if not merged:
+            merged = result
+        else:
+            merged["times"] = merged["times"] + result["times"]
+            merged["peak_bytes"] = max(merged["peak_bytes"], result["peak_bytes"])
+    return merged
+
+
 def record(plan: Plan, store: str, op: str, result: dict[str, Any], expect: list[str] | None = None) -> Row:
     """Turn a worker result into a table row, checking rows and prices against the generated data."""
     row = Row(store=store, op=op)
@@ -167,7 +189,7 @@ def record(plan: Plan, store: str, op: str, result: dict[str, Any], expect: list
             cache = result["cache"]
             notes.append(f"cache {cache['hits']} hits / {cache['misses']} misses")
         if len(times) > 1:
-            notes.append(f"best of {len(times)}, first {times[0]:.2f} s")
+            notes.append(f"best of {len(times)} ({min(times):.2f}-{max(times):.2f} s)")
         if expect is not None:
             rows, price_sum = plan.expected(expect)
             if row.rows != rows:
@@ -180,77 +202,69 @@ def record(plan: Plan, store: str, op: str, result: dict[str, Any], expect: list
     return row
 
 
+def _ranges(plan: Plan) -> list[tuple[str, dict[str, Any], list[str]]]:
+    return [
+        (f"select {len(plan.days)}d", plan.range_of(plan.days), plan.days),
+        (f"select {len(plan.subset)}d", plan.range_of(plan.subset), plan.subset),
+    ]
+
+
+def store_cases(plan: Plan, label: str, python: str, base: dict[str, Any], where: Any, cold: bool = True) -> None:
+    """Insert (``plan.runs`` times, each into a fresh location ``where(i)``), then the selects on run 0's.
+
+    Cold cases run ``plan.runs`` fresh processes (for remote stores each with an empty cache);
+    warm cases read ``plan.repeat`` times in one process after a small warm-up read.
+    """
+    inserts = [{**base, **where(i, "insert"), "case": "insert", "days": plan.days} for i in range(plan.runs)]
+    if record(plan, label, "insert", run_cases(plan, python, inserts)).error:
+        return
+    for name, rng, days in _ranges(plan):
+        if cold:
+            specs = [{**base, **where(0, f"{name}-{i}"), **rng, "case": "select"} for i in range(plan.runs)]
+            record(plan, label, f"{name} cold", run_cases(plan, python, specs), days)
+        spec = {**base, **where(0, f"{name}-0"), **rng, "case": "select", "warm": True, "repeat": plan.repeat}
+        record(plan, label, f"{name} warm", run_case(plan, python, spec), days)
+    if base["engine"] in ("ours", "arcticdb"):
+        everything = plan.range_of(plan.days)
+        spec = {
+            **base,
+            **where(0, f"select {len(plan.days)}d-0"),
+            **everything,
+            "case": "asof",
+            "correct_day": plan.correct_day,
+            "repeat": plan.repeat,
+        }
+        record(plan, label, f"as-of {len(plan.days)}d", run_case(plan, python, spec), plan.days)
+
+
 def ours_cases(plan: Plan, label: str, url: str, options: dict[str, Any], remote: bool) -> None:
-    python = sys.executable
-    everything, subset = plan.range_of(plan.days), plan.range_of(plan.subset)
-    n, k = len(plan.days), len(plan.subset)
-
-    def opts(cache: str | None) -> dict[str, Any]:
+    def where(i: int, cache: str) -> dict[str, Any]:
         extra: dict[str, Any] = {"progress": False}
-        if remote and cache is not None:
-            extra |= {"cache_dir": str(plan.work / f"cache-{label}-{cache}"), "cache_size": "16GiB"}
-        return {**options, **extra}
+        if remote:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"cache-{label}-{cache}")
+            extra |= {"cache_dir": str(plan.work / name), "cache_size": "16GiB"}
+        return {"url": f"{url}-{i}", "options": {**options, **extra}}
 
-    base = {"engine": "ours", "url": url}
-    record(
-        plan,
-        label,
-        "insert",
-        run_case(plan, python, {**base, "case": "insert", "days": plan.days, "options": opts("insert")}),
-    )
-    for name, rng, days in ((f"select {n}d", everything, plan.days), (f"select {k}d", subset, plan.subset)):
-        cache = name.replace(" ", "")
-        for warm in (False, True):
-            spec = {
-                **base,
-                **rng,
-                "case": "select",
-                "warm": warm,
-                "repeat": plan.repeat if warm else 1,
-                "options": opts(cache),
-            }
-            record(plan, label, f"{name} {'warm' if warm else 'cold'}", run_case(plan, python, spec), days)
-    spec = {
-        **base,
-        **everything,
-        "case": "asof",
-        "correct_day": plan.correct_day,
-        "repeat": plan.repeat,
-        "options": opts(f"select{n}d"),
-    }
-    record(plan, label, f"as-of {n}d", run_case(plan, python, spec), plan.days)
+    store_cases(plan, label, sys.executable, {"engine": "ours"}, where)
 
 
-def reference_cases(plan: Plan, label: str, engine: str, extra: dict[str, Any]) -> None:
-    everything, subset = plan.range_of(plan.days), plan.range_of(plan.subset)
-    n, k = len(plan.days), len(plan.subset)
-    base = {"engine": engine, **extra}
-    record(plan, label, "insert", run_case(plan, sys.executable, {**base, "case": "insert", "days": plan.days}))
-    if engine == "pyarrow":  # read the generated files: the very bytes our Parquet codec stores
-        base["path"] = str(plan.data_dir)
-    for name, rng, days in ((f"select {n}d", everything, plan.days), (f"select {k}d", subset, plan.subset)):
-        spec = {**base, **rng, "case": "select", "repeat": plan.repeat}
-        record(plan, label, f"{name} warm", run_case(plan, sys.executable, spec), days)
+def reference_cases(plan: Plan, label: str, engine: str, path: Path) -> None:
+    def where(i: int, what: str) -> dict[str, Any]:
+        # pyarrow's selects read the generated files: the very bytes our Parquet codec stores
+        return {"path": str(plan.data_dir) if engine == "pyarrow" and what != "insert" else f"{path}-{i}"}
+
+    store_cases(plan, label, sys.executable, {"engine": engine}, where, cold=False)
 
 
 def arcticdb_cases(plan: Plan, label: str, uri: str) -> None:
     if plan.arcticdb_python is None:
-        for op in ("insert", "select"):
-            record(plan, label, op, {"error": f"ArcticDB unavailable: {plan.arcticdb_problem}"})
+        record(plan, label, "insert", {"error": f"ArcticDB unavailable: {plan.arcticdb_problem}"})
         return
-    python = plan.arcticdb_python
-    everything, subset = plan.range_of(plan.days), plan.range_of(plan.subset)
-    n, k = len(plan.days), len(plan.subset)
-    base = {"engine": "arcticdb", "uri": uri}
-    inserted = record(plan, label, "insert", run_case(plan, python, {**base, "case": "insert", "days": plan.days}))
-    if inserted.error:
-        return
-    for name, rng, days in ((f"select {n}d", everything, plan.days), (f"select {k}d", subset, plan.subset)):
-        for warm in (False, True):
-            spec = {**base, **rng, "case": "select", "warm": warm, "repeat": plan.repeat if warm else 1}
-            record(plan, label, f"{name} {'warm' if warm else 'cold'}", run_case(plan, python, spec), days)
-    spec = {**base, **everything, "case": "asof", "correct_day": plan.correct_day, "repeat": plan.repeat}
-    record(plan, label, f"as-of {n}d", run_case(plan, python, spec), plan.days)
+
+    def where(i: int, _: str) -> dict[str, Any]:
+        return {"uri": uri, "library": f"bench{i}"}
+
+    store_cases(plan, label, plan.arcticdb_python, {"engine": "arcticdb"}, where)
 
 
 def arcticdb_python(given: str | None) -> tuple[str | None, str]:
@@ -347,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             work=work,
             data_dir=work / "data",
             repeat=max(1, args.repeat),
+            runs=max(1, args.runs),
             timeout=args.timeout,
         )
         if {"arcticdb-lmdb", "arcticdb-s3"} & set(args.groups):
@@ -371,9 +386,9 @@ def main(argv: list[str] | None = None) -> int:
                     options = {"connection_string": azurite_connection_string(running["azurite"].port)}
                     ours_cases(plan, "ours az (Azurite)", f"az://{BUCKET}/ours", options, remote=True)
                 elif group == "pyarrow":
-                    reference_cases(plan, "pyarrow Parquet", "pyarrow", {"path": str(work / "pyarrow-written")})
+                    reference_cases(plan, "pyarrow Parquet", "pyarrow", work / "pyarrow-written")
                 elif group == "hdf5":
-                    reference_cases(plan, "pandas HDF5", "pandas-hdf5", {"path": str(work / "pandas-hdf5")})
+                    reference_cases(plan, "pandas HDF5", "pandas-hdf5", work / "pandas-hdf5")
                 elif group == "arcticdb-lmdb":
                     arcticdb_cases(plan, "ArcticDB LMDB", f"lmdb://{work}/arcticdb-lmdb")
                 elif group == "arcticdb-s3":
@@ -392,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             "subset": f"{plan.subset[0]}..{plan.subset[-1]}",
             "correct_day": plan.correct_day,
             "repeat": plan.repeat,
+            "runs": plan.runs,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {_memory_gib():.0f} GiB, {platform.system()}",
             "python": platform.python_version(),
             "versions": _versions(plan),

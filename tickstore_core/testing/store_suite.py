@@ -119,6 +119,17 @@ class StoreConformance:
         assert str(cast(pd.DatetimeIndex, result.index).tz) == "UTC"
         assert result.index.dtype == "datetime64[ns, UTC]"
 
+    def test_selected_frames_belong_to_the_caller(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY1, 50)
+        store.insert("BTCUSD", ticks.assign(seen=ticks.index))
+        for _ in range(2):  # from the backend, then (if the store has one) from the cache
+            result = store.select("BTCUSD")
+            result.iloc[0, 0] = -1.0
+            result.loc[result.index[1], "seen"] = pd.Timestamp("2000-01-01", tz="UTC")
+            result["size"] *= 2
+            assert result["price"].iloc[0] == -1.0 and result["seen"].iloc[1].year == 2000
+        assert store.select("BTCUSD")["price"].iloc[0] == ticks["price"].iloc[0]
+
     def test_dtypes_survive(self, store: Tickstore) -> None:
         index = pd.date_range(pd.Timestamp(DAY1, tz="UTC"), periods=4, freq="1min")
         ticks = pd.DataFrame(

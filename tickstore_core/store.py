@@ -695,6 +695,11 @@ class Tickstore:
                     log.debug("commit of %s lost a race (attempt %d); retrying", symbol, attempt + 1)
                     time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                     continue
+                except BackendError as exc:  # the request may have reached the backend before the failure
+                    raise type(exc)(
+                        f"{exc}; the commit to {symbol}'s index may or may not have happened: check "
+                        f"store.history({symbol!r}) before inserting again"
+                    ) from exc
                 if self.cache is not None:  # offline, this machine still reads what it committed
                     self.cache.put_tagged(self.backend.url, key, meta.etag, data)
                 self._remember(symbol, _LoadedIndex(new_index, meta.etag, time.monotonic()))

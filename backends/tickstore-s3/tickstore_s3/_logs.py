@@ -41,7 +41,7 @@ def protect_logs(secrets: list[str]) -> None:
     those libraries that exists now: after a client is created, every module that logs is loaded.
     """
     with _lock:
-        _secrets.update(secret for secret in secrets if len(secret) >= 8)
+        _secrets.update(secrets)
         names = [name for name in logging.Logger.manager.loggerDict if name.split(".")[0] in _LIBRARIES]
         for name in names:
             logger = logging.getLogger(name)

@@ -83,8 +83,8 @@ class S3Options:
         return {name: value for name, value in asdict(self).items() if value != defaults[name]}
 
     def secrets(self) -> list[str]:
-        """The credential values, so messages can be scrubbed of them."""
-        return [value for value in (getattr(self, name) for name in SECRETS) if value]
+        """The credential values, so messages can be scrubbed of them (not 1-3 characters: they would maul words)."""
+        return [value for value in (getattr(self, name) for name in SECRETS) if value and len(value) >= 4]
 
 
 def _text(name: str, value: Any) -> str | None:

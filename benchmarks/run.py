@@ -432,10 +432,25 @@ def _memory_gib() -> float:
         return 0.0
 
 
+def _commit() -> str:
+    """The repo's commit, marked dirty when the core or a backend has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "tickstore_core", "backends"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" (core with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def _versions(plan: Plan) -> dict[str, str]:
     import importlib.metadata as metadata
 
-    found = {}
+    found = {"commit": _commit()}
     for name in ("tickstore", "pandas", "pyarrow", "tables", "boto3", "azure-storage-blob", "moto"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)

@@ -19,7 +19,7 @@ import pyarrow as pa
 from .errors import InvalidTicksError
 from .times import NS_PER_DAY
 
-__all__ = ["empty_frame", "schema_fingerprint", "split_days", "table_to_frame", "ticks_to_table"]
+__all__ = ["empty_frame", "frame_from_tables", "schema_fingerprint", "split_days", "table_to_frame", "ticks_to_table"]
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -149,11 +149,35 @@ def _read_only(values: object) -> bool:
 
 def table_to_frame(table: pa.Table, timestamp_column: str, tz: str) -> pd.DataFrame:
     """The canonical table as a DataFrame indexed by the timestamp column, in time zone ``tz``."""
-    frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
-    frame = frame.set_index(timestamp_column)
-    for name in frame.columns:  # zero-copy columns are views of read-only Arrow memory: give the user their own
-        if _read_only(frame[name].array):
-            frame[name] = frame[name].copy()
+    return frame_from_tables([table], timestamp_column, tz)
+
+
+def frame_from_tables(
+    tables: list[pa.Table], timestamp_column: str, tz: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Canonical tables (the days of a select, in order) as one DataFrame; empties ``tables``.
+
+    Days may have different columns (missing ones read as nulls); ``columns`` picks and orders them.
+
+    Conversion goes column by column, and each column's Arrow memory is returned before the next
+    one is converted, so memory peaks near the size of the result rather than twice it.
+    """
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    tables.clear()
+    if columns is not None:
+        table = table.select([timestamp_column, *columns])
+    metadata, pool, parts = table.schema.metadata, pa.default_memory_pool(), []
+    while table.num_columns:
+        one = pa.Table.from_arrays([table.column(0)], schema=pa.schema([table.schema.field(0)], metadata=metadata))
+        table = table.remove_column(0)
+        part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True)
+        del one
+        name = part.columns[0]
+        if _read_only(part[name].array):  # a zero-copy view of read-only Arrow memory: give the user their own
+            part[name] = part[name].copy()
+        parts.append(part)
+        pool.release_unused()
+    frame: pd.DataFrame = pd.concat(parts, axis=1).set_index(timestamp_column)
     if tz != "UTC":
         frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)
     return frame

@@ -58,7 +58,7 @@ from .errors import (
     TickstoreError,
     TransactionTimeError,
 )
-from .frames import empty_frame, schema_fingerprint, split_days, table_to_frame, ticks_to_table
+from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
@@ -306,10 +306,7 @@ class Tickstore:
             versions,
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
-        if query.columns is not None:
-            table = table.select([self.timestamp_column, *query.columns])
-        return table_to_frame(table, self.timestamp_column, self.tz)
+        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns)
 
     def to_dask(
         self,

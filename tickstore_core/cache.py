@@ -11,6 +11,7 @@ used first once the cache exceeds its size limit.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import re
@@ -190,7 +191,10 @@ class ObjectCache:
     def _set(self, entry: str, value: bytes) -> None:
         if len(value) > self.size_limit:
             return  # it would evict everything else and then itself
-        self._cache.set(entry, value, retry=True)
+        if len(value) >= _STREAMED:  # diskcache writes a bytes value line by line; a stream goes in 4 MiB chunks
+            self._cache.set(entry, io.BytesIO(value), read=True, retry=True)
+        else:
+            self._cache.set(entry, value, retry=True)
         self._evict_to_limit(keep=entry)
 
     def _evict_to_limit(self, keep: str) -> None:
@@ -224,6 +228,7 @@ def _key(namespace: str, key: str, *, tagged: bool = False) -> str:
     return f"{'tag' if tagged else 'arrow'}|{namespace}|{key}"
 
 
+_STREAMED = 1024**2
 _TABLE_MAGIC = b"tickstore-arrow/1\n"
 _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 

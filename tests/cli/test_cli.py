@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -146,3 +148,72 @@ def test_backends_lists_the_installed_schemes(cli):
     out = cli("backends").stdout
     for scheme in ("file://", "s3://", "az://", "memory://"):
         assert scheme in out
+
+
+# --- copy: a local HDF5 store to Azurite and back; a copy killed half-way, resumed ------------------
+
+COPY_DAYS = [dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(3)]
+
+
+def _fill(url: str) -> None:
+    """Three symbols with corrections and a delete, so every day has a history worth preserving."""
+    with open_store(url) as store:
+        for n, symbol in enumerate(["BTCUSD", "ETHUSD", "SOLUSD"]):
+            for day in COPY_DAYS:
+                store.insert(symbol, make_ticks(day, 200, seed=n))
+            store.insert(symbol, make_ticks(COPY_DAYS[1], 150, seed=10 + n), day=COPY_DAYS[1])
+            store.delete(symbol, COPY_DAYS[2])
+            store.insert(symbol, make_ticks(COPY_DAYS[2], 50, seed=20 + n), day=COPY_DAYS[2])
+
+
+def _same_everywhere(original, copy) -> None:
+    """The same select for every symbol, day and as-of that existed (each change, just before and at it)."""
+    assert copy.symbols() == original.symbols()
+    for symbol in original.symbols():
+        history = original.history(symbol)
+        changes = [*history["start_time"][history["start_time"].dt.year > 1800], *history["end_time"]]
+        moments = sorted({t + pd.Timedelta(d, "ns") for t in changes if t.year < 2200 for d in (-1, 0)})
+        for as_of in [*moments, None]:
+            for day in COPY_DAYS:
+                start = pd.Timestamp(day, tz="UTC")
+                expected = original.select(symbol, start, start + pd.Timedelta(hours=24), as_of=as_of)
+                pd.testing.assert_frame_equal(
+                    copy.select(symbol, start, start + pd.Timedelta(hours=24), as_of=as_of), expected
+                )
+
+
+def test_a_local_hdf5_store_copied_to_azure_and_back_is_identical(azure_store, tmp_path):
+    local, back = (tmp_path / "raid").as_uri(), (tmp_path / "back").as_uri()
+    _fill(local)
+    cli = Cli(azure_store.url, azure_store.options)
+    assert "copied 15 versions" in cli("copy", local, cli.url).stdout
+    assert "copied 15 versions" in cli("copy", cli.url, back).stdout
+    with open_store(local) as original, cli.store() as azure, open_store(back) as returned:
+        _same_everywhere(original, azure)
+        _same_everywhere(original, returned)
+
+
+@pytest.mark.parametrize("kill_after", [1, 3])
+def test_a_copy_killed_half_way_resumes_and_completes(azure_store, tmp_path, kill_after):
+    local = (tmp_path / "raid").as_uri()
+    _fill(local)
+    cli = Cli(azure_store.url, azure_store.options)
+    # the copy commits day by day; kill it (SIGKILL: no cleanup) once `kill_after` days are in
+    copying = subprocess.Popen(
+        [TICKSTORE, "--no-progress", "copy", local, cli.url], env=cli.env, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    with cli.store() as azure:
+        while copying.poll() is None and time.monotonic() < deadline:
+            if sum(len(azure.history(s)) for s in azure.symbols()) >= kill_after:
+                os.kill(copying.pid, signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    copying.wait(timeout=30)
+    if copying.returncode == 0:
+        pytest.fail("the copy finished before it could be interrupted; make the store bigger")
+    resumed = cli("copy", local, cli.url).stdout
+    assert "copied" in resumed
+    with open_store(local) as original, cli.store() as azure:
+        _same_everywhere(original, azure)
+    assert "already there" in cli("copy", local, cli.url).stdout

@@ -64,7 +64,7 @@ from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
 from .progress import progress_bar
 from .symbols import check_symbol
-from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_ns
+from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
 
 __all__ = ["Tickstore"]
 
@@ -292,7 +292,8 @@ class Tickstore:
         """Ticks of ``symbol`` with ``start <= time <= end``, as known at transaction time ``as_of``.
 
         ``start``/``end`` are timestamps (naive means UTC; None means unbounded), both inclusive
-        like ``df.loc[start:end]``; a date string means its midnight. ``as_of=None`` reads the
+        like ``df.loc[start:end]``: an end given as a date or date string covers that whole day
+        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). ``as_of=None`` reads the
         current versions. ``columns`` limits the data columns read. Returns a DataFrame indexed by
         the store's timestamp column (tz-aware, sorted, equal timestamps in inserted order); an
         unknown symbol or an empty range gives an empty DataFrame. Days are read concurrently.
@@ -339,7 +340,7 @@ class Tickstore:
         self._check_open()
         check_symbol(symbol)
         start_ns = TIME_MIN if start is None else to_utc_ns(start, "start")
-        end_ns = TIME_MAX if end is None else to_utc_ns(end, "end")
+        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end")
         if start_ns > end_ns:
             raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")

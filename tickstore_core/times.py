@@ -24,6 +24,7 @@ __all__ = [
     "TimeLike",
     "now_ns",
     "to_day",
+    "to_utc_end_ns",
     "to_utc_ns",
 ]
 
@@ -86,6 +87,28 @@ def to_timestamp(value: Any, what: str) -> pd.Timestamp:
 def to_utc_ns(value: Any, what: str) -> int:
     """``value`` as integer nanoseconds since the epoch, UTC."""
     return int(to_timestamp(value, what).value)
+
+
+def to_utc_end_ns(value: Any, what: str) -> int:
+    """The last nanosecond ``value`` covers, for an inclusive end bound, as ``df.loc[:end]`` reads it.
+
+    A date or a date string covers its whole day, ``"2024-03"`` its month, ``"2024-03-05 09:30"``
+    its minute (pandas' partial string indexing); a full timestamp is that instant.
+    """
+    start = to_utc_ns(value, what)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return min(start + NS_PER_DAY - 1, TIME_MAX)
+    if not isinstance(value, str) or pd.Timestamp(value).tzinfo is not None:
+        return start
+    try:
+        period = pd.Period(value)
+        if int(period.start_time.as_unit("ns").value) != start:
+            return start  # a form Period reads differently: take the instant
+        return int((period + 1).start_time.as_unit("ns").value) - 1
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):  # the period ends after 2262
+        return TIME_MAX
+    except (ValueError, TypeError):  # not a period pandas knows: take the instant
+        return start
 
 
 FIRST_DAY = dt.date(1677, 9, 22)

@@ -159,6 +159,18 @@ class StoreConformance:
         _same(store.select("X", end=ticks.index[0]), ticks.iloc[:1])
         _same(store.select("X"), ticks)
 
+    def test_an_end_given_as_a_date_covers_the_whole_day_like_df_loc(self, store: Tickstore) -> None:
+        ticks = pd.concat([make_ticks(d, 50, seed=i) for i, d in enumerate((DAY1, DAY2, DAY3))])
+        store.insert("X", ticks)
+        for end in (str(DAY2), DAY2):
+            _same(store.select("X", str(DAY1), end), ticks.loc[str(DAY1) : str(DAY2)])
+        month = f"{DAY1:%Y-%m}"
+        _same(store.select("X", month, month), ticks.loc[month:month])
+        minute = ticks.index[60].floor("min")
+        as_text = f"{minute:%Y-%m-%d %H:%M}"
+        _same(store.select("X", as_text, as_text), ticks.loc[as_text:as_text])
+        _same(store.select("X", end=minute), ticks.loc[:minute])  # a Timestamp is an instant
+
     def test_naive_times_are_utc_and_other_zones_are_converted(self, store: Tickstore) -> None:
         ticks = make_ticks(DAY1, 20, start_hour=8)
         naive = ticks.tz_convert(None)

@@ -144,6 +144,14 @@ def test_errors_are_one_line_with_status_2(cli, tmp_path):
     assert unknown.returncode == 2 and "installed schemes" in unknown.stderr
 
 
+def test_demo_inserts_corrects_and_selects_as_of(cli):
+    out = cli("demo", "--days", "2").stdout
+    assert "inserted" in out and "corrected 2024-03-05: now version 1" in out
+    assert "5-minute bars as of before the correction" in out and "5-minute bars now (corrected)" in out
+    with cli.store() as store:
+        assert store.days("BTCUSD") == [DAY1, DAY2] and len(store.history("BTCUSD", DAY2)) == 2
+
+
 def test_backends_lists_the_installed_schemes(cli):
     out = cli("backends").stdout
     for scheme in ("file://", "s3://", "az://", "memory://"):

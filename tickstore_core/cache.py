@@ -11,7 +11,6 @@ used first once the cache exceeds its size limit.
 from __future__ import annotations
 
 import functools
-import io
 import json
 import os
 import re
@@ -137,7 +136,7 @@ class ObjectCache:
     def put_table(self, namespace: str, key: str, table: pa.Table, *, fetched: int) -> None:
         """Keep a partition decoded from ``fetched`` bytes (already verified by the caller)."""
         self._count(bytes_fetched=fetched)
-        self._set(_key(namespace, key), _table_entry(table))
+        self._set(_key(namespace, key), *_table_entry(table))
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
@@ -188,13 +187,15 @@ class ObjectCache:
     def close(self) -> None:
         self._cache.close()
 
-    def _set(self, entry: str, value: bytes) -> None:
-        if len(value) > self.size_limit:
+    def _set(self, entry: str, *parts: bytes | pa.Buffer) -> None:
+        """Store the concatenation of ``parts`` (never joined in memory when large)."""
+        size = sum(len(memoryview(part)) for part in parts)
+        if size > self.size_limit:
             return  # it would evict everything else and then itself
-        if len(value) >= _STREAMED:  # diskcache writes a bytes value line by line; a stream goes in 4 MiB chunks
-            self._cache.set(entry, io.BytesIO(value), read=True, retry=True)
+        if size >= _STREAMED:  # diskcache writes a bytes value line by line; a stream goes in 4 MiB chunks
+            self._cache.set(entry, _Stream(parts), read=True, retry=True)
         else:
-            self._cache.set(entry, value, retry=True)
+            self._cache.set(entry, b"".join(bytes(part) for part in parts), retry=True)
         self._evict_to_limit(keep=entry)
 
     def _evict_to_limit(self, keep: str) -> None:
@@ -229,12 +230,30 @@ def _key(namespace: str, key: str, *, tagged: bool = False) -> str:
 
 
 _STREAMED = 1024**2
+
+
+class _Stream:
+    """``read(size)`` over several buffers in turn: what diskcache needs to write a file value."""
+
+    def __init__(self, parts: tuple[bytes | pa.Buffer, ...]) -> None:
+        self._parts = [memoryview(part) for part in parts]
+
+    def read(self, size: int) -> bytes:
+        while self._parts and not len(self._parts[0]):
+            self._parts.pop(0)
+        if not self._parts:
+            return b""
+        chunk, self._parts[0] = self._parts[0][:size], self._parts[0][size:]
+        return bytes(chunk)
+
+
 _TABLE_MAGIC = b"tickstore-arrow/1\n"
 _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
-def _table_entry(table: pa.Table) -> bytes:
-    """A partition as a cache entry: magic, CRC-32 of the body, then an LZ4-compressed Arrow IPC file.
+def _table_entry(table: pa.Table) -> tuple[bytes, pa.Buffer]:
+    """A partition as a cache entry, (header, body): magic and CRC-32 of the body, then an LZ4-compressed
+    Arrow IPC file.
 
     Reading it back costs an LZ4 decompression, several times faster than decoding Parquet, and
     every column gets its own buffer, so a result holds no reference to the whole entry.
@@ -243,7 +262,7 @@ def _table_entry(table: pa.Table) -> bytes:
     with pa.ipc.new_file(sink, table.schema, options=_IPC_OPTIONS) as writer:
         writer.write_table(table)
     body = sink.getvalue()
-    return _TABLE_MAGIC + zlib.crc32(body).to_bytes(4, "big") + bytes(body)
+    return _TABLE_MAGIC + zlib.crc32(body).to_bytes(4, "big"), body
 
 
 def _read_table_entry(raw: bytes, columns: Sequence[str] | None) -> pa.Table | None:

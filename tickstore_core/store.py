@@ -522,14 +522,16 @@ class Tickstore:
             if cached is not None:
                 return cached
         data = self._fetch(symbol, version)
+        fetched = len(data)
         try:  # the cache keeps every column, so later selects of other columns hit it too
             table = self.codec.decode(
                 data, timestamp_column=self.timestamp_column, columns=columns if self.cache is None else None
             )
         except TickstoreError as exc:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
+        del data  # while many days are in flight, every copy held counts
         if self.cache is not None:
-            self.cache.put_table(self.backend.url, version.key, table, fetched=len(data))
+            self.cache.put_table(self.backend.url, version.key, table, fetched=fetched)
             if columns is not None:
                 table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
         return table

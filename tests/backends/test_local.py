@@ -374,22 +374,31 @@ for i in range(1, 10**6):
 
 
 def test_writers_killed_mid_write_leave_the_old_object_or_a_whole_new_one(root):
-    """Kill a writer of 16 MiB objects at several moments; some kills must land inside a write."""
+    """Kill a writer of 16 MiB objects at several moments, and while a temporary file is being written."""
     backend, size = LocalBackend.from_url(root.as_uri()), 16 << 20
     backend.put("big", bytes(size))
     temporary = root / ".tickstore" / "tmp"
-    for delay in (0.02, 0.1, 0.25, 0.5):
+
+    def left_behind() -> set[str]:
+        return {p.name for p in temporary.iterdir()} if temporary.exists() else set()
+
+    interrupted = 0
+    for delay in (0.02, 0.1, 0.25, None, None, None):  # None: as soon as a new temporary file appears
+        before = left_behind()
         writer = subprocess.Popen(
             [sys.executable, "-c", _WRITE_FOREVER, root.as_uri()], stdout=subprocess.PIPE, text=True
         )
         try:
             assert writer.stdout.readline().strip() == "writing"
-            time.sleep(delay)
+            deadline = time.monotonic() + (delay if delay is not None else 10)
+            while time.monotonic() < deadline and (delay is not None or left_behind() <= before):
+                time.sleep(0.0005)
         finally:
             writer.send_signal(signal.SIGKILL)
             writer.wait()
             writer.stdout.close()
+        interrupted += bool(left_behind() - before)
         data = backend.get("big")
         assert len(data) == size and data == data[:1] * size
         assert [m.key for m in backend.list()] == ["big"] and backend.head("big").size == size
-    assert list(temporary.iterdir()), "no kill interrupted a write; the test proved nothing"
+    assert interrupted, "no kill interrupted a write; the test proved nothing"

@@ -6,10 +6,8 @@ the offline test stops an emulator of its own while the store still needs it.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -20,6 +18,7 @@ from emulators.moto import DUMMY_CREDENTIALS, REGION, running_moto_server
 from tickstore_core import open_store
 from tickstore_core.errors import OfflineError, OfflineWarning
 from tickstore_core.testing import make_ticks
+from tickstore_core.testing.spy import count_requests
 
 DAYS = [dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(4)]
 REMOTE = ["s3", "azure"]
@@ -31,21 +30,6 @@ def remote(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     """(url, options) of a fresh store on the session's emulator of one cloud."""
     emulated = request.getfixturevalue("s3_store" if request.param == "s3" else "azure_store")
     return emulated.url, dict(emulated.options)
-
-
-def counted(store: Any) -> collections.Counter[str]:
-    """Count the requests ``store`` sends to its backend, by verb."""
-    calls: collections.Counter[str] = collections.Counter()
-    backend = store.backend
-    for verb in ("get", "head", "put", "list", "delete"):
-        real: Callable[..., Any] = getattr(backend, verb)
-
-        def wrapper(*args: Any, _real: Callable[..., Any] = real, _verb: str = verb, **kwargs: Any) -> Any:
-            calls[_verb] += 1
-            return _real(*args, **kwargs)
-
-        setattr(backend, verb, wrapper)
-    return calls
 
 
 def fill(url: str, options: dict[str, Any], ticks_per_day: int = 500) -> pd.DataFrame:
@@ -64,7 +48,7 @@ def test_a_second_select_of_the_same_range_sends_no_request(remote, tmp_path):
     url, options = remote
     expected = fill(url, options)
     with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=60, **options) as store:
-        calls = counted(store)
+        calls, _ = count_requests(store.backend)
         first = store.select("BTCUSD", "2024-03-05", "2024-03-07 23:59:59")
         assert calls["get"] == 3 + 1  # three days and the index
         sent = sum(calls.values())
@@ -82,7 +66,7 @@ def test_a_new_session_only_revalidates_the_index(remote, tmp_path):
     with open_store(url, cache=True, cache_dir=str(tmp_path), **options) as warm:
         expected = warm.select("BTCUSD")
     with open_store(url, cache=True, cache_dir=str(tmp_path), **options) as store:
-        calls = counted(store)
+        calls, _ = count_requests(store.backend)
         pd.testing.assert_frame_equal(store.select("BTCUSD"), expected)
         assert calls == {"head": 1}  # the index's ETag; every day came from the cache
 
@@ -99,7 +83,7 @@ def test_a_corrupted_cache_file_is_detected_and_refetched(remote, tmp_path):
         data[len(data) // 2] ^= 0x01
         flipped.write_bytes(bytes(data))
         truncated.write_bytes(truncated.read_bytes()[:-100])
-        calls = counted(store)
+        calls, _ = count_requests(store.backend)
         pd.testing.assert_frame_equal(store.select("BTCUSD"), expected)
         assert calls["get"] == 2
         assert store.cache_stats()["corrupt_dropped"] == 2
@@ -122,7 +106,7 @@ def test_the_size_limit_evicts_the_least_recently_used_days(remote, tmp_path):
         read_day(store, DAYS[2])  # evicts day 1, not day 0
         stats = store.cache_stats()
         assert stats["evictions"] >= 1 and stats["volume"] <= limit, (stats, one_day)
-        calls = counted(store)
+        calls, _ = count_requests(store.backend)
         read_day(store, DAYS[0])
         assert calls["get"] == 0
         read_day(store, DAYS[1])

@@ -5,7 +5,6 @@ The same behaviours are tested against the S3 and Azure emulators in tests/backe
 
 from __future__ import annotations
 
-import collections
 import uuid
 import warnings
 
@@ -15,27 +14,11 @@ import pytest
 
 from tickstore_core import open_store
 from tickstore_core.cache import ObjectCache
-from tickstore_core.errors import BackendError, OfflineError, OfflineWarning
+from tickstore_core.errors import OfflineError, OfflineWarning
 from tickstore_core.testing import make_ticks
+from tickstore_core.testing.spy import count_requests
 
 DAY = __import__("datetime").date(2024, 3, 4)
-
-
-def counting(backend):
-    """Count the backend's requests by verb, and let a test switch it 'offline'."""
-    calls = collections.Counter()
-    state = {"offline": False}
-    for verb in ("get", "head", "put", "list", "delete"):
-        real = getattr(backend, verb)
-
-        def wrapper(*args, _real=real, _verb=verb, **kwargs):
-            calls[_verb] += 1
-            if state["offline"]:
-                raise BackendError(f"{backend.url} is unreachable (simulated)")
-            return _real(*args, **kwargs)
-
-        setattr(backend, verb, wrapper)
-    return calls, state
 
 
 @pytest.fixture
@@ -47,7 +30,7 @@ def test_second_select_makes_no_request_and_counts_hits(url, tmp_path):
     with open_store(url) as writer:
         writer.insert("S", make_ticks(DAY, 200))
     with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=60) as store:
-        calls, _ = counting(store.backend)
+        calls, _ = count_requests(store.backend)
         first = store.select("S")
         before = sum(calls.values())
         again = store.select("S")
@@ -64,7 +47,7 @@ def test_a_new_store_revalidates_the_index_and_reads_data_from_cache(url, tmp_pa
     with open_store(url, cache=True, cache_dir=str(tmp_path)) as warm:
         warm.select("S")
     with open_store(url, cache=True, cache_dir=str(tmp_path)) as store:
-        calls, _ = counting(store.backend)
+        calls, _ = count_requests(store.backend)
         revalidated = store.cache_stats()["revalidations"]  # the manifest, when the store opened
         store.select("S")
         assert calls["get"] == 0 and calls["head"] == 1  # index: one HEAD, data: cached
@@ -77,7 +60,7 @@ def test_offline_selects_use_the_cache_with_a_warning(url, tmp_path):
     with open_store(url, cache=True, cache_dir=str(tmp_path)) as warm:
         expected = warm.select("S")
     with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=0) as store:
-        _, state = counting(store.backend)
+        _, state = count_requests(store.backend)
         state["offline"] = True
         with pytest.warns(OfflineWarning, match="cached copy"):
             assert store.select("S").equals(expected)
@@ -100,7 +83,7 @@ def test_a_corrupt_cache_entry_is_dropped_and_refetched(url, tmp_path):
             data[len(data) // 3] ^= 0x55
             path.write_bytes(bytes(data[: len(data) - 7]))  # bit flip and truncation
         store.flush()
-        calls, _ = counting(store.backend)
+        calls, _ = count_requests(store.backend)
         assert store.select("S").equals(expected)
         assert store.cache_stats()["corrupt_dropped"] == 1 and calls["get"] >= 1
 

@@ -306,10 +306,10 @@ def servers(groups: list[str], log_dir: Path) -> Iterator[dict[str, Server]]:
         running: dict[str, Server] = {}
         if {"s3", "arcticdb-s3"} & set(groups):
             running["moto"] = stack.enter_context(moto_server(log_dir))
-            print(f"moto_server on {running['moto'].endpoint} (pid {running['moto'].pid})", flush=True)
+            print(f"moto_server on {running['moto'].endpoint}", flush=True)
         if "azure" in groups:
             running["azurite"] = stack.enter_context(azurite(log_dir))
-            print(f"Azurite on {running['azurite'].endpoint} (pid {running['azurite'].pid})", flush=True)
+            print(f"Azurite on {running['azurite'].endpoint}", flush=True)
         yield running
 
 

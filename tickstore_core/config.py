@@ -36,6 +36,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .errors import ConfigError, InvalidURLError
+from .options import flag_option
 from .plugins import BackendRegistry, get_registry
 from .store import Tickstore
 
@@ -120,24 +121,13 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("tickstore")) / "default"
 
 
-def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise InvalidURLError(f"option {name}={value!r} must be true or false")
-
-
 def _convert(name: str, value: Any) -> Any:
     """A store option from the URL query (a string) as its type; keyword values pass as given."""
     kind = STORE_OPTIONS[name]
     if not isinstance(value, str):
         return value
     if kind is bool:
-        return _as_bool(name, value)
+        return flag_option(name, value)
     try:
         return kind(value)
     except (TypeError, ValueError) as exc:

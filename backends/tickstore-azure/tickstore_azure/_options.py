@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tickstore_core import InvalidURLError
+from tickstore_core.options import check_option_names, number_option, text_option
 
 __all__ = ["SECRETS", "AzureOptions", "check_account_url", "check_container", "redact"]
 
@@ -54,18 +55,15 @@ class AzureOptions:
     @classmethod
     def parse(cls, query: Mapping[str, str], keywords: Mapping[str, Any]) -> AzureOptions:
         """Options from the URL query and keyword arguments; raise :class:`InvalidURLError` if invalid."""
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(query).union(keywords) - set(valid))
-        if unknown:
-            raise InvalidURLError(
-                f"unknown option(s) {', '.join(unknown)} for the azure backend; valid options: {', '.join(valid)}"
-            )
-        in_url = sorted(set(query).intersection(SECRETS))
-        if in_url:
-            raise InvalidURLError(
-                f"{', '.join(in_url)} must not be in an az:// URL (URLs end up in logs); pass credentials as "
-                "keyword options or through AZURE_STORAGE_CONNECTION_STRING"
-            )
+        check_option_names(
+            [*query, *keywords],
+            query,
+            valid=[f.name for f in fields(cls)],
+            secrets=SECRETS,
+            backend="azure",
+            scheme="az",
+            credentials_from="as keyword options or through AZURE_STORAGE_CONNECTION_STRING",
+        )
         values = {name: _CONVERTERS[name](name, value) for name, value in {**query, **keywords}.items()}
         options = cls(**values)
         given = [name for name in SECRETS if getattr(options, name) is not None]
@@ -125,40 +123,18 @@ def check_container(container: str) -> str:
     return container
 
 
-def _text(name: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidURLError(f"option {name} must be a string")  # never echo: it may be a credential
-    return value
-
-
-def _number(kind: type[int] | type[float], minimum: float) -> Callable[[str, Any], Any]:
-    def convert(name: str, value: Any) -> Any:
-        try:
-            number = kind(value)
-            exact = not isinstance(value, bool) and number == float(value)
-        except (TypeError, ValueError):
-            exact = False
-        if not exact or number < minimum:
-            raise InvalidURLError(f"option {name}={value!r} must be a {kind.__name__} >= {minimum:g}")
-        return number
-
-    return convert
-
-
 def _anything(name: str, value: Any) -> Any:
     return value
 
 
 _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
-    "account_url": _text,
-    "account_name": _text,
-    "connect_timeout": _number(float, 0.001),
-    "read_timeout": _number(float, 0.001),
-    "retries": _number(int, 0),
-    "max_pool_connections": _number(int, 1),
-    "connection_string": _text,
-    "sas_token": lambda name, value: (_text(name, value) or "").lstrip("?") or None,
+    "account_url": text_option,
+    "account_name": text_option,
+    "connect_timeout": number_option(float, 0.001),
+    "read_timeout": number_option(float, 0.001),
+    "retries": number_option(int, 0),
+    "max_pool_connections": number_option(int, 1),
+    "connection_string": text_option,
+    "sas_token": lambda name, value: (text_option(name, value) or "").lstrip("?") or None,
     "credential": _anything,
 }

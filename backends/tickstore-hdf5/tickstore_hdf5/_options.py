@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tickstore_core import InvalidURLError
+from tickstore_core.options import flag_option
 
 __all__ = ["LocalOptions"]
 
@@ -26,21 +27,10 @@ class LocalOptions:
             raise InvalidURLError(f"unknown option(s) {unknown} for file:// stores; valid options: {valid}")
         parsed = cls()
         if "fsync" in options:
-            parsed = replace(parsed, fsync=_boolean("fsync", options["fsync"]))
+            parsed = replace(parsed, fsync=flag_option("fsync", options["fsync"]))
         if "lock_timeout" in options:
             parsed = replace(parsed, lock_timeout=_seconds("lock_timeout", options["lock_timeout"]))
         return parsed
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise InvalidURLError(f"option {name}={value!r} must be true or false")
 
 
 def _seconds(name: str, value: Any) -> float | None:

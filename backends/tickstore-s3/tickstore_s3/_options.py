@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from tickstore_core import InvalidURLError
+from tickstore_core.options import check_option_names, flag_option, number_option, text_option
 
 __all__ = ["IDENTITY", "SECRETS", "S3Options", "check_bucket"]
 
@@ -55,17 +56,15 @@ class S3Options:
     @classmethod
     def parse(cls, query: Mapping[str, str], keywords: Mapping[str, Any]) -> S3Options:
         """Options from the URL query and keyword arguments; raise :class:`InvalidURLError` if invalid."""
-        unknown = sorted(set(query).union(keywords) - set(_CONVERTERS))
-        if unknown:
-            raise InvalidURLError(
-                f"unknown option(s) {', '.join(unknown)} for the s3 backend; valid options: {', '.join(_CONVERTERS)}"
-            )
-        in_url = sorted(set(query).intersection(SECRETS))
-        if in_url:
-            raise InvalidURLError(
-                f"{', '.join(in_url)} must not be in an s3:// URL (URLs end up in logs); pass credentials "
-                "as keyword options, through AWS_* environment variables or an AWS profile"
-            )
+        check_option_names(
+            [*query, *keywords],
+            query,
+            valid=list(_CONVERTERS),
+            secrets=SECRETS,
+            backend="s3",
+            scheme="s3",
+            credentials_from="as keyword options, through AWS_* environment variables or an AWS profile",
+        )
         values = {name: _CONVERTERS[name](name, value) for name, value in {**query, **keywords}.items()}
         options = cls(**values)
         if options.addressing_style not in (None, "auto", "path", "virtual"):
@@ -87,49 +86,17 @@ class S3Options:
         return [value for value in (getattr(self, name) for name in SECRETS) if value and len(value) >= 4]
 
 
-def _text(name: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidURLError(f"option {name} must be a string")  # never echo: it may be a credential
-    return value
-
-
-def _number(kind: type[int] | type[float], minimum: float) -> Callable[[str, Any], Any]:
-    def convert(name: str, value: Any) -> Any:
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            number = None
-        if number is None or isinstance(value, bool) or number < minimum or number != float(value):
-            raise InvalidURLError(f"option {name}={value!r} must be a {kind.__name__} >= {minimum:g}")
-        return number
-
-    return convert
-
-
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise InvalidURLError(f"option {name}={value!r} must be true or false")
-
-
 _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
-    "endpoint_url": _text,
-    "region": _text,
-    "profile": _text,
-    "addressing_style": _text,
-    "connect_timeout": _number(float, 0.001),
-    "read_timeout": _number(float, 0.001),
-    "retries": _number(int, 0),
-    "max_pool_connections": _number(int, 1),
-    "create_bucket": _flag,
-    **dict.fromkeys(SECRETS, _text),
+    "endpoint_url": text_option,
+    "region": text_option,
+    "profile": text_option,
+    "addressing_style": text_option,
+    "connect_timeout": number_option(float, 0.001),
+    "read_timeout": number_option(float, 0.001),
+    "retries": number_option(int, 0),
+    "max_pool_connections": number_option(int, 1),
+    "create_bucket": flag_option,
+    **dict.fromkeys(SECRETS, text_option),
 }
 
 

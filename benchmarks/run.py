@@ -451,7 +451,7 @@ def _versions(plan: Plan) -> dict[str, str]:
     import importlib.metadata as metadata
 
     found = {"commit": _commit()}
-    for name in ("tickstore", "pandas", "pyarrow", "tables", "boto3", "azure-storage-blob", "moto"):
+    for name in ("tickstore-core", "pandas", "pyarrow", "tables", "boto3", "azure-storage-blob", "moto"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
     if plan.arcticdb_python:

@@ -110,7 +110,7 @@ class _BuiltinBackends:
                 ("memory",),
                 "tickstore_core.memory:MemoryBackend",
                 "in-process store for tests and demos",
-                distribution="tickstore",
+                distribution="tickstore-core",
             )
         ]
 

@@ -5,6 +5,7 @@
 >>> store.close()
 """
 
+from ._version import __version__ as __version__
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .config import default_store_path, open_store
 from .errors import *  # noqa: F403 - the error classes are part of the public API
@@ -13,8 +14,6 @@ from .index import Version
 from .plugins import BackendSpec, hookimpl
 from .store import Tickstore
 from .times import BiTimestamp
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Backend",

@@ -84,7 +84,7 @@ def native_as_of(as_of_time: TimeLike | None) -> pd.Timestamp | None:
     if as_of_time is None or as_of_time == BiTimestamp.latest_as_of:
         return None
     if as_of_time == BiTimestamp.start_as_of:  # a microsecond before Timestamp.min: out of range in pandas 3
-        return pd.Timestamp(TIME_MIN, tz="UTC")
+        return to_timestamp(TIME_MIN, "as_of_time")
     stamp = to_timestamp(as_of_time, "as_of_time")
     return None if stamp >= pd.Timestamp(BiTimestamp.latest_as_of, tz="UTC") else stamp
 

@@ -10,6 +10,7 @@ here from the inserted frames.
 from __future__ import annotations
 
 import datetime
+import inspect
 import json
 import shutil
 import time
@@ -132,6 +133,25 @@ def test_naive_switch_returns_naive_utc_for_code_that_compares_with_naive_dateti
     tickstore.close()
     pd.testing.assert_frame_equal(naive, ticks)
     pd.testing.assert_frame_equal(naive.loc[datetime.datetime(2019, 10, 1, 12) :], ticks.loc["2019-10-01 12:00":])
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (LocalTickstore.__init__, ["self", "base_path", "timestamp_column='date'"]),
+        (AzureBlobTickstore.__init__, ["self", "credential", "db_name", "cache_dir=None", "timestamp_column='date'"]),
+        (Tickstore.select, ["self", "symbol", "start", "end", f"as_of_time={BiTimestamp.latest_as_of!r}"]),
+        (Tickstore.insert, ["self", "symbol", "ts", "ticks"]),
+        (Tickstore.delete, ["self", "symbol", "ts"]),
+        (BiTimestamp.__init__, ["self", "as_at_date", f"as_of_time={BiTimestamp.latest_as_of!r}"]),
+    ],
+)
+def test_positional_parameters_are_serenitys(function: Callable[..., Any], expected: list[str]) -> None:
+    """Names, order and defaults as in serenity's api.py, so positional and keyword calls both carry over."""
+    parameters = inspect.signature(function).parameters.values()
+    positional = [p for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    shown = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}" for p in positional]
+    assert shown == expected
 
 
 def test_bitimestamp_behaves_like_serenitys_and_converts_to_the_native_one() -> None:

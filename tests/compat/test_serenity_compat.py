@@ -145,6 +145,7 @@ def test_naive_switch_returns_naive_utc_for_code_that_compares_with_naive_dateti
         (Tickstore.delete, ["self", "symbol", "ts"]),
         (BiTimestamp.__init__, ["self", "as_at_date", f"as_of_time={BiTimestamp.latest_as_of!r}"]),
     ],
+    ids=["LocalTickstore", "AzureBlobTickstore", "select", "insert", "delete", "BiTimestamp"],
 )
 def test_positional_parameters_are_serenitys(function: Callable[..., Any], expected: list[str]) -> None:
     """Names, order and defaults as in serenity's api.py, so positional and keyword calls both carry over."""

@@ -23,6 +23,7 @@ __all__ = [
     "InvalidTicksError",
     "InvalidTimeError",
     "InvalidURLError",
+    "MissingDependencyError",
     "ObjectExistsError",
     "ObjectNotFoundError",
     "OfflineError",
@@ -63,6 +64,10 @@ class BackendUnavailableError(ConfigError):
 
 class BackendConflictError(ConfigError):
     """Two installed backend plugins claim the same URL scheme."""
+
+
+class MissingDependencyError(TickstoreError, ImportError):
+    """A feature needs an optional package that is not installed; the message names the extra to install."""
 
 
 # --- input ---------------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ def _check_columns(ticks: pd.DataFrame, timestamp_column: str) -> None:
         raise InvalidTicksError(f"column names must be strings, got {not_str[:5]!r}; rename them")
     if columns.has_duplicates:
         raise InvalidTicksError(f"duplicate column names: {sorted(set(columns[columns.duplicated()]))}")
+    if len(columns) == 0 and len(ticks):
+        raise InvalidTicksError(
+            "the ticks have no columns; a tick needs at least one data column besides its timestamp "
+            "(for example price or size); an empty frame with day= records a day without ticks"
+        )
     if timestamp_column in columns:
         raise InvalidTicksError(
             f"column {timestamp_column!r} clashes with the store's timestamp column; the timestamps must "

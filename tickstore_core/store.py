@@ -49,6 +49,7 @@ from .errors import (
     InvalidInputError,
     InvalidTicksError,
     InvalidTimeError,
+    MissingDependencyError,
     ObjectExistsError,
     ObjectNotFoundError,
     OfflineError,
@@ -76,6 +77,7 @@ DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
 FUTURE_TOLERANCE_NS = 60 * 1_000_000_000
 _T = TypeVar("_T")
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,8 @@ class Tickstore:
         self.cache = self._open_cache(cache, cache_dir, cache_size)
         self.layout: Layout = layout_for(backend.layout)
         self.codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)
-        self.index_ttl = float(index_ttl)
-        self.max_workers = max_workers or (4 if backend.is_local else 16)
+        self.index_ttl = _number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
+        self.max_workers = _number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
         self._owns_backend = owns_backend
         self._indexes: dict[str, _LoadedIndex] = {}
@@ -323,6 +325,13 @@ class Tickstore:
         backend and local cache, so a ``dask.distributed`` cluster reads them in parallel.
         Needs ``dask[dataframe]``.
         """
+        try:
+            import dask.dataframe  # noqa: F401 - only to say which extra is missing, before any work
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"to_dask needs dask[dataframe], which is not installed ({exc}); "
+                'install it with: pip install "tickstore[dask]"'
+            ) from exc
         from .daskframe import to_dask
 
         return to_dask(self, self._query(symbol, start, end, as_of, columns))
@@ -555,6 +564,8 @@ class Tickstore:
     def _check_columns(self, columns: str | Sequence[str] | None) -> list[str] | None:
         if columns is None:
             return None
+        if not isinstance(columns, str) and not isinstance(columns, Iterable):
+            raise InvalidInputError(f"columns must be a column name or a list of names, got {type(columns).__name__}")
         wanted = [columns] if isinstance(columns, str) else list(columns)
         bad = [c for c in wanted if not isinstance(c, str)]
         if bad:
@@ -906,6 +917,18 @@ def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:
             end = starts[i + 1] if i + 1 < len(day_versions) else TIME_MAX
             chained.append(dataclasses.replace(version, start_time=starts[i], end_time=end))
     return index.replace(chained)
+
+
+def _number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:
+    """A numeric store option (None passes), or a :class:`ConfigError` saying what is allowed."""
+    if value is None:
+        return None
+    wrong = (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
+    )
+    if wrong or value < minimum or value != value:
+        raise ConfigError(f"{name} must be {'an integer' if kind is int else 'a number'} >= {minimum:g}, got {value!r}")
+    return kind(value)
 
 
 def _trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

@@ -29,6 +29,7 @@ __all__ = [
     "OfflineError",
     "OfflineWarning",
     "PreconditionFailedError",
+    "SchemaError",
     "StorageError",
     "StoreClosedError",
     "TickstoreError",
@@ -99,6 +100,10 @@ class ColumnNotFoundError(InvalidInputError):
 
 class InvalidKeyError(InvalidInputError):
     """An object key does not follow the rules every backend relies on."""
+
+
+class SchemaError(TickstoreError, TypeError):
+    """A column's type on one day cannot be combined with its type on another (see the guide's schema policy)."""
 
 
 # --- storage -------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from .errors import (
     OfflineError,
     OfflineWarning,
     PreconditionFailedError,
+    SchemaError,
     StoreClosedError,
     TickstoreError,
     TransactionTimeError,
@@ -64,6 +65,7 @@ from .index import SymbolIndex, Version
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
 from .progress import progress_bar
+from .schema import check_compatible, type_code
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
 
@@ -256,6 +258,7 @@ class Tickstore:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
         explicit = self._explicit_as_of(day)
         encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
+        _check_schema(symbol, self._index(symbol), encoded)  # before anything is written; again in the commit
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
 
@@ -309,7 +312,8 @@ class Tickstore:
             versions,
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
-        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns)
+        labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
+        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns, labels)
 
     def to_dask(
         self,
@@ -521,6 +525,7 @@ class Tickstore:
             columns=tuple(table.column_names[1:]),
             schema=schema_fingerprint(table.schema),
             checksum=checksum(payload),
+            types=tuple(type_code(field.type) for field in table.schema)[1:],
         )
         return _Encoded(day, payload, version)
 
@@ -723,13 +728,16 @@ class Tickstore:
     def _commit_insert(self, symbol: str, encoded: list[_Encoded], explicit: int | None) -> list[Version]:
         if explicit is not None:  # fail before uploading anything when the order is already wrong
             self._plan_insert(self._index(symbol), encoded, [""] * len(encoded), explicit)
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, list[Version]]:
+            done = _already_committed(index, encoded, keys)
+            if done is not None:
+                return done
+            _check_schema(symbol, index, encoded)  # other writers may have committed other types meanwhile
+            return self._plan_insert(index, encoded, keys, explicit)
+
         return self._write_versions(
-            symbol,
-            encoded,
-            number=lambda index, e: next_version_number(index, e.day),
-            finish=lambda index, keys: (
-                _already_committed(index, encoded, keys) or self._plan_insert(index, encoded, keys, explicit)
-            ),
+            symbol, encoded, number=lambda index, e: next_version_number(index, e.day), finish=finish
         )
 
     def _write_versions(
@@ -770,7 +778,7 @@ class Tickstore:
 
         try:
             return self._commit(symbol, change)
-        except (CommitConflictError, InvalidInputError):
+        except (CommitConflictError, InvalidInputError, SchemaError):
             for key in uploaded:  # certainly not committed: do not leave orphans behind
                 with contextlib.suppress(TickstoreError):
                     self.backend.delete(key)
@@ -859,6 +867,7 @@ class Tickstore:
             columns=tuple(table.column_names[1:]),
             schema=schema_fingerprint(table.schema),
             checksum=checksum(data),
+            types=tuple(type_code(field.type) for field in table.schema)[1:],
         )
 
 
@@ -893,6 +902,27 @@ def _already_committed(
     if not keys or keys[0] not in committed:
         return None
     return None, [committed[key] for key in keys]
+
+
+def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> None:
+    """Refuse column types no select could combine with those of the other days' current versions.
+
+    The days being inserted are replaced, so only the other days count; versions of tickstore 0.1
+    (no recorded types) and days without ticks are not checked (a select checks what it reads).
+    """
+    inserted = {e.day for e in encoded}
+    days = index.days()
+    existing: dict[str, dict[str, list[str]]] = {}
+    for version in index.lookup(days[0], days[-1]) if days else []:
+        if version.day in inserted or not version.rows or version.types is None:
+            continue
+        for name, code in zip(version.columns, version.types, strict=True):
+            existing.setdefault(name, {}).setdefault(code, []).append(str(version.day))
+    if not existing:
+        return
+    for e in encoded:
+        if e.version.rows and e.version.types is not None:
+            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [str(e.day)])
 
 
 def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:

@@ -13,6 +13,7 @@ __all__ = [
     "BackendError",
     "BackendPermissionError",
     "BackendUnavailableError",
+    "CacheWarning",
     "ColumnNotFoundError",
     "CommitConflictError",
     "ConfigError",
@@ -158,6 +159,10 @@ class StoreClosedError(TickstoreError):
 
 class TickstoreWarning(UserWarning):
     """Root of every warning tickstore issues."""
+
+
+class CacheWarning(TickstoreWarning):
+    """The local cache cannot be used (full disk, read-only or damaged); reads go to the backend uncached."""
 
 
 class OfflineWarning(TickstoreWarning):

@@ -344,6 +344,8 @@ class Tickstore:
         """Fetch the objects a select would read into the local cache (for offline work); returns their bytes."""
         if self.cache is None:
             raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True to prefetch")
+        if not self.cache.writable:
+            raise ConfigError(f"cannot prefetch: {self.cache.problem}")
         query = self._query(symbol, start, end, as_of, None)
         self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
         return sum(v.bytes for v in query.versions)
@@ -449,6 +451,7 @@ class Tickstore:
             "volume": self.cache.volume(),
             "size_limit": self.cache.size_limit,
             "directory": str(self.cache.directory),
+            **({"problem": self.cache.problem} if self.cache.problem else {}),
         }
 
     def close(self) -> None:

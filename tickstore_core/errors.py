@@ -37,6 +37,7 @@ __all__ = [
     "TickstoreWarning",
     "TransactionTimeError",
     "UnknownBackendError",
+    "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
 
@@ -167,3 +168,7 @@ class CacheWarning(TickstoreWarning):
 
 class OfflineWarning(TickstoreWarning):
     """The backend is unreachable; an answer comes from the local cache and may be stale."""
+
+
+class UnreadableIndexWarning(TickstoreWarning):
+    """A symbol's index cannot be read; a command over many symbols skipped it and went on."""

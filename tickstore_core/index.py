@@ -166,5 +166,6 @@ class SymbolIndex:
             return cls(document["symbol"], versions)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptObjectError(
-                f"index {where} cannot be read ({exc}); run `tickstore fsck` or rebuild the index"
+                f"index {where} cannot be read ({exc}); restore that file from a backup of the store. "
+                "The symbol's data objects are untouched (gc leaves them alone) and other symbols read as before"
             ) from exc

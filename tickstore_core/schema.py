@@ -135,13 +135,16 @@ def _compatible_codes(a: str, b: str) -> bool:
     return first is not None and other is not None and common_type(first, other) is not None
 
 
-def _days_text(labels: Sequence[str]) -> str:
-    shown = ", ".join(labels[:5])
+def _days_text(labels: Sequence[object]) -> str:
+    shown = ", ".join(map(str, labels[:5]))
     return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
 
 
 def check_compatible(
-    symbol: str, existing: Mapping[str, Mapping[str, list[str]]], new: Mapping[str, str], new_days: Sequence[str]
+    symbol: str,
+    existing: Mapping[str, Mapping[str, Sequence[object]]],
+    new: Mapping[str, str],
+    new_days: Sequence[object],
 ) -> None:
     """Refuse ``new`` column types (name -> type code) that no promotion combines with ``existing`` ones.
 

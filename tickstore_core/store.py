@@ -258,7 +258,7 @@ class Tickstore:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
         explicit = self._explicit_as_of(day)
         encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
-        _check_schema(symbol, self._index(symbol), encoded)  # before anything is written; again in the commit
+        _check_schema(symbol, self._index_to_check(symbol), encoded)  # before anything is written
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
 
@@ -624,6 +624,21 @@ class Tickstore:
             return loaded.index
         return self._load_index(symbol).index
 
+    def _index_to_check(self, symbol: str) -> SymbolIndex:
+        """The symbol's index for checks before a write: as :meth:`_index`, never from the offline cache.
+
+        If the backend cannot be reached, the index held in memory (or none) is used: the commit,
+        which needs the backend anyway, checks again against the index it swaps.
+        """
+        with self._lock:
+            loaded = self._indexes.get(symbol)
+        if loaded is not None and time.monotonic() - loaded.loaded_at < self.index_ttl:
+            return loaded.index
+        try:
+            return self._load_index(symbol, offline_ok=False).index
+        except BackendError:
+            return loaded.index if loaded is not None else SymbolIndex(symbol)
+
     def _load_index(self, symbol: str, *, offline_ok: bool = True) -> _LoadedIndex:
         """Read the symbol's index from the backend, or revalidate the cached copy."""
         key = self.layout.index_key(symbol)
@@ -915,17 +930,17 @@ def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> N
     """
     inserted = {e.day for e in encoded}
     days = index.days()
-    existing: dict[str, dict[str, list[str]]] = {}
+    existing: dict[str, dict[str, list[dt.date]]] = {}
     for version in index.lookup(days[0], days[-1]) if days else []:
         if version.day in inserted or not version.rows or version.types is None:
             continue
         for name, code in zip(version.columns, version.types, strict=True):
-            existing.setdefault(name, {}).setdefault(code, []).append(str(version.day))
+            existing.setdefault(name, {}).setdefault(code, []).append(version.day)
     if not existing:
         return
     for e in encoded:
         if e.version.rows and e.version.types is not None:
-            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [str(e.day)])
+            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
 
 
 def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:

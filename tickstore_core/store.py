@@ -169,6 +169,10 @@ class Tickstore:
         self._owns_cache = False
         if isinstance(cache, ObjectCache):
             return cache
+        if cache is not None and not isinstance(cache, bool):
+            raise ConfigError(f"cache must be True, False or an ObjectCache, got {type(cache).__name__}")
+        if directory is not None and not isinstance(directory, (str, os.PathLike)):
+            raise ConfigError(f"cache_dir must be a directory path, got {type(directory).__name__}")
         if cache is False or (cache is None and self.backend.is_local):
             return None
         size = size if size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)

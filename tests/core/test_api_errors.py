@@ -92,3 +92,16 @@ def test_numeric_store_options_out_of_range_are_config_errors(option, value):
     with pytest.raises(ConfigError, match=f"{option} must be"), ts.open_store("memory://n", **{option: value}) as store:
         store.insert("A", two_days)  # two days: the thread pool is used
         store.select("A")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cache": True, "cache_dir": 5}, "cache_dir must be a directory path, got int"),
+        ({"cache": 5}, "cache must be True, False or an ObjectCache, got int"),
+        ({"cache": object()}, "cache must be True, False or an ObjectCache, got object"),
+    ],
+)
+def test_cache_options_of_the_wrong_type_are_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        ts.open_store("memory://cache-options", **options)

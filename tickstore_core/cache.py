@@ -5,17 +5,22 @@ the object key, and kept decoded (an Arrow IPC file, quick to read back) with a 
 every read; a damaged entry is dropped and fetched again. Small mutable objects (indexes, the manifest) are cached with
 their ETag, revalidated against the backend on use, and served from the cache when the backend
 cannot be reached (offline mode). Entries are plain bytes (never pickles), evicted least recently
-used first once the cache exceeds its size limit.
+used first once the cache exceeds its size limit. The cache never makes a read fail: when it
+cannot be used it says why once (:class:`~tickstore_core.errors.CacheWarning`) and steps aside.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
+import logging
 import os
 import re
 import sqlite3
 import threading
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -27,10 +32,12 @@ import platformdirs
 import pyarrow as pa
 import pyarrow.ipc
 
-from .errors import ConfigError
+from .errors import CacheWarning, ConfigError
 from .integrity import checksum, matches
 
 __all__ = ["DEFAULT_CACHE_SIZE", "CacheStats", "ObjectCache", "default_cache_dir", "parse_size"]
+
+log = logging.getLogger("tickstore")
 
 DEFAULT_CACHE_SIZE = 4 * 1024**3
 _UNITS = {"": 1, "b": 1}
@@ -40,21 +47,61 @@ for _power, _prefix in enumerate("kmgt", start=1):
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+# What a cache that cannot be used raises: the file system (full, read-only, a file where the
+# directory should be), SQLite (its own view of the same, or a damaged database) and bad bytes.
+_FAILURES = (OSError, sqlite3.Error, UnicodeDecodeError, diskcache.Timeout)
 
-def _damage_explained(method: _F) -> _F:
-    """Turn a damaged cache database (SQLite's own errors) into a :class:`ConfigError` saying what to do."""
 
-    @functools.wraps(method)
-    def guarded(self: ObjectCache, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"the local cache in {self.directory} is damaged ({exc}); delete that directory (it only holds "
-                "copies of remote objects), or use another one (cache_dir, TICKSTORE_CACHE_DIR) or cache=False"
-            ) from exc
+class _TurnedOff(Exception):
+    """The cache was turned off (after a failure) while a call was under way."""
 
-    return guarded  # type: ignore[return-value]
+
+def _tolerant(*, writes: bool, default: Any = None) -> Callable[[_F], _F]:
+    """Never let the cache fail a read: on a failure, warn once and go on without it.
+
+    A failed write (a full disk, say) stops writing but keeps serving what is cached; any other
+    failure turns the cache off for this instance. Either way the method returns ``default``.
+    """
+
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def guarded(self: ObjectCache, *args: Any, **kwargs: Any) -> Any:
+            if self._cache is None or (writes and not self._writable):
+                return default
+            try:
+                return method(self, *args, **kwargs)
+            except _TurnedOff:
+                return default
+            except _FAILURES as exc:
+                self._give_up(exc, writes_only=writes)
+                return default
+
+        return guarded  # type: ignore[return-value]
+
+    return wrap
+
+
+def _why(exc: BaseException) -> str:
+    """What a cache failure means, in words, with what to do."""
+    text = str(exc).lower()
+    full = "free some space, or "
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return f"the disk is full; {full}"
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "the directory is read-only or not writable; "
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+            return "the cache path is a file, or lies under one, not a directory; "
+        return "the file system refused; "
+    if isinstance(exc, sqlite3.OperationalError):
+        if "full" in text:
+            return f"the disk is full; {full}"
+        if "readonly" in text or "read-only" in text or "unable to open" in text:
+            return "the directory is read-only or not writable; "
+        return "its database cannot be used; "
+    if isinstance(exc, (sqlite3.DatabaseError, UnicodeDecodeError)):
+        return "its database is damaged; delete that directory (it only holds copies of remote objects), or "
+    return "it is busy (locked by another process); "
 
 
 def default_cache_dir() -> Path:
@@ -99,32 +146,69 @@ class CacheStats:
 
 
 class ObjectCache:
-    """A size-limited LRU disk cache of backend objects, with per-instance statistics."""
+    """A size-limited LRU disk cache of backend objects, with per-instance statistics.
 
-    @_damage_explained
+    The cache never makes a read fail: a directory that cannot be created or written, a full disk
+    or a damaged database turns it off (a failed write: turns writing off) with one
+    :class:`CacheWarning` saying why; reads then go to the backend. ``problem`` holds the reason.
+    """
+
     def __init__(self, directory: str | Path | None = None, size_limit: int | str = DEFAULT_CACHE_SIZE) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.size_limit = parse_size(size_limit)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._cache = diskcache.Cache(
-            str(self.directory),
-            size_limit=self.size_limit,
-            eviction_policy="least-recently-used",
-            cull_limit=0,  # evicted in _set, least recently used first, and counted
-        )
         self.stats = CacheStats()
+        self.problem: str | None = None
         self._lock = threading.Lock()
+        self._writable = True
+        self._cache: diskcache.Cache | None = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._cache = diskcache.Cache(
+                str(self.directory),
+                size_limit=self.size_limit,
+                eviction_policy="least-recently-used",
+                cull_limit=0,  # evicted in _set, least recently used first, and counted
+            )
+        except _FAILURES as exc:
+            self._give_up(exc, writes_only=False)
+
+    @property
+    def writable(self) -> bool:
+        """Whether new entries are being kept (False once the cache failed, see ``problem``)."""
+        return self._cache is not None and self._writable
+
+    def _give_up(self, exc: BaseException, *, writes_only: bool) -> None:
+        """Stop writing (or stop using) the cache after ``exc``, with one warning per cache."""
+        what = "written (cached entries are still read)" if writes_only else "used"
+        message = (
+            f"the local cache in {self.directory} cannot be {what}: {_why(exc)}point cache_dir or "
+            f"TICKSTORE_CACHE_DIR at another directory, or open the store with cache=False ({exc}). "
+            "Reads go to the backend, uncached"
+        )
+        with self._lock:
+            first = self.problem is None
+            self.problem = message if first else self.problem
+            self._writable = False
+            cache, self._cache = (None, self._cache) if writes_only else (self._cache, None)
+        if cache is not None:
+            with contextlib.suppress(*_FAILURES):
+                cache.close()
+        if first:
+            log.warning(message)
+            warnings.warn(message, CacheWarning, stacklevel=4)
+        else:
+            log.debug("the local cache in %s failed again (%s)", self.directory, exc)
 
     # --- decoded partitions (immutable) --------------------------------------------------
 
-    @_damage_explained
+    @_tolerant(writes=False)
     def get_table(self, namespace: str, key: str, columns: Sequence[str] | None = None) -> pa.Table | None:
         """The cached partition (only ``columns``, if given) if present and intact; a damaged entry is dropped."""
         entry = _key(namespace, key)
-        raw = self._cache.get(entry, default=None, retry=True)
+        raw = self._live().get(entry, default=None, retry=True)
         table = None if raw is None else _read_table_entry(raw, columns)
         if raw is not None and table is None:
-            self._cache.delete(entry, retry=True)
+            self._live().delete(entry, retry=True)
             self._count(corrupt_dropped=1)
         if table is None:
             self._count(misses=1)
@@ -132,7 +216,7 @@ class ObjectCache:
         self._count(hits=1, bytes_from_cache=len(raw))
         return table
 
-    @_damage_explained
+    @_tolerant(writes=True)
     def put_table(self, namespace: str, key: str, table: pa.Table, *, fetched: int) -> None:
         """Keep a partition decoded from ``fetched`` bytes (already verified by the caller)."""
         self._count(bytes_fetched=fetched)
@@ -140,11 +224,11 @@ class ObjectCache:
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
-    @_damage_explained
+    @_tolerant(writes=False)
     def get_tagged(self, namespace: str, key: str) -> tuple[str, bytes] | None:
         """The cached (ETag, bytes) of a mutable object, if present and intact."""
         entry = _key(namespace, key, tagged=True)
-        raw = self._cache.get(entry, default=None, retry=True)
+        raw = self._live().get(entry, default=None, retry=True)
         if raw is None:
             return None
         try:
@@ -153,19 +237,19 @@ class ObjectCache:
             if not matches(data, meta["checksum"]):
                 raise ValueError("checksum mismatch")
         except (ValueError, KeyError, TypeError):
-            self._cache.delete(entry, retry=True)
+            self._live().delete(entry, retry=True)
             self._count(corrupt_dropped=1)
             return None
         return str(meta["etag"]), data
 
-    @_damage_explained
+    @_tolerant(writes=True)
     def put_tagged(self, namespace: str, key: str, etag: str, data: bytes) -> None:
         header = json.dumps({"etag": etag, "checksum": checksum(data)}).encode()
         self._set(_key(namespace, key, tagged=True), header + b"\n" + data)
 
-    @_damage_explained
+    @_tolerant(writes=True)
     def forget_tagged(self, namespace: str, key: str) -> None:
-        self._cache.delete(_key(namespace, key, tagged=True), retry=True)
+        self._live().delete(_key(namespace, key, tagged=True), retry=True)
 
     # --- housekeeping ---------------------------------------------------------------------
 
@@ -173,19 +257,36 @@ class ObjectCache:
         """Add to the statistics (used by the store for revalidations and offline reads)."""
         self._count(**deltas)
 
+    @_tolerant(writes=False, default=0)
     def volume(self) -> int:
         """Bytes the cache uses on disk."""
-        return int(self._cache.volume())
+        return int(self._live().volume())
 
+    @_tolerant(writes=False, default=0)
     def entries(self) -> int:
-        return len(self._cache)
+        return len(self._live())
 
     def clear(self) -> int:
         """Remove every entry (of every store); returns how many were removed."""
-        return int(self._cache.clear(retry=True))
+        if self._cache is None:
+            raise ConfigError(f"{self.problem}; nothing to clear")
+        try:
+            return int(self._cache.clear(retry=True))
+        except _FAILURES as exc:
+            raise ConfigError(f"the local cache in {self.directory} cannot be cleared: {_why(exc)}({exc})") from exc
 
     def close(self) -> None:
-        self._cache.close()
+        cache, self._cache = self._cache, None
+        if cache is not None:
+            with contextlib.suppress(*_FAILURES):
+                cache.close()
+
+    def _live(self) -> diskcache.Cache:
+        """The open cache; :class:`_TurnedOff` if another thread turned it off meanwhile."""
+        cache = self._cache
+        if cache is None:
+            raise _TurnedOff
+        return cache
 
     def _set(self, entry: str, *parts: bytes | pa.Buffer) -> None:
         """Store the concatenation of ``parts`` (never joined in memory when large)."""
@@ -193,9 +294,9 @@ class ObjectCache:
         if size > self.size_limit:
             return  # it would evict everything else and then itself
         if size >= _STREAMED:  # diskcache writes a bytes value line by line; a stream goes in 4 MiB chunks
-            self._cache.set(entry, _Stream(parts), read=True, retry=True)
+            self._live().set(entry, _Stream(parts), read=True, retry=True)
         else:
-            self._cache.set(entry, b"".join(bytes(part) for part in parts), retry=True)
+            self._live().set(entry, b"".join(bytes(part) for part in parts), retry=True)
         self._evict_to_limit(keep=entry)
 
     def _evict_to_limit(self, keep: str) -> None:
@@ -205,11 +306,11 @@ class ObjectCache:
         large partitions (the one just written included); hence this loop over its Cache table.
         """
         evicted = 0
-        while self._cache.volume() > self.size_limit:
-            row = self._cache._sql(_LEAST_RECENTLY_USED, (keep,)).fetchone()
+        while self._live().volume() > self.size_limit:
+            row = self._live()._sql(_LEAST_RECENTLY_USED, (keep,)).fetchone()
             if row is None:
                 break
-            evicted += bool(self._cache.delete(row[0], retry=True))
+            evicted += bool(self._live().delete(row[0], retry=True))
         if evicted:
             self._count(evictions=evicted)
 

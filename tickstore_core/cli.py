@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .config import open_store
-from .errors import InvalidInputError, TickstoreError
+from .errors import CorruptObjectError, InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .maintenance import DEFAULT_GRACE, fsck, gc
 from .migrate import copy_store
 from .plugins import get_registry
@@ -57,11 +58,17 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    """Symbols with their days and sizes (current versions)."""
+    """Symbols with their days and sizes (current versions); an unreadable index is a warning (exit 1)."""
+    unreadable = 0
     with _store(args) as store:
         rows = []
         for symbol in args.symbols or store.symbols():
-            history = store.history(symbol)
+            try:
+                history = store.history(symbol)
+            except CorruptObjectError as exc:  # report it, list the others
+                print(f"warning: {symbol}: {exc}", file=sys.stderr)
+                unreadable += 1
+                continue
             current = history[history["current"] & (history["rows"] > 0)]
             rows.append(
                 {
@@ -75,11 +82,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 }
             )
         if not rows:
-            print(f"{store.backend.url}: no symbols")
-            return 0
+            print(f"{store.backend.url}: no {'readable ' if unreadable else ''}symbols")
+            return 1 if unreadable else 0
         print(store.backend.url)
         _print_frame(pd.DataFrame(rows).set_index("symbol"))
-    return 0
+    return 1 if unreadable else 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -176,18 +183,28 @@ def cmd_copy(args: argparse.Namespace) -> int:
     for symbol in sorted(report.copied):
         print(f"{symbol}: {report.copied[symbol]} versions copied, {report.skipped[symbol]} already there")
     print(f"copied {report.versions_copied} versions ({report.rows:,} rows), verified")
-    return 0
+    for symbol, why in sorted(report.unreadable.items()):
+        print(f"warning: {symbol} not copied: {why}", file=sys.stderr)
+    return 1 if report.unreadable else 0
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    """Orphan objects left by crashed writers: listed, or removed with --delete."""
-    with _store(args) as store:
+    """Orphan objects left by crashed writers: listed, or removed with --delete.
+
+    Symbols whose index cannot be read are skipped (their objects are never removed), with a
+    warning and exit status 1.
+    """
+    with _store(args) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableIndexWarning)
         orphans = gc(store, dry_run=not args.delete, grace=args.grace)
+    skipped = [w for w in caught if issubclass(w.category, UnreadableIndexWarning)]
+    for warning in skipped:
+        print(f"warning: {warning.message}", file=sys.stderr)
     for meta in orphans:
         print(f"{'removed' if args.delete else 'orphan'} {meta.key} ({meta.size:,} bytes)")
     verb = "removed" if args.delete else "found (dry run; --delete removes them)"
     print(f"{len(orphans)} orphans {verb}", file=sys.stderr)
-    return 0
+    return 1 if skipped else 0
 
 
 def cmd_fsck(args: argparse.Namespace) -> int:

@@ -75,12 +75,23 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         config: dict[str, Any] = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the tickstore config {path}: {exc}") from exc
+    default = config.get("default")
+    if default is not None and (not isinstance(default, str) or not default.strip()):
+        raise ConfigError(
+            f'{path}: default = {default!r} must be a store name or URL in quotes, e.g. default = "phemex"'
+        )
     stores = config.get("stores", {})
     if not isinstance(stores, dict) or not all(isinstance(v, dict) for v in stores.values()):
         raise ConfigError(f"{path}: [stores.NAME] entries must be tables with a url")
     for name, settings in stores.items():
         if "url" not in settings:
             raise ConfigError(f"{path}: [stores.{name}] has no url")
+        url = settings["url"]
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(
+                f"{path}: [stores.{name}] url = {url!r} must be a URL or path in quotes, "
+                'e.g. url = "s3://bucket/db" or url = "/data/ticks"'
+            )
         for key in settings:
             if _looks_secret(key):
                 raise ConfigError(
@@ -90,9 +101,15 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     return config
 
 
-def resolve_target(target: str | None) -> tuple[str, dict[str, Any]]:
+def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any]]:
     """The URL and configured options ``open_store(target)`` means (see the module docstring)."""
     config: dict[str, Any] | None = None
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    if target is not None and not isinstance(target, str):
+        raise InvalidURLError(
+            f"a store must be given as a URL, a path or a configured name (a string), got {type(target).__name__}"
+        )
     if target is None:
         target = os.environ.get("TICKSTORE_URL")
         if target is None:
@@ -171,7 +188,9 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     return scheme, base, options
 
 
-def open_store(url: str | None = None, *, registry: BackendRegistry | None = None, **options: Any) -> Tickstore:
+def open_store(
+    url: str | os.PathLike[str] | None = None, *, registry: BackendRegistry | None = None, **options: Any
+) -> Tickstore:
     """Open the tick store at ``url``: a URL, a path or a configured store's name (see the module docstring).
 
     Store options (``timestamp_column``, ``tz``, ``cache``, ``cache_dir``, ``cache_size``,

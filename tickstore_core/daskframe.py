@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from .backend import Backend
 from .frames import empty_frame, table_to_frame
 from .index import Version
+from .schema import conform_table, recorded_targets
 from .times import TIME_MAX, TIME_MIN, day_start_ns
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class _Partition:
     start: int
     end: int
     all_columns: tuple[str, ...]
+    targets: tuple[tuple[str, pa.DataType], ...] = ()
 
 
 def read_partition(part: _Partition) -> pd.DataFrame:
@@ -94,6 +97,7 @@ def read_partition(part: _Partition) -> pd.DataFrame:
     store = _store_for(part.spec)
     columns = list(part.columns) if part.columns is not None else None
     table = _trim(store._read_version(part.symbol, part.version, columns), part.start, part.end)
+    table = conform_table(table, dict(part.targets), str(part.version.day))
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
     reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
     return reindexed
@@ -108,7 +112,11 @@ def to_dask(store: Tickstore, query: _Query) -> Any:
         return dd.from_pandas(empty_frame(store.timestamp_column, store.tz, query.columns or ()), npartitions=1)
     all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns))
     columns = tuple(query.columns) if query.columns is not None else None
-    parts = [_Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns) for v in query.versions]
+    unified = recorded_targets([(str(v.day), v.columns, v.types) for v in query.versions], only=all_columns)
+    targets = tuple(unified.items())
+    parts = [
+        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets) for v in query.versions
+    ]
     meta = read_partition(parts[0]).iloc[:0]
     lower = [max(query.start, day_start_ns(v.day, store.tz)) for v in query.versions]
     last = query.versions[-1].max_time

@@ -13,6 +13,7 @@ __all__ = [
     "BackendError",
     "BackendPermissionError",
     "BackendUnavailableError",
+    "CacheWarning",
     "ColumnNotFoundError",
     "CommitConflictError",
     "ConfigError",
@@ -23,17 +24,20 @@ __all__ = [
     "InvalidTicksError",
     "InvalidTimeError",
     "InvalidURLError",
+    "MissingDependencyError",
     "ObjectExistsError",
     "ObjectNotFoundError",
     "OfflineError",
     "OfflineWarning",
     "PreconditionFailedError",
+    "SchemaError",
     "StorageError",
     "StoreClosedError",
     "TickstoreError",
     "TickstoreWarning",
     "TransactionTimeError",
     "UnknownBackendError",
+    "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
 
@@ -65,6 +69,10 @@ class BackendConflictError(ConfigError):
     """Two installed backend plugins claim the same URL scheme."""
 
 
+class MissingDependencyError(TickstoreError, ImportError):
+    """A feature needs an optional package that is not installed; the message names the extra to install."""
+
+
 # --- input ---------------------------------------------------------------------------------------
 
 
@@ -94,6 +102,10 @@ class ColumnNotFoundError(InvalidInputError):
 
 class InvalidKeyError(InvalidInputError):
     """An object key does not follow the rules every backend relies on."""
+
+
+class SchemaError(TickstoreError, TypeError):
+    """A column's type on one day cannot be combined with its type on another (see the guide's schema policy)."""
 
 
 # --- storage -------------------------------------------------------------------------------------
@@ -150,5 +162,13 @@ class TickstoreWarning(UserWarning):
     """Root of every warning tickstore issues."""
 
 
+class CacheWarning(TickstoreWarning):
+    """The local cache cannot be used (full disk, read-only or damaged); reads go to the backend uncached."""
+
+
 class OfflineWarning(TickstoreWarning):
     """The backend is unreachable; an answer comes from the local cache and may be stale."""
+
+
+class UnreadableIndexWarning(TickstoreWarning):
+    """A symbol's index cannot be read; a command over many symbols skipped it and went on."""

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InvalidTicksError
+from .schema import unify_tables
 from .times import NS_PER_DAY
 
 __all__ = ["empty_frame", "frame_from_tables", "schema_fingerprint", "split_days", "table_to_frame", "ticks_to_table"]
@@ -69,6 +70,11 @@ def _check_columns(ticks: pd.DataFrame, timestamp_column: str) -> None:
         raise InvalidTicksError(f"column names must be strings, got {not_str[:5]!r}; rename them")
     if columns.has_duplicates:
         raise InvalidTicksError(f"duplicate column names: {sorted(set(columns[columns.duplicated()]))}")
+    if len(columns) == 0 and len(ticks):
+        raise InvalidTicksError(
+            "the ticks have no columns; a tick needs at least one data column besides its timestamp "
+            "(for example price or size); an empty frame with day= records a day without ticks"
+        )
     if timestamp_column in columns:
         raise InvalidTicksError(
             f"column {timestamp_column!r} clashes with the store's timestamp column; the timestamps must "
@@ -153,15 +159,23 @@ def table_to_frame(table: pa.Table, timestamp_column: str, tz: str) -> pd.DataFr
 
 
 def frame_from_tables(
-    tables: list[pa.Table], timestamp_column: str, tz: str, columns: Sequence[str] | None = None
+    tables: list[pa.Table],
+    timestamp_column: str,
+    tz: str,
+    columns: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Canonical tables (the days of a select, in order) as one DataFrame; empties ``tables``.
 
     Days may have different columns (missing ones read as nulls); ``columns`` picks and orders them.
+    A column whose type changes between days is unified (:func:`tickstore_core.schema.unify_tables`;
+    ``labels`` name the tables in its errors).
 
     Conversion goes column by column, and each column's Arrow memory is returned before the next
     one is converted, so memory peaks near the size of the result rather than twice it.
     """
+    if len(tables) > 1:
+        tables[:] = unify_tables(tables, labels or [f"part {i}" for i in range(len(tables))])
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     tables.clear()
     if columns is not None:

@@ -45,6 +45,8 @@ class Version:
     columns: tuple[str, ...]
     schema: str
     checksum: str
+    types: tuple[str, ...] | None = None
+    """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1."""
 
     @property
     def current(self) -> bool:
@@ -61,6 +63,7 @@ class Version:
         record = dataclasses.asdict(self)
         record["day"] = self.day.isoformat()
         record["columns"] = list(self.columns)
+        del record["types"]  # kept beside the versions, see SymbolIndex.to_bytes
         return record
 
     @classmethod
@@ -136,7 +139,15 @@ class SymbolIndex:
     # --- serialisation ---------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        document = {"format": INDEX_FORMAT, "symbol": self.symbol, "versions": [v.to_json() for v in self]}
+        """The index as JSON. Column types go in a list beside ``versions``, which tickstore 0.1 ignores."""
+        versions = list(self)
+        document: dict[str, Any] = {
+            "format": INDEX_FORMAT,
+            "symbol": self.symbol,
+            "versions": [v.to_json() for v in versions],
+        }
+        if any(v.types is not None for v in versions):
+            document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
@@ -145,8 +156,16 @@ class SymbolIndex:
             document = json.loads(data)
             if document.get("format") != INDEX_FORMAT:
                 raise ValueError(f"unknown index format {document.get('format')!r}")
-            return cls(document["symbol"], (Version.from_json(r) for r in document["versions"]))
+            versions = [Version.from_json(r) for r in document["versions"]]
+            types = document.get("column_types")
+            if isinstance(types, list) and len(types) == len(versions):  # else unknown: checked on read
+                versions = [
+                    dataclasses.replace(v, types=tuple(t)) if isinstance(t, list) and len(t) == len(v.columns) else v
+                    for v, t in zip(versions, types, strict=True)
+                ]
+            return cls(document["symbol"], versions)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptObjectError(
-                f"index {where} cannot be read ({exc}); run `tickstore fsck` or rebuild the index"
+                f"index {where} cannot be read ({exc}); restore that file from a backup of the store. "
+                "The symbol's data objects are untouched (gc leaves them alone) and other symbols read as before"
             ) from exc

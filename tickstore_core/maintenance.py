@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 from .backend import ObjectMeta
-from .errors import TickstoreError
+from .errors import CorruptObjectError, UnreadableIndexWarning
 from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
@@ -42,15 +43,41 @@ class FsckReport:
         return not self.problems
 
 
-def _indexes(store: Tickstore, symbols: list[str] | None) -> dict[str, SymbolIndex]:
+def _indexes(store: Tickstore, symbols: list[str] | None) -> tuple[dict[str, SymbolIndex], dict[str, str]]:
+    """The readable indexes of ``symbols`` (default: all), and why each unreadable one cannot be read."""
     store.flush()
-    return {name: store._load_index(name).index for name in (symbols or store.symbols())}
+    indexes, unreadable = {}, {}
+    for name in symbols or store.symbols():
+        try:
+            indexes[name] = store._load_index(name).index
+        except CorruptObjectError as exc:
+            unreadable[name] = str(exc)
+    return indexes, unreadable
 
 
 def find_orphans(store: Tickstore, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
-    """Data objects no index references, older than ``grace``."""
-    objects = [meta for meta in store.backend.list("") if store.layout.parse_data_key(meta.key) is not None]
-    referenced = {v.key for index in _indexes(store, None).values() for v in index}
+    """Data objects no index references, older than ``grace``.
+
+    The objects of a symbol whose index cannot be read are never orphans: which of them it
+    references is unknown. They are skipped with an :class:`UnreadableIndexWarning`.
+    """
+    indexes, unreadable = _indexes(store, None)
+    for name, why in unreadable.items():
+        message = f"{name} skipped: {why}. Until then gc leaves every object of {name} alone"
+        log.warning(message)
+        warnings.warn(message, UnreadableIndexWarning, stacklevel=2)
+    return _orphans(store, grace, indexes, unreadable)
+
+
+def _orphans(
+    store: Tickstore, grace: dt.timedelta, indexes: dict[str, SymbolIndex], unreadable: dict[str, str]
+) -> list[ObjectMeta]:
+    objects = []
+    for meta in store.backend.list(""):
+        parsed = store.layout.parse_data_key(meta.key)
+        if parsed is not None and parsed.symbol not in unreadable:
+            objects.append(meta)
+    referenced = {v.key for index in indexes.values() for v in index}
     cutoff = dt.datetime.now(dt.timezone.utc) - grace
     return [
         meta
@@ -81,12 +108,10 @@ def fsck(
     sizes = {meta.key: meta.size for meta in store.backend.list("")}
     if MANIFEST_KEY not in sizes and sizes:
         report.problems.append(f"{MANIFEST_KEY} is missing")
-    try:
-        indexes = _indexes(store, symbols)
-    except TickstoreError as exc:
-        report.problems.append(str(exc))
-        return report
-    report.symbols = len(indexes)
+    indexes, unreadable = _indexes(store, symbols)
+    for name, why in unreadable.items():
+        report.problems.append(f"{name}: {why}; its objects were not checked")
+    report.symbols = len(indexes) + len(unreadable)
     for name, index in indexes.items():
         for day in index.days():
             versions = index.versions(day)
@@ -127,5 +152,5 @@ def fsck(
             if problem:
                 report.problems.append(problem)
     if symbols is None:
-        report.orphans = find_orphans(store, grace)
+        report.orphans = _orphans(store, grace, indexes, unreadable)
     return report

@@ -32,6 +32,8 @@ class CopyReport:
     copied: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Symbols not copied because their index in the source cannot be read, with the reason."""
 
     @property
     def versions_copied(self) -> int:
@@ -53,7 +55,8 @@ def copy_store(
     """Copy ``symbols`` (all by default) with their full history from ``source`` to ``destination``.
 
     Both stores must partition days in the same time zone. The destination must be empty for
-    those symbols or hold an earlier (partial) copy of them.
+    those symbols or hold an earlier (partial) copy of them. A symbol whose index in the source
+    cannot be read is not copied: it is listed in the report's ``unreadable``, the others are.
     """
     if source.tz != destination.tz:
         raise ConfigError(
@@ -63,9 +66,16 @@ def copy_store(
     names = sorted(symbols) if symbols is not None else source.symbols()
     source.flush()
     destination.flush()
-    indexes = {name: source._load_index(name).index for name in names}
-    total = sum(len(index) for index in indexes.values())
+    indexes = {}
     report = CopyReport()
+    for name in names:
+        try:
+            indexes[name] = source._load_index(name).index
+        except CorruptObjectError as exc:  # copy the others; the caller reports this one
+            log.warning("%s not copied: %s", name, exc)
+            report.unreadable[name] = str(exc)
+    names = [name for name in names if name in indexes]
+    total = sum(len(index) for index in indexes.values())
     destination._ensure_manifest()
     with progress_bar(total, f"copy to {destination.backend.url}", progress) as bar:
         for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from .errors import TickstoreError
+from .errors import CorruptObjectError, TickstoreError
 
 if TYPE_CHECKING:
     from .store import Tickstore
@@ -32,7 +32,11 @@ def store_summary_html(store: Tickstore) -> str:
         symbols = store.symbols()
         rows.append(_row("symbols", len(symbols)))
         for symbol in symbols[:MAX_SYMBOLS_SHOWN]:
-            days = store.days(symbol)
+            try:
+                days = store.days(symbol)
+            except CorruptObjectError as exc:  # one unreadable index: say so, show the others
+                rows.append(_row(f"  {symbol}", f"unreadable: {exc}"))
+                continue
             span = f"{len(days)} days, {days[0]} .. {days[-1]}" if days else "no days with ticks"
             rows.append(_row(f"  {symbol}", span))
         if len(symbols) > MAX_SYMBOLS_SHOWN:

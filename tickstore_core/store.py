@@ -49,11 +49,13 @@ from .errors import (
     InvalidInputError,
     InvalidTicksError,
     InvalidTimeError,
+    MissingDependencyError,
     ObjectExistsError,
     ObjectNotFoundError,
     OfflineError,
     OfflineWarning,
     PreconditionFailedError,
+    SchemaError,
     StoreClosedError,
     TickstoreError,
     TransactionTimeError,
@@ -63,6 +65,7 @@ from .index import SymbolIndex, Version
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
 from .progress import progress_bar
+from .schema import check_compatible, type_code
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
 
@@ -76,6 +79,7 @@ DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
 FUTURE_TOLERANCE_NS = 60 * 1_000_000_000
 _T = TypeVar("_T")
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,8 @@ class Tickstore:
         self.cache = self._open_cache(cache, cache_dir, cache_size)
         self.layout: Layout = layout_for(backend.layout)
         self.codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)
-        self.index_ttl = float(index_ttl)
-        self.max_workers = max_workers or (4 if backend.is_local else 16)
+        self.index_ttl = _number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
+        self.max_workers = _number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
         self._owns_backend = owns_backend
         self._indexes: dict[str, _LoadedIndex] = {}
@@ -165,6 +169,10 @@ class Tickstore:
         self._owns_cache = False
         if isinstance(cache, ObjectCache):
             return cache
+        if cache is not None and not isinstance(cache, bool):
+            raise ConfigError(f"cache must be True, False or an ObjectCache, got {type(cache).__name__}")
+        if directory is not None and not isinstance(directory, (str, os.PathLike)):
+            raise ConfigError(f"cache_dir must be a directory path, got {type(directory).__name__}")
         if cache is False or (cache is None and self.backend.is_local):
             return None
         size = size if size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)
@@ -254,6 +262,7 @@ class Tickstore:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
         explicit = self._explicit_as_of(day)
         encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
+        _check_schema(symbol, self._index_to_check(symbol), encoded)  # before anything is written
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
 
@@ -307,7 +316,8 @@ class Tickstore:
             versions,
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
-        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns)
+        labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
+        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns, labels)
 
     def to_dask(
         self,
@@ -323,6 +333,13 @@ class Tickstore:
         backend and local cache, so a ``dask.distributed`` cluster reads them in parallel.
         Needs ``dask[dataframe]``.
         """
+        try:
+            import dask.dataframe  # noqa: F401 - only to say which extra is missing, before any work
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"to_dask needs dask[dataframe], which is not installed ({exc}); "
+                'install it with: pip install "tickstore[dask]"'
+            ) from exc
         from .daskframe import to_dask
 
         return to_dask(self, self._query(symbol, start, end, as_of, columns))
@@ -331,6 +348,8 @@ class Tickstore:
         """Fetch the objects a select would read into the local cache (for offline work); returns their bytes."""
         if self.cache is None:
             raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True to prefetch")
+        if not self.cache.writable:
+            raise ConfigError(f"cannot prefetch: {self.cache.problem}")
         query = self._query(symbol, start, end, as_of, None)
         self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
         return sum(v.bytes for v in query.versions)
@@ -436,6 +455,7 @@ class Tickstore:
             "volume": self.cache.volume(),
             "size_limit": self.cache.size_limit,
             "directory": str(self.cache.directory),
+            **({"problem": self.cache.problem} if self.cache.problem else {}),
         }
 
     def close(self) -> None:
@@ -512,6 +532,7 @@ class Tickstore:
             columns=tuple(table.column_names[1:]),
             schema=schema_fingerprint(table.schema),
             checksum=checksum(payload),
+            types=tuple(type_code(field.type) for field in table.schema)[1:],
         )
         return _Encoded(day, payload, version)
 
@@ -555,6 +576,8 @@ class Tickstore:
     def _check_columns(self, columns: str | Sequence[str] | None) -> list[str] | None:
         if columns is None:
             return None
+        if not isinstance(columns, str) and not isinstance(columns, Iterable):
+            raise InvalidInputError(f"columns must be a column name or a list of names, got {type(columns).__name__}")
         wanted = [columns] if isinstance(columns, str) else list(columns)
         bad = [c for c in wanted if not isinstance(c, str)]
         if bad:
@@ -604,6 +627,21 @@ class Tickstore:
         if loaded is not None and time.monotonic() - loaded.loaded_at < self.index_ttl:
             return loaded.index
         return self._load_index(symbol).index
+
+    def _index_to_check(self, symbol: str) -> SymbolIndex:
+        """The symbol's index for checks before a write: as :meth:`_index`, never from the offline cache.
+
+        If the backend cannot be reached, the index held in memory (or none) is used: the commit,
+        which needs the backend anyway, checks again against the index it swaps.
+        """
+        with self._lock:
+            loaded = self._indexes.get(symbol)
+        if loaded is not None and time.monotonic() - loaded.loaded_at < self.index_ttl:
+            return loaded.index
+        try:
+            return self._load_index(symbol, offline_ok=False).index
+        except BackendError:
+            return loaded.index if loaded is not None else SymbolIndex(symbol)
 
     def _load_index(self, symbol: str, *, offline_ok: bool = True) -> _LoadedIndex:
         """Read the symbol's index from the backend, or revalidate the cached copy."""
@@ -712,13 +750,16 @@ class Tickstore:
     def _commit_insert(self, symbol: str, encoded: list[_Encoded], explicit: int | None) -> list[Version]:
         if explicit is not None:  # fail before uploading anything when the order is already wrong
             self._plan_insert(self._index(symbol), encoded, [""] * len(encoded), explicit)
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, list[Version]]:
+            done = _already_committed(index, encoded, keys)
+            if done is not None:
+                return done
+            _check_schema(symbol, index, encoded)  # other writers may have committed other types meanwhile
+            return self._plan_insert(index, encoded, keys, explicit)
+
         return self._write_versions(
-            symbol,
-            encoded,
-            number=lambda index, e: next_version_number(index, e.day),
-            finish=lambda index, keys: (
-                _already_committed(index, encoded, keys) or self._plan_insert(index, encoded, keys, explicit)
-            ),
+            symbol, encoded, number=lambda index, e: next_version_number(index, e.day), finish=finish
         )
 
     def _write_versions(
@@ -759,7 +800,7 @@ class Tickstore:
 
         try:
             return self._commit(symbol, change)
-        except (CommitConflictError, InvalidInputError):
+        except (CommitConflictError, InvalidInputError, SchemaError):
             for key in uploaded:  # certainly not committed: do not leave orphans behind
                 with contextlib.suppress(TickstoreError):
                     self.backend.delete(key)
@@ -848,6 +889,7 @@ class Tickstore:
             columns=tuple(table.column_names[1:]),
             schema=schema_fingerprint(table.schema),
             checksum=checksum(data),
+            types=tuple(type_code(field.type) for field in table.schema)[1:],
         )
 
 
@@ -884,6 +926,27 @@ def _already_committed(
     return None, [committed[key] for key in keys]
 
 
+def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> None:
+    """Refuse column types no select could combine with those of the other days' current versions.
+
+    The days being inserted are replaced, so only the other days count; versions of tickstore 0.1
+    (no recorded types) and days without ticks are not checked (a select checks what it reads).
+    """
+    inserted = {e.day for e in encoded}
+    days = index.days()
+    existing: dict[str, dict[str, list[dt.date]]] = {}
+    for version in index.lookup(days[0], days[-1]) if days else []:
+        if version.day in inserted or not version.rows or version.types is None:
+            continue
+        for name, code in zip(version.columns, version.types, strict=True):
+            existing.setdefault(name, {}).setdefault(code, []).append(version.day)
+    if not existing:
+        return
+    for e in encoded:
+        if e.version.rows and e.version.types is not None:
+            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
+
+
 def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:
     """Chain rebuilt versions of each day in transaction time, from their file modification times.
 
@@ -906,6 +969,18 @@ def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:
             end = starts[i + 1] if i + 1 < len(day_versions) else TIME_MAX
             chained.append(dataclasses.replace(version, start_time=starts[i], end_time=end))
     return index.replace(chained)
+
+
+def _number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:
+    """A numeric store option (None passes), or a :class:`ConfigError` saying what is allowed."""
+    if value is None:
+        return None
+    wrong = (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
+    )
+    if wrong or value < minimum or value != value:
+        raise ConfigError(f"{name} must be {'an integer' if kind is int else 'a number'} >= {minimum:g}, got {value!r}")
+    return kind(value)
 
 
 def _trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

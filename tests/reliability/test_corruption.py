@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tickstore_core import ConfigError, CorruptObjectError, open_store
+from tickstore_core import CacheWarning, CorruptObjectError, open_store
 from tickstore_core.maintenance import fsck
 from tickstore_core.testing import make_ticks
 
@@ -133,7 +133,7 @@ def test_a_damaged_cache_entry_is_refetched_transparently(
         assert store.cache_stats()["hits"] == 2  # the refetched objects replaced the damaged entries
 
 
-def test_a_damaged_cache_database_is_a_clear_error_saying_what_to_do(s3_store: Any, tmp_path: Path) -> None:
+def test_a_damaged_cache_database_degrades_to_uncached_reads_saying_what_to_do(s3_store: Any, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     expected = make_ticks(D1, ROWS, seed=1)
     with open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options) as store:
@@ -141,8 +141,12 @@ def test_a_damaged_cache_database_is_a_clear_error_saying_what_to_do(s3_store: A
         store.select(SYMBOL)
     database = cache_dir / "cache.db"
     database.write_bytes(database.read_bytes()[: database.stat().st_size // 2])
-    with pytest.raises(ConfigError, match=f"cache in {cache_dir} is damaged.*delete that directory"):
-        open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options)
+    with (
+        pytest.warns(CacheWarning, match=f"cache in {cache_dir} cannot be used: its database is damaged; delete that"),
+        open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options) as store,
+    ):
+        pd.testing.assert_frame_equal(store.select(SYMBOL), expected, check_freq=False)
     shutil.rmtree(cache_dir)
     with open_store(s3_store.url, cache_dir=str(cache_dir), **s3_store.options) as store:
         pd.testing.assert_frame_equal(store.select(SYMBOL), expected, check_freq=False)
+        assert store.cache_stats()["misses"] == 1 and "problem" not in store.cache_stats()

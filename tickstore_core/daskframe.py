@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .backend import Backend
+from .errors import LegacyStoreError
 from .frames import empty_frame, table_to_frame
 from .index import Version
 from .times import TIME_MAX, TIME_MIN, day_start_ns
@@ -106,7 +107,12 @@ def to_dask(store: Tickstore, query: _Query) -> Any:
     spec = StoreSpec.of(store)
     if not query.versions:
         return dd.from_pandas(empty_frame(store.timestamp_column, store.tz, query.columns or ()), npartitions=1)
-    all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns))
+    if not all(v.stats_known for v in query.versions):  # serenity files may spill over day boundaries
+        raise LegacyStoreError(
+            f"{store.backend.url} is a serenity store, whose files do not keep to their days, so it cannot be split "
+            "into day partitions; use select(), or `tickstore copy` it to a tickstore store first"
+        )
+    all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns or ()))
     columns = tuple(query.columns) if query.columns is not None else None
     parts = [_Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns) for v in query.versions]
     meta = read_partition(parts[0]).iloc[:0]

@@ -23,6 +23,8 @@ __all__ = [
     "InvalidTicksError",
     "InvalidTimeError",
     "InvalidURLError",
+    "LegacyIndexWarning",
+    "LegacyStoreError",
     "ObjectExistsError",
     "ObjectNotFoundError",
     "OfflineError",
@@ -34,6 +36,7 @@ __all__ = [
     "TickstoreWarning",
     "TransactionTimeError",
     "UnknownBackendError",
+    "UnknownLayoutError",
     "UnsafeDataError",
 ]
 
@@ -139,6 +142,14 @@ class CommitConflictError(StorageError):
     """A commit kept losing the compare-and-swap race and gave up; nothing was committed."""
 
 
+class LegacyStoreError(TickstoreError):
+    """The store was written by serenity's tick store and tickstore only reads it; copy it to write."""
+
+
+class UnknownLayoutError(ConfigError):
+    """The location holds objects that are neither a tickstore store nor a serenity store."""
+
+
 class StoreClosedError(TickstoreError):
     """The store was closed; open a new one."""
 
@@ -148,6 +159,10 @@ class StoreClosedError(TickstoreError):
 
 class TickstoreWarning(UserWarning):
     """Root of every warning tickstore issues."""
+
+
+class LegacyIndexWarning(TickstoreWarning):
+    """A serenity store without its index: version times are derived from file modification times."""
 
 
 class OfflineWarning(TickstoreWarning):

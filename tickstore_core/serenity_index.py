@@ -178,14 +178,17 @@ def _bound(value: Any, where: str, *, low: bool) -> int:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         raise CorruptObjectError(f"{where} has a version without {'start' if low else 'end'}_time")
     try:
-        ns = _ns(value)
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        # serenity's Timestamp.min/max went through datetime (microseconds), maybe just out of range
+        if low and stamp <= pd.Timestamp(TIME_MIN + _BOUND_SLACK_NS):
+            return TIME_MIN
+        if not low and stamp >= pd.Timestamp(TIME_MAX - _BOUND_SLACK_NS):
+            return TIME_MAX
+        return int(stamp.as_unit("ns").value)
     except (ValueError, TypeError, OverflowError) as exc:
         raise CorruptObjectError(f"{where} has a transaction time that is not a timestamp: {value!r}") from exc
-    if low and ns <= TIME_MIN + _BOUND_SLACK_NS:
-        return TIME_MIN
-    if not low and ns >= TIME_MAX - _BOUND_SLACK_NS:
-        return TIME_MAX
-    return ns
 
 
 def _day(value: Any, where: str) -> dt.date:

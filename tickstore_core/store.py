@@ -912,7 +912,7 @@ class Tickstore:
         if not self.layout.parse_data_key(metas[0].key):
             sample = ", ".join(m.key for m in metas[:3])
             self._unknown_layout = (
-                f"{self.backend.url} holds {len(metas)} objects (e.g. {sample}) but is neither a tickstore store "
+                f"{self.backend.url} holds objects (e.g. {sample}) but is neither a tickstore store "
                 "(no _tickstore.json) nor a serenity store (no index.h5 / index, no YYYY/MM/DD/SYMBOL_VVVV.h5 "
                 "files); check the URL"
             )
@@ -927,15 +927,21 @@ class Tickstore:
             indexes = index_from_listing(self.backend.list(""), layout_for("behemoth"))
             legacy = _Legacy(None, indexes, None, time.monotonic())
         else:
-            etag, data = self._read_revalidated(legacy.key)
+            key = legacy.key
+            with contextlib.suppress(BackendError, ObjectNotFoundError):  # then _read_revalidated decides
+                if self.backend.head(key).etag == legacy.etag:  # unchanged: no GET, no parse
+                    legacy = dataclasses.replace(legacy, loaded_at=time.monotonic())
+                    with self._lock:
+                        self._legacy = legacy
+                    return legacy.indexes
+            etag, data = self._read_revalidated(key)
             if data is None:
                 raise ObjectNotFoundError(
-                    f"{self.backend.url}/{legacy.key}, the serenity store's index, has disappeared; "
-                    "open the store again"
+                    f"{self.backend.url}/{key}, the serenity store's index, has disappeared; open the store again"
                 )
             same = etag is not None and etag == legacy.etag
-            indexes = legacy.indexes if same else read_serenity_index(data, where=f"{self.backend.url}/{legacy.key}")
-            legacy = _Legacy(legacy.key, indexes, etag, time.monotonic())
+            indexes = legacy.indexes if same else read_serenity_index(data, where=f"{self.backend.url}/{key}")
+            legacy = _Legacy(key, indexes, etag, time.monotonic())
         with self._lock:
             self._legacy = legacy
         return legacy.indexes

@@ -325,7 +325,7 @@ def test_a_hostile_object_column_is_refused_and_never_runs(tmp_path):
         warnings.simplefilter("ignore")
         data = _legacy_bytes(frame, tmp_path)
     assert not marker.exists()
-    with pytest.raises(UnsafeDataError, match="io.open"):
+    with pytest.raises(UnsafeDataError, match=r"io\.open"):
         decode_hdf5(data, timestamp_column="time")
     assert not marker.exists()
 

@@ -479,6 +479,16 @@ def test_cli_copy_from_a_local_serenity_store_copies_everything_and_says_so(tmp_
         assert len(copied.select("BTCUSD")) == 340
 
 
+def test_cli_ls_and_import_of_a_serenity_store(tmp_path, capsys):
+    source = _local_copy(tmp_path)
+    assert cli(["--store", str(source), "ls"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:4] == ["BTCUSD", "3", "2020-05-11", "2020-05-13"] for line in listing)
+    assert any(line.split()[:2] == ["ETHUSD", "2"] for line in listing)  # the delete counts
+    assert cli(["--no-progress", "import", str(source), str(tmp_path / "imported")]) == 0
+    assert "copied 7 versions" in capsys.readouterr().out
+
+
 def test_cli_copy_of_an_azure_serenity_container_copies_everything(tmp_path, capsys, monkeypatch, request):
     """The container serenity's AzureBlobTickstore wrote, opened as az://<container>, not as an empty store."""
     container, connection = _container(request)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .errors import ConfigError, CorruptObjectError, InvalidInputError, StorageError
+from .errors import ConfigError, CorruptObjectError, InvalidInputError, StorageError, UnknownLayoutError
 from .index import SymbolIndex, Version
 from .progress import progress_bar
 from .store import Tickstore, _Encoded
@@ -69,6 +69,12 @@ def copy_store(
         raise ConfigError(
             f"the source partitions days in {source.tz} and the destination in {destination.tz}; "
             "open the destination with the same tz"
+        )
+    if not source.is_serenity_store and not source._manifest_written:  # never "copy nothing" successfully
+        source._check_layout()
+        raise UnknownLayoutError(
+            f"{source.backend.url} holds no store to copy: no _tickstore.json and no serenity index "
+            "(index.h5 / index); check the URL (and that the container, bucket or directory exists)"
         )
     names = sorted(symbols) if symbols is not None else source.symbols()
     source.flush()

@@ -54,16 +54,15 @@ def read_serenity_index(data: bytes, *, where: str) -> dict[str, SymbolIndex]:
             f"{where} is not a serenity index: expected levels (symbol, date, version) and columns "
             f"start_time, end_time, path; found levels {names} and columns {list(frame.columns)}"
         )
+    symbols = [str(s) for s in frame.index.get_level_values("symbol")]
+    days = _days(frame.index.get_level_values("date"), where)
+    numbers = [int(v) for v in frame.index.get_level_values("version")]
+    starts = _bounds(frame["start_time"], where)
+    ends = _bounds(frame["end_time"], where)
     by_symbol: dict[str, list[Version]] = {}
-    for (symbol, date, number), start, end, path in zip(
-        frame.index, frame["start_time"], frame["end_time"], frame["path"], strict=True
-    ):
-        day = _day(date, where)
-        version = int(number)
-        name = str(symbol)
-        start_ns, end_ns = _bound(start, where, low=True), _bound(end, where, low=False)
-        key = key_from_path(path, name, day, version)
-        by_symbol.setdefault(name, []).append(_legacy_version(day, version, key, start_ns, end_ns))
+    for name, day, number, start, end, path in zip(symbols, days, numbers, starts, ends, frame["path"], strict=True):
+        key = key_from_path(path, name, day, number)
+        by_symbol.setdefault(name, []).append(_legacy_version(day, number, key, start, end))
     return {name: SymbolIndex(name, versions) for name, versions in sorted(by_symbol.items())}
 
 
@@ -171,24 +170,56 @@ def _ns(value: Any) -> int:
     return int(stamp.as_unit("ns").value)
 
 
-def _bound(value: Any, where: str, *, low: bool) -> int:
+def _bound(value: Any, where: str) -> int:
     """A naive-UTC transaction time as nanoseconds; serenity's ``Timestamp.min``/``max`` become ours."""
     import pandas as pd
 
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        raise CorruptObjectError(f"{where} has a version without {'start' if low else 'end'}_time")
+        raise CorruptObjectError(f"{where} has a version without a start_time or end_time")
     try:
         stamp = pd.Timestamp(value)
         if stamp.tzinfo is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
         # serenity's Timestamp.min/max went through datetime (microseconds), maybe just out of range
-        if low and stamp <= pd.Timestamp(TIME_MIN + _BOUND_SLACK_NS):
+        if stamp <= pd.Timestamp(TIME_MIN + _BOUND_SLACK_NS):
             return TIME_MIN
-        if not low and stamp >= pd.Timestamp(TIME_MAX - _BOUND_SLACK_NS):
+        if stamp >= pd.Timestamp(TIME_MAX - _BOUND_SLACK_NS):
             return TIME_MAX
         return int(stamp.as_unit("ns").value)
     except (ValueError, TypeError, OverflowError) as exc:
         raise CorruptObjectError(f"{where} has a transaction time that is not a timestamp: {value!r}") from exc
+
+
+def _bounds(column: Any, where: str) -> list[int]:
+    """A column of naive-UTC transaction times as nanoseconds, at once (the per-value way as fallback)."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        stamps = pd.to_datetime(column) if column.dtype == object else column
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = stamps.to_numpy()
+        if values.dtype.kind != "M" or np.isnat(values).any():
+            raise ValueError("not all timestamps")
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        return [_bound(value, where) for value in column]
+    lowest = np.datetime64(TIME_MIN + _BOUND_SLACK_NS, "ns").astype(values.dtype)
+    highest = np.datetime64(TIME_MAX - _BOUND_SLACK_NS, "ns").astype(values.dtype)
+    low, high = values <= lowest, values >= highest
+    middle = ~(low | high)
+    out = np.where(low, TIME_MIN, TIME_MAX).astype(np.int64)
+    out[middle] = values[middle].astype("datetime64[ns]").view(np.int64)
+    return [int(v) for v in out]
+
+
+def _days(level: Any, where: str) -> list[dt.date]:
+    import pandas as pd
+
+    try:
+        return list(pd.DatetimeIndex(pd.to_datetime(level)).date)
+    except (ValueError, TypeError, OverflowError):
+        return [_day(value, where) for value in level]
 
 
 def _day(value: Any, where: str) -> dt.date:

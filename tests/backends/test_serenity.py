@@ -439,6 +439,28 @@ def test_a_location_of_foreign_objects_is_an_error_not_an_empty_store(tmp_path, 
             copy_store(source, destination)
 
 
+def test_copying_from_a_location_that_holds_no_store_is_an_error(tmp_path, request):
+    container, connection = _container(request)
+    sources = [
+        (str(tmp_path / "empty"), {}),
+        (f"az://{container.container_name}", {"connection_string": connection}),  # empty container
+        (f"az://missing-{uuid.uuid4().hex[:12]}", {"connection_string": connection}),  # no container at all
+    ]
+    for url, options in sources:
+        with (
+            open_store(url, **options) as source,
+            open_store(f"memory://{uuid.uuid4().hex}") as destination,
+            pytest.raises(UnknownLayoutError, match="holds no store to copy"),
+        ):
+            copy_store(source, destination)
+
+
+def test_to_dask_of_a_serenity_store_says_to_select_or_copy(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    with open_store(str(_local_copy(tmp_path))) as store, pytest.raises(LegacyStoreError, match="select"):
+        store.to_dask("BTCUSD")
+
+
 # --- copying to every backend ----------------------------------------------------------------
 
 

@@ -179,6 +179,13 @@ class Tickstore:
         self.timestamp_column, self.tz = self._settings(manifest, timestamp_column, tz)
         if manifest is None:
             self._detect_legacy()
+        elif self.layout.version_named and self._read_legacy_index(INDEX_KEYS[:1]):
+            message = (
+                f"{self.backend.url} holds serenity's index.h5 and indexes an older tickstore built from the "
+                "files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
+            )
+            log.warning(message)
+            warnings.warn(message, LegacyIndexWarning, stacklevel=3)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -883,12 +890,8 @@ class Tickstore:
         Costs one HEAD (plus a GET of the index when there is one) per index name; without an
         index, one listing (which stops at the first object when the location is empty).
         """
-        for key in INDEX_KEYS:
-            etag, data = self._read_revalidated(key)
-            if data is not None:
-                indexes = read_serenity_index(data, where=f"{self.backend.url}/{key}")
-                self._legacy = _Legacy(key, indexes, etag, time.monotonic())
-                return
+        if self._read_legacy_index(INDEX_KEYS):
+            return
         listing = self.backend.list("")
         first = next(listing, None)
         if first is None:
@@ -916,6 +919,16 @@ class Tickstore:
                 "(no _tickstore.json) nor a serenity store (no index.h5 / index, no YYYY/MM/DD/SYMBOL_VVVV.h5 "
                 "files); check the URL"
             )
+
+    def _read_legacy_index(self, keys: Sequence[str]) -> bool:
+        """Read serenity's index from the first of ``keys`` that exists; whether one did."""
+        for key in keys:
+            etag, data = self._read_revalidated(key)
+            if data is not None:
+                indexes = read_serenity_index(data, where=f"{self.backend.url}/{key}")
+                self._legacy = _Legacy(key, indexes, etag, time.monotonic())
+                return True
+        return False
 
     def _legacy_indexes(self) -> dict[str, SymbolIndex]:
         """The serenity store's indexes; re-read when ``index_ttl`` passed and the index changed."""

@@ -37,13 +37,17 @@ from tickstore_core import Tickstore, open_store
 from tickstore_core.cli import main as cli
 from tickstore_core.errors import (
     CorruptObjectError,
+    LegacyIndexWarning,
     LegacyStoreError,
     ObjectNotFoundError,
+    OfflineWarning,
     UnknownLayoutError,
     UnsafeDataError,
 )
+from tickstore_core.layout import layout_for
 from tickstore_core.maintenance import fsck, gc
 from tickstore_core.migrate import copy_store
+from tickstore_core.serenity_index import index_from_listing
 from tickstore_core.testing.spy import count_requests
 from tickstore_core.times import TIME_MAX, TIME_MIN
 
@@ -381,6 +385,20 @@ def test_the_index_is_reread_after_index_ttl_and_only_when_it_changed(serenity):
         assert store.days("BTCUSD") == [D12, D13]
 
 
+def test_an_azure_serenity_store_reads_offline_from_the_cache(tmp_path, request):
+    container, connection = _container(request)
+    upload_as_azure_tickstore(_local_copy(tmp_path), container)
+    url = f"az://{container.container_name}"
+    with open_store(url, connection_string=connection, cache=True, cache_dir=tmp_path / "cache") as store:
+        online = store.select("BTCUSD")
+        _, state = count_requests(store.backend)
+        state["offline"] = True
+        store.refresh()
+        with pytest.warns(OfflineWarning):
+            offline = store.select("BTCUSD")
+        pd.testing.assert_frame_equal(offline, online)
+
+
 def test_a_file_that_spills_into_the_next_day_is_sorted_into_it(tmp_path, request):
     """A day's file may hold ticks of the next day (local-time stamps); serenity sorts the whole result."""
     d1, d2 = dt.date(2021, 3, 1), dt.date(2021, 3, 2)
@@ -521,6 +539,22 @@ def test_cli_copy_of_an_azure_serenity_container_copies_everything(tmp_path, cap
     assert "copied 7 versions" in capsys.readouterr().out
     with open_store(str(destination)) as copied:
         assert copied.symbols() == ["BTCUSD", "ETHUSD"] and len(copied.select("ETHUSD")) == 160
+
+
+def test_index_h5_wins_over_indexes_an_older_tickstore_built_from_the_files(tmp_path):
+    """tickstore 0.1 wrote _tickstore.json and _index/*.json (from mtimes) into serenity stores it opened."""
+    root = _local_copy(tmp_path)
+    with open_store(str(root)) as probe:
+        stale = index_from_listing(probe.backend.list(""), layout_for("behemoth"))
+    (root / "_tickstore.json").write_text(
+        json.dumps({"format": "tickstore/1", "timestamp_column": "time", "tz": "UTC", "layout": "behemoth"})
+    )
+    (root / "_index").mkdir()
+    for symbol, index in stale.items():
+        (root / "_index" / f"{symbol}.json").write_bytes(index.to_bytes())
+    with pytest.warns(LegacyIndexWarning, match=r"index\.h5 is the truth"), open_store(str(root)) as store:
+        assert store.is_serenity_store
+        assert store.days("ETHUSD") == [D11, D12]  # the delete, which only index.h5 knows
 
 
 def test_no_index_falls_back_to_file_times_with_a_warning(tmp_path):

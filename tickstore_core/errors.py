@@ -162,7 +162,11 @@ class TickstoreWarning(UserWarning):
 
 
 class LegacyIndexWarning(TickstoreWarning):
-    """A serenity store without its index: version times are derived from file modification times."""
+    """A serenity store is read other than from its index alone.
+
+    Either it has no index (version times are derived from file modification times) or an older
+    tickstore left its own indexes beside it (they are ignored).
+    """
 
 
 class OfflineWarning(TickstoreWarning):

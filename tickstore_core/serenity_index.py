@@ -12,7 +12,10 @@ blob name, or an absolute file path when serenity rebuilt its index from the fil
 :func:`read_serenity_index` turns those bytes into the core's per-symbol
 :class:`~tickstore_core.index.SymbolIndex` objects, in memory. Its versions carry serenity's exact
 transaction times but no statistics (rows, size, checksum, columns are None: unknown), so the store
-reads the day's object and trims it. The index's object blocks are pickled by pandas; they are
+reads the day's object and trims it. A version is the truth for ``start_time <= as_of <
+end_time``; serenity's select also takes it at ``as_of == end_time``, so the two differ only at the
+very instant of a correction or delete (where serenity returns both versions). The index's object
+blocks are pickled by pandas; they are
 read under :func:`~tickstore_core.pickle_guard.restricted_unpickling`, which admits only the NumPy
 array, ``datetime`` and ``Timestamp`` values such an index holds.
 

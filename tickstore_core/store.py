@@ -181,8 +181,8 @@ class Tickstore:
             self._detect_legacy()
         elif self.layout.version_named and self._read_legacy_index(INDEX_KEYS[:1]):
             message = (
-                f"{self.backend.url} holds serenity's index.h5 and indexes an older tickstore built from the "
-                "files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
+                f"{self.backend.url} holds serenity's index.h5 and also the indexes an older tickstore built "
+                "from the files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
             )
             log.warning(message)
             warnings.warn(message, LegacyIndexWarning, stacklevel=3)

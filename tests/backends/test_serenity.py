@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from azure.storage.blob import BlobServiceClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from serenity_writer import (
     SerenityWriter,
     read_azure,
@@ -565,3 +567,48 @@ def test_no_index_falls_back_to_file_times_with_a_warning(tmp_path):
         with open_store(str(root)) as store:
             assert store.days("ETHUSD") == [D11, D12, D13]  # the delete lived only in index.h5
     assert any("modification times" in str(w.message) for w in caught)
+
+
+# --- any history serenity writes ---------------------------------------------------------------
+
+_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "insert", "delete"]),
+        st.sampled_from(["AAA", "BBB"]),
+        st.integers(0, 2),  # the day
+        st.integers(0, 12),  # rows
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=_OPERATIONS, seed=st.integers(0, 2**16))
+def test_any_history_serenity_writes_reads_as_serenity_answers_it(tmp_path_factory, operations, seed):
+    """Random inserts, corrections and deletes (repeated deletes and inserts after deletes rewrite
+    serenity's end times); every select at every as-of between them answers as serenity's."""
+    root = tmp_path_factory.mktemp("serenity") / "DB"
+    root.mkdir()
+    writer = SerenityWriter(root=root)
+    clock = dt.datetime(2024, 1, 1)
+    moments = []
+    for i, (operation, symbol, day_number, rows) in enumerate(operations):
+        clock += dt.timedelta(seconds=1)
+        day = D11 + dt.timedelta(days=day_number)
+        if operation == "insert":
+            writer.insert(symbol, day, _trades(day, rows, seed + i, hours=day_number * 3.0), now=clock)
+        else:
+            writer.delete(symbol, day, now=clock)
+        moments.append(clock)
+    writer.flush()
+    index = (root / "index.h5").read_bytes()
+    as_ofs = [None, clock - dt.timedelta(days=1)] + [m + dt.timedelta(microseconds=500) for m in moments]
+    with open_store(str(root)) as store:
+        for symbol in ("AAA", "BBB"):
+            for as_of in as_ofs:
+                first, last = dt.datetime(2020, 5, 10), dt.datetime(2020, 5, 15)
+                when = None if as_of is None else pd.Timestamp(as_of, tz="UTC")
+                ours = store.select(symbol, first, last, as_of=when)
+                theirs = serenity_select(index, read_local(root), symbol, first, last, *([as_of] if as_of else []))
+                _assert_same(ours, theirs)

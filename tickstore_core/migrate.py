@@ -70,6 +70,7 @@ def copy_store(
             f"the source partitions days in {source.tz} and the destination in {destination.tz}; "
             "open the destination with the same tz"
         )
+    destination._check_writable()  # a serenity store is never written into, not even a manifest
     if not source.is_serenity_store and not source._manifest_written:  # never "copy nothing" successfully
         source._check_layout()
         raise UnknownLayoutError(

@@ -475,6 +475,16 @@ def test_copying_from_a_location_that_holds_no_store_is_an_error(tmp_path, reque
             copy_store(source, destination)
 
 
+def test_a_serenity_store_is_never_a_copy_destination(tmp_path):
+    root = _local_copy(tmp_path)
+    before = _listing(root)
+    with open_store(f"memory://{uuid.uuid4().hex}") as source, open_store(str(root)) as destination:
+        source.insert("BTCUSD", _trades(D11, 5, 1))
+        with pytest.raises(LegacyStoreError):
+            copy_store(source, destination)
+    assert _listing(root) == before
+
+
 def test_to_dask_of_a_serenity_store_says_to_select_or_copy(tmp_path):
     pytest.importorskip("dask.dataframe")
     with open_store(str(_local_copy(tmp_path))) as store, pytest.raises(LegacyStoreError, match="select"):

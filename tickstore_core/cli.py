@@ -69,15 +69,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 print(f"warning: {symbol}: {exc}", file=sys.stderr)
                 unreadable += 1
                 continue
-            current = history[history["current"] & (history["rows"] > 0)]
+            unknown = history["rows"].isna()  # a serenity store keeps no statistics
+            current = history[history["current"] & (unknown | (history["rows"].fillna(0) > 0))]
             rows.append(
                 {
                     "symbol": symbol,
                     "days": len(current),
                     "first_day": current["day"].min() if len(current) else None,
                     "last_day": current["day"].max() if len(current) else None,
-                    "rows": int(current["rows"].sum()),
-                    "bytes": int(current["bytes"].sum()),
+                    "rows": "?" if unknown.any() else int(current["rows"].sum()),
+                    "bytes": "?" if unknown.any() else int(current["bytes"].sum()),
                     "versions": len(history),
                 }
             )
@@ -177,7 +178,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    """Copy symbols with every version and transaction time to another store; run again to resume."""
+    """Copy symbols with every version and transaction time to another store; run again to resume.
+
+    Also ``import``: the source may be a store written by serenity's tick store (a directory with
+    ``index.h5``, or ``az://<container>`` with its ``index`` blob), copied with the times and
+    deletes its index records.
+    """
     with _store(args, args.source) as source, _store(args, args.destination, tz=source.tz) as destination:
         report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
     for symbol in sorted(report.copied):
@@ -250,8 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Any) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=handler.__doc__.splitlines()[0], description=handler.__doc__)
+    def command(name: str, handler: Any, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, aliases=list(aliases), help=handler.__doc__.splitlines()[0], description=handler.__doc__
+        )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -279,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("symbol", nargs="?")
     sub.add_argument("start", nargs="?")
     sub.add_argument("end", nargs="?")
-    sub = command("copy", cmd_copy)
+    sub = command("copy", cmd_copy, aliases=["import"])
     sub.add_argument("source", help="URL, path or name of the store to copy from")
     sub.add_argument("destination", help="URL, path or name of the store to copy to")
     sub.add_argument("--symbols", nargs="+", help="only these symbols (default: all)")

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from .errors import ConfigError, CorruptObjectError
 
-__all__ = ["Codec", "codec_for"]
+__all__ = ["Codec", "codec_for", "decode_by_content"]
 
 
 class Codec(Protocol):
@@ -76,3 +76,31 @@ def codec_for(encoding: str, *, allow_pickle: bool = False) -> Codec:
     if encoding == "hdf5":
         return HDF5Codec(allow_pickle=allow_pickle)
     raise ConfigError(f"unknown encoding {encoding!r}; backends may use: parquet, hdf5")
+
+
+def decode_by_content(
+    data: bytes, *, timestamp_column: str, columns: Sequence[str] | None, allow_pickle: bool = False
+) -> pa.Table:
+    """Decode an object of a serenity store by what its bytes are, not by the backend's encoding.
+
+    serenity's local store holds pandas HDF5 files; its Azure store holds Parquet (written by
+    ``pyarrow.Table.from_pandas``) under the same ``.h5`` names. Either becomes the canonical
+    table: the DataFrame's DatetimeIndex is the timestamp column (naive times are UTC), sorted.
+    """
+    if data[:4] == b"PAR1":
+        return _decode_pandas_parquet(data, timestamp_column, columns)
+    if data[:8] == b"\x89HDF\r\n\x1a\n" or data[:15] == b"tickstore-hdf5 ":
+        from .hdf5_codec import decode_hdf5
+
+        return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=allow_pickle)
+    raise CorruptObjectError("neither an HDF5 nor a Parquet file")
+
+
+def _decode_pandas_parquet(data: bytes, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
+    from .hdf5_codec import _legacy_table, _project
+
+    try:
+        frame = pq.read_table(pa.BufferReader(data), use_threads=False).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorruptObjectError(f"not a readable Parquet file: {exc}") from exc
+    return _project(_legacy_table(frame, timestamp_column), columns)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .backend import Backend
+from .errors import LegacyStoreError
 from .frames import empty_frame, table_to_frame
 from .index import Version
 from .schema import conform_table, recorded_targets
@@ -110,9 +111,14 @@ def to_dask(store: Tickstore, query: _Query) -> Any:
     spec = StoreSpec.of(store)
     if not query.versions:
         return dd.from_pandas(empty_frame(store.timestamp_column, store.tz, query.columns or ()), npartitions=1)
-    all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns))
+    if not all(v.stats_known for v in query.versions):  # serenity files may spill over day boundaries
+        raise LegacyStoreError(
+            f"{store.backend.url} is a serenity store, whose files do not keep to their days, so it cannot be split "
+            "into day partitions; use select(), or `tickstore copy` it to a tickstore store first"
+        )
+    all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns or ()))
     columns = tuple(query.columns) if query.columns is not None else None
-    unified = recorded_targets([(str(v.day), v.columns, v.types) for v in query.versions], only=all_columns)
+    unified = recorded_targets([(str(v.day), v.columns or (), v.types) for v in query.versions], only=all_columns)
     targets = tuple(unified.items())
     parts = [
         _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets) for v in query.versions

@@ -24,6 +24,8 @@ __all__ = [
     "InvalidTicksError",
     "InvalidTimeError",
     "InvalidURLError",
+    "LegacyIndexWarning",
+    "LegacyStoreError",
     "MissingDependencyError",
     "ObjectExistsError",
     "ObjectNotFoundError",
@@ -37,6 +39,7 @@ __all__ = [
     "TickstoreWarning",
     "TransactionTimeError",
     "UnknownBackendError",
+    "UnknownLayoutError",
     "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
@@ -151,6 +154,14 @@ class CommitConflictError(StorageError):
     """A commit kept losing the compare-and-swap race and gave up; nothing was committed."""
 
 
+class LegacyStoreError(TickstoreError):
+    """The store was written by serenity's tick store and tickstore only reads it; copy it to write."""
+
+
+class UnknownLayoutError(ConfigError):
+    """The location holds objects that are neither a tickstore store nor a serenity store."""
+
+
 class StoreClosedError(TickstoreError):
     """The store was closed; open a new one."""
 
@@ -164,6 +175,14 @@ class TickstoreWarning(UserWarning):
 
 class CacheWarning(TickstoreWarning):
     """The local cache cannot be used (full disk, read-only or damaged); reads go to the backend uncached."""
+
+
+class LegacyIndexWarning(TickstoreWarning):
+    """A serenity store is read other than from its index alone.
+
+    Either it has no index (version times are derived from file modification times) or an older
+    tickstore left its own indexes beside it (they are ignored).
+    """
 
 
 class OfflineWarning(TickstoreWarning):

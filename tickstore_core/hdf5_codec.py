@@ -31,8 +31,11 @@ line.
 Safety: PyTables unpickles attributes as it opens files and nodes, and pandas pickles object
 columns. Unless ``allow_pickle=True``, decoding runs under
 :func:`~tickstore_core.pickle_guard.restricted_unpickling`, checks every node first, and raises
-:class:`UnsafeDataError` before reading data that would need code from the file to run. PyTables
-is not thread-safe, so all its calls here hold one lock.
+:class:`UnsafeDataError` before reading data that would need code from the file to run. The
+object blocks of legacy files (string columns such as ``side``) are read by default: the guard
+admits only what rebuilding a NumPy object array needs, and every value must then be a string,
+bytes, None or NaN; anything else is refused. PyTables is not thread-safe, so all its calls here
+hold one lock.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
-from .pickle_guard import left_pickled, restricted_unpickling
+from .pickle_guard import OBJECT_ARRAY_GLOBALS, left_pickled, restricted_unpickling
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "decode_hdf5", "encode_hdf5"]
 
@@ -276,7 +279,7 @@ def decode_hdf5(
     data = bytes(data)
     sealed = _unseal(data)
     try:
-        with _TABLES_LOCK, restricted_unpickling(not allow_pickle) as refused:
+        with _TABLES_LOCK, restricted_unpickling(not allow_pickle, OBJECT_ARRAY_GLOBALS) as refused:
             try:
                 header, records, legacy_key = _read_file(data, sealed, None if allow_pickle else refused)
                 frame = _read_pandas(data, legacy_key) if legacy_key is not None else None
@@ -287,6 +290,8 @@ def decode_hdf5(
             if refused:
                 raise _unsafe(f"the file ({', '.join(sorted(set(refused)))})")
         if frame is not None:
+            if not allow_pickle:
+                _check_plain_objects(frame)
             table = _legacy_table(frame, timestamp_column)
         else:
             table = _records_to_table(header, records, timestamp_column)
@@ -334,8 +339,6 @@ def _scan(h5: Any, refused: list[str]) -> None:
         kept = [name for name in attrs._v_attrnames if left_pickled(getattr(attrs, name, None))]
         if kept and refused:
             raise _unsafe(f"{node._v_pathname} attribute(s) {', '.join(kept)} ({', '.join(refused)})")
-        if isinstance(getattr(node, "atom", None), tables.ObjectAtom):
-            raise _unsafe(f"{node._v_pathname} holds Python objects (a pandas object column) and")
         if isinstance(node, tables.Group):
             children = [node._f_get_child(name) for name in [*node._v_children, *node._v_hidden]]
             pending.extend(child for child in children if not isinstance(child, tables.link.Link))
@@ -385,6 +388,20 @@ def _read_pandas(data: bytes, key: str) -> Any:
         _image_name(), mode="r", driver="H5FD_CORE", driver_core_image=data, driver_core_backing_store=0
     ) as store:
         return store.get(key)
+
+
+def _check_plain_objects(frame: Any) -> None:
+    """Refuse a legacy frame whose object columns hold anything but strings, bytes, None and NaN."""
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "bytes", "empty"):
+            continue
+        for value in column.array:  # mixed: check value by value
+            if value is None or isinstance(value, (str, bytes)) or (type(value) is float and value != value):
+                continue
+            raise _unsafe(f"column {name!r} holds a {type(value).__name__} object and")
 
 
 def _legacy_table(frame: Any, timestamp_column: str) -> pa.Table:

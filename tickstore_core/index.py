@@ -30,6 +30,11 @@ class Version:
 
     The version is the truth for every transaction time ``as_of`` with
     ``start_time <= as_of < end_time`` (UTC nanoseconds; ``end_time == TIME_MAX`` while current).
+
+    A version read from a serenity store's index (:mod:`tickstore_core.serenity_index`) knows its
+    times and object but not its statistics: ``rows``, ``bytes``, ``columns``, ``schema`` and
+    ``checksum`` are None (unknown, see :attr:`stats_known`), and reads decode the object by its
+    content and trim it.
     """
 
     day: dt.date
@@ -38,15 +43,26 @@ class Version:
     start_time: int
     end_time: int
     recorded_at: int
-    rows: int
-    bytes: int
+    rows: int | None
+    bytes: int | None
     min_time: int | None
     max_time: int | None
-    columns: tuple[str, ...]
-    schema: str
-    checksum: str
+    columns: tuple[str, ...] | None
+    schema: str | None
+    checksum: str | None
     types: tuple[str, ...] | None = None
-    """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1."""
+    """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1
+    and in serenity stores."""
+
+    @property
+    def stats_known(self) -> bool:
+        """False for a version of a serenity store: rows, size, columns and checksum are unknown."""
+        return self.checksum is not None
+
+    @property
+    def may_have_rows(self) -> bool:
+        """Whether reading the version can give ticks (unknown statistics: yes)."""
+        return self.rows is None or self.rows > 0
 
     @property
     def current(self) -> bool:
@@ -62,7 +78,7 @@ class Version:
     def to_json(self) -> dict[str, Any]:
         record = dataclasses.asdict(self)
         record["day"] = self.day.isoformat()
-        record["columns"] = list(self.columns)
+        record["columns"] = None if self.columns is None else list(self.columns)
         del record["types"]  # kept beside the versions, see SymbolIndex.to_bytes
         return record
 
@@ -70,7 +86,7 @@ class Version:
     def from_json(cls, record: dict[str, Any]) -> Version:
         fields = dict(record)
         fields["day"] = dt.date.fromisoformat(fields["day"])
-        fields["columns"] = tuple(fields["columns"])
+        fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
         return cls(**fields)
 
 
@@ -160,7 +176,9 @@ class SymbolIndex:
             types = document.get("column_types")
             if isinstance(types, list) and len(types) == len(versions):  # else unknown: checked on read
                 versions = [
-                    dataclasses.replace(v, types=tuple(t)) if isinstance(t, list) and len(t) == len(v.columns) else v
+                    dataclasses.replace(v, types=tuple(t))
+                    if isinstance(t, list) and v.columns is not None and len(t) == len(v.columns)
+                    else v
                     for v, t in zip(versions, types, strict=True)
                 ]
             return cls(document["symbol"], versions)

@@ -15,11 +15,11 @@ import warnings
 from dataclasses import dataclass, field
 
 from .backend import ObjectMeta
-from .errors import CorruptObjectError, UnreadableIndexWarning
+from .errors import CorruptObjectError, TickstoreError, UnreadableIndexWarning
 from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
-from .store import Tickstore
+from .store import ORPHAN_SEAL, Tickstore
 from .times import TIME_MIN
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
@@ -56,11 +56,16 @@ def _indexes(store: Tickstore, symbols: list[str] | None) -> tuple[dict[str, Sym
 
 
 def find_orphans(store: Tickstore, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
-    """Data objects no index references, older than ``grace``.
+    """Data objects tickstore wrote that no index references, older than ``grace``.
 
-    The objects of a symbol whose index cannot be read are never orphans: which of them it
-    references is unknown. They are skipped with an :class:`UnreadableIndexWarning`.
+    A file tickstore did not write is never an orphan: a serenity store has none at all, and in a
+    store with version-named files (which serenity may write too) only files sealed by tickstore's
+    HDF5 codec are candidates. The objects of a symbol whose index cannot be read are never
+    orphans either: which of them it references is unknown. They are skipped with an
+    :class:`UnreadableIndexWarning`.
     """
+    if store.is_serenity_store:
+        return []
     indexes, unreadable = _indexes(store, None)
     for name, why in unreadable.items():
         message = f"{name} skipped: {why}. Until then gc leaves every object of {name} alone"
@@ -79,11 +84,21 @@ def _orphans(
             objects.append(meta)
     referenced = {v.key for index in indexes.values() for v in index}
     cutoff = dt.datetime.now(dt.timezone.utc) - grace
-    return [
+    candidates = [
         meta
         for meta in objects
         if meta.key not in referenced and (meta.last_modified is None or meta.last_modified < cutoff)
     ]
+    if store.layout.version_named:
+        candidates = [meta for meta in candidates if _written_by_tickstore(store, meta.key)]
+    return candidates
+
+
+def _written_by_tickstore(store: Tickstore, key: str) -> bool:
+    try:
+        return store.backend.get(key).startswith(ORPHAN_SEAL)
+    except TickstoreError:
+        return False
 
 
 def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
@@ -106,7 +121,7 @@ def fsck(
     """
     report = FsckReport()
     sizes = {meta.key: meta.size for meta in store.backend.list("")}
-    if MANIFEST_KEY not in sizes and sizes:
+    if MANIFEST_KEY not in sizes and sizes and not store.is_serenity_store:
         report.problems.append(f"{MANIFEST_KEY} is missing")
     indexes, unreadable = _indexes(store, symbols)
     for name, why in unreadable.items():
@@ -134,7 +149,7 @@ def fsck(
                 size = sizes.get(version.key)
                 if size is None:
                     report.problems.append(f"{where}: version {version.version} object {version.key} is missing")
-                elif size != version.bytes:
+                elif version.bytes is not None and size != version.bytes:
                     report.problems.append(
                         f"{where}: version {version.version} object {version.key} has {size} bytes, "
                         f"{version.bytes} were committed"
@@ -144,8 +159,14 @@ def fsck(
 
         def verify(item: tuple[str, Version]) -> str | None:
             name, version = item
+            if not version.stats_known:  # a serenity file: readable is all that can be checked
+                try:
+                    store._read_version(name, version, None)
+                except TickstoreError as exc:
+                    return f"{name}: unreadable {version.key}: {exc}"
+                return None
             data = store.backend.get(version.key)
-            return None if matches(data, version.checksum) else f"{name}: object {version.key} fails its checksum"
+            return None if matches(data, version.checksum or "") else f"{name}: object {version.key} fails its checksum"
 
         for problem in store._map(verify, checks, "fsck"):
             report.objects_verified += 1

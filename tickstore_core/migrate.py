@@ -5,6 +5,12 @@ say), keeps its number, ``start_time``, ``end_time`` and ``recorded_at``, reads 
 it against the source before committing, and commits day by day. Running it again resumes: versions
 the destination already has are skipped, so an interrupted copy completes by running it once more
 (uploads of the interrupted day are left as orphans for ``gc``).
+
+A serenity store copies the same way: its ``index.h5`` gives every version's times and every
+delete; each version is read from its file (HDF5 or Parquet), re-encoded, verified and committed
+with those times (``recorded_at`` is the version's start, serenity kept no commit time). After the
+copy every symbol's versions in the destination are compared with the source's, so a copy never
+reports success with a version, a delete or a symbol left behind.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .errors import ConfigError, CorruptObjectError, InvalidInputError
+from .errors import ConfigError, CorruptObjectError, InvalidInputError, StorageError, UnknownLayoutError
 from .index import SymbolIndex, Version
 from .progress import progress_bar
 from .store import Tickstore, _Encoded
 
-__all__ = ["CopyReport", "copy_store"]
+__all__ = ["CopyIncompleteError", "CopyReport", "copy_store"]
 
 log = logging.getLogger("tickstore")
 
@@ -44,6 +50,10 @@ class CopyConflictError(InvalidInputError):
     """The destination holds versions that the source does not: it is not a copy of it."""
 
 
+class CopyIncompleteError(StorageError):
+    """After a copy the destination lacks versions (or their times) that the source has."""
+
+
 def copy_store(
     source: Tickstore,
     destination: Tickstore,
@@ -62,6 +72,13 @@ def copy_store(
         raise ConfigError(
             f"the source partitions days in {source.tz} and the destination in {destination.tz}; "
             "open the destination with the same tz"
+        )
+    destination._check_writable()  # a serenity store is never written into, not even a manifest
+    if not source.is_serenity_store and not source._manifest_written:  # never "copy nothing" successfully
+        source._check_layout()
+        raise UnknownLayoutError(
+            f"{source.backend.url} holds no store to copy: no _tickstore.json and no serenity index "
+            "(index.h5 / index); check the URL (and that the container, bucket or directory exists)"
         )
     names = sorted(symbols) if symbols is not None else source.symbols()
     source.flush()
@@ -86,8 +103,24 @@ def copy_store(
                 report.skipped[name] += skipped
                 report.rows += rows
                 bar.update(copied + skipped)
+    _check_complete(source, destination, indexes)
     log.info("copied %d versions (%d rows) to %s", report.versions_copied, report.rows, destination.backend.url)
     return report
+
+
+def _check_complete(source: Tickstore, destination: Tickstore, indexes: dict[str, SymbolIndex]) -> None:
+    """Every version of every copied symbol is in the destination with the source's times."""
+    destination.refresh()
+    for name, index in indexes.items():
+        copied = {(v.day, v.version): (v.start_time, v.end_time) for v in destination._load_index(name).index}
+        wanted = {(v.day, v.version): (v.start_time, v.end_time) for v in index}
+        missing = sorted(key for key, times in wanted.items() if copied.get(key) != times)
+        if missing:
+            day, number = missing[0]
+            raise CopyIncompleteError(
+                f"after copying {source.backend.url} to {destination.backend.url}, {name} lacks {len(missing)} "
+                f"version(s) or their times, e.g. {day} version {number}; run the copy again"
+            )
 
 
 def _copy_day(
@@ -113,13 +146,14 @@ def _copy_day(
         return index.replace([*ended, *placed[len(present) - len(have) :]]), len(placed)
 
     copied = destination._write_versions(symbol, encoded, number=lambda _, e: e.version.version, finish=finish)
-    return copied, len(have), sum(v.rows for v in missing)
+    return copied, len(have), sum(e.version.rows or 0 for e in encoded)
 
 
 def _check_prefix(symbol: str, day: dt.date, have: tuple[Version, ...], wanted: tuple[Version, ...]) -> None:
     """The destination's versions of a day must be the first of the source's, at the same times."""
     for mine, theirs in zip(have, wanted, strict=False):
-        if (mine.version, mine.start_time, mine.rows) != (theirs.version, theirs.start_time, theirs.rows):
+        rows_differ = None not in (mine.rows, theirs.rows) and mine.rows != theirs.rows
+        if (mine.version, mine.start_time) != (theirs.version, theirs.start_time) or rows_differ:
             raise CopyConflictError(
                 f"the destination's {symbol} {day} version {mine.version} differs from the source's; "
                 "copy into an empty store, or into one that only holds an earlier copy"

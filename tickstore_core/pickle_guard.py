@@ -9,9 +9,15 @@ reader ``AttributeSet._g_getattr`` only helps once the attribute set exists, whi
 
 So :func:`restricted_unpickling` routes those two modules' ``pickle.loads`` through
 :class:`_GuardedPickle`: in a thread inside the context, an unpickler that builds plain data
-(None, numbers, strings, lists, tuples, dicts, sets) and a few harmless types
+(None, numbers, strings, bytes, lists, tuples, dicts, sets) and a few harmless types
 (``datetime.timezone``, ``datetime.timedelta``, pandas time offsets, which pandas stores for an
 index's time zone and frequency) but refuses every other import, so no code from the file runs.
+A caller may admit more, by name, for one read: :data:`OBJECT_ARRAY_GLOBALS` (what a NumPy
+object array needs to be rebuilt: ``ndarray``, ``dtype`` and ``_reconstruct``, under the module
+names NumPy 1.x and 2.x pickle them by) for the object blocks of legacy pandas files, and
+:data:`SERENITY_INDEX_GLOBALS` (plus ``datetime``, ``date`` and pandas ``Timestamp`` values) for
+serenity's ``index.h5``. Names resolve through a fixed table, never by importing what the pickle
+names.
 PyTables catches the refusal and keeps the raw bytes; the refusal is recorded for the caller, who
 reports the file as unsafe. Every other thread, and every thread outside the context, unpickles as
 before. If a PyTables version no longer calls ``pickle.loads`` through a module attribute, the
@@ -31,7 +37,13 @@ import numpy as np
 
 from .errors import UnsafeDataError
 
-__all__ = ["ALLOWED_GLOBALS", "left_pickled", "restricted_unpickling"]
+__all__ = [
+    "ALLOWED_GLOBALS",
+    "OBJECT_ARRAY_GLOBALS",
+    "SERENITY_INDEX_GLOBALS",
+    "left_pickled",
+    "restricted_unpickling",
+]
 
 ALLOWED_GLOBALS = frozenset(
     [("datetime", "timezone"), ("datetime", "timedelta")]
@@ -40,18 +52,64 @@ ALLOWED_GLOBALS = frozenset(
         for name in ("Day", "Hour", "Minute", "Second", "Milli", "Micro", "Nano", "BusinessDay")
     ]
 )
+OBJECT_ARRAY_GLOBALS = frozenset(
+    (module, name)
+    for module in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("ndarray", "dtype", "_reconstruct")
+    if not (module == "numpy" and name == "_reconstruct")
+)
+SERENITY_INDEX_GLOBALS = OBJECT_ARRAY_GLOBALS | {
+    ("datetime", "datetime"),
+    ("datetime", "date"),
+    ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
+}
 
 
 class _Refused(Exception):
     """A pickle would import something not allowed; PyTables swallows this, the guard records it."""
 
 
+def _resolve(module: str, name: str) -> Any:
+    """The object an admitted global names, from a fixed table (NumPy 1.x module names included)."""
+    import datetime
+
+    import pandas._libs.tslibs.timestamps as timestamps
+
+    if module.startswith("numpy"):
+        return {"ndarray": np.ndarray, "dtype": np.dtype, "_reconstruct": _reconstruct()}[name]
+    if (module, name) == ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"):
+        return getattr(timestamps, "_unpickle_timestamp", None)
+    if module == "datetime":
+        return getattr(datetime, name)
+    return None
+
+
+def _reconstruct() -> Any:
+    """NumPy's array rebuilder, from where this NumPy keeps it (``numpy.core`` warns on NumPy 2)."""
+    import importlib
+
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            return importlib.import_module(module)._reconstruct
+        except (ImportError, AttributeError):  # pragma: no cover - the other NumPy major version
+            continue
+    return None
+
+
 class _DataOnlyUnpickler(pickle.Unpickler):
-    """Builds plain data and :data:`ALLOWED_GLOBALS`; every other import is refused, so no code runs."""
+    """Builds plain data and the admitted globals; every other import is refused, so no code runs."""
+
+    def __init__(self, file: io.BytesIO, admitted: frozenset[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(file, **kwargs)
+        self.admitted = admitted
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in ALLOWED_GLOBALS:
             return super().find_class(module, name)
+        if (module, name) in self.admitted:
+            found = _resolve(module, name)
+            if found is not None:
+                return found
         raise _Refused(f"it imports {module}.{name}")
 
 
@@ -61,6 +119,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.active = False
         self.refused: list[str] = []
+        self.admitted: frozenset[tuple[str, str]] = frozenset()
 
 
 _state = _State()
@@ -80,7 +139,7 @@ class _GuardedPickle:
         if not _state.active:
             return self.real.loads(data, **kwargs)
         try:
-            return _DataOnlyUnpickler(io.BytesIO(bytes(data)), **kwargs).load()
+            return _DataOnlyUnpickler(io.BytesIO(bytes(data)), _state.admitted, **kwargs).load()
         except _Refused as exc:
             _state.refused.append(str(exc))
             raise
@@ -106,19 +165,20 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def restricted_unpickling(active: bool = True) -> Iterator[list[str]]:
+def restricted_unpickling(active: bool = True, admit: frozenset[tuple[str, str]] = frozenset()) -> Iterator[list[str]]:
     """Within the context, PyTables in this thread unpickles plain data only; yields the refusals.
 
-    With ``active=False`` nothing is restricted (the caller trusts the file) and nothing is
-    recorded. Not reentrant.
+    ``admit`` names further globals to allow (:data:`OBJECT_ARRAY_GLOBALS`,
+    :data:`SERENITY_INDEX_GLOBALS`). With ``active=False`` nothing is restricted (the caller
+    trusts the file) and nothing is recorded. Not reentrant.
     """
     if active:
         _install()
-    _state.active, _state.refused = active, []
+    _state.active, _state.refused, _state.admitted = active, [], frozenset(admit)
     try:
         yield _state.refused
     finally:
-        _state.active, _state.refused = False, []
+        _state.active, _state.refused, _state.admitted = False, [], frozenset()
 
 
 def left_pickled(value: object) -> bool:

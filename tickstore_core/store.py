@@ -8,7 +8,12 @@ new key first, then swaps the symbol's index with a conditional put on the ETag 
 that loses the race re-reads the index and retries, so no version is lost or numbered twice. A
 crash between the two steps leaves only an orphan object, never a broken index. With the
 ``behemoth`` layout the data key carries the version number, so the writers of a symbol hold the
-backend's lock around the whole insert instead.
+backend's lock around the whole insert instead, and create each file without ever overwriting one.
+
+A location without a manifest that holds serenity's ``index.h5`` (or ``index`` blob) is a serenity
+store: its index is read into memory (:mod:`tickstore_core.serenity_index`) and is the truth for
+every read; nothing is written into it. Without that index, versions are derived from the data
+files' names and modification times, with a :class:`LegacyIndexWarning`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
+import itertools
 import json
 import logging
 import os
@@ -39,7 +44,7 @@ import pyarrow as pa
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .bitemporal import next_version_number, plan_delete, plan_insert
 from .cache import DEFAULT_CACHE_SIZE, ObjectCache
-from .codecs import Codec, codec_for
+from .codecs import Codec, codec_for, decode_by_content
 from .errors import (
     BackendError,
     ColumnNotFoundError,
@@ -49,6 +54,8 @@ from .errors import (
     InvalidInputError,
     InvalidTicksError,
     InvalidTimeError,
+    LegacyIndexWarning,
+    LegacyStoreError,
     MissingDependencyError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -59,13 +66,16 @@ from .errors import (
     StoreClosedError,
     TickstoreError,
     TransactionTimeError,
+    UnknownLayoutError,
 )
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
+from .hdf5_codec import FORMAT as _HDF5_FORMAT
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
 from .progress import progress_bar
-from .schema import check_compatible, type_code
+from .schema import check_compatible, type_code, unify_tables
+from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
 
@@ -78,6 +88,7 @@ DEFAULT_TIMESTAMP_COLUMN = "time"
 DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
 FUTURE_TOLERANCE_NS = 60 * 1_000_000_000
+ORPHAN_SEAL = f"{_HDF5_FORMAT} ".encode("ascii")  # how every HDF5 file tickstore writes begins
 _T = TypeVar("_T")
 _N = TypeVar("_N", int, float)
 
@@ -85,6 +96,16 @@ _N = TypeVar("_N", int, float)
 @dataclass(frozen=True)
 class _LoadedIndex:
     index: SymbolIndex
+    etag: str | None
+    loaded_at: float
+
+
+@dataclass(frozen=True)
+class _Legacy:
+    """A serenity store's indexes, held in memory: read from ``key`` (None: derived from the files)."""
+
+    key: str | None
+    indexes: dict[str, SymbolIndex]
     etag: str | None
     loaded_at: float
 
@@ -155,10 +176,20 @@ class Tickstore:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._manifest_written = False
+        self._allow_pickle = allow_pickle
+        self._legacy: _Legacy | None = None
+        self._unknown_layout: str | None = None
         manifest = self._read_manifest()
         self.timestamp_column, self.tz = self._settings(manifest, timestamp_column, tz)
-        if manifest is None and self.layout.version_named:
-            self._rebuild_missing_indexes()
+        if manifest is None:
+            self._detect_legacy()
+        elif self.layout.version_named and self._read_legacy_index(INDEX_KEYS[:1]):
+            message = (
+                f"{self.backend.url} holds serenity's index.h5 and also the indexes an older tickstore built "
+                "from the files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
+            )
+            log.warning(message)
+            warnings.warn(message, LegacyIndexWarning, stacklevel=3)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -246,6 +277,7 @@ class Tickstore:
         """
         self._check_open()
         check_symbol(symbol)
+        self._check_writable()
         table = ticks_to_table(ticks, self.timestamp_column)
         by_day = split_days(table, self.tz)
         if day is not None:
@@ -274,6 +306,7 @@ class Tickstore:
         """
         self._check_open()
         check_symbol(symbol)
+        self._check_writable()
         wanted_day = to_day(day, self.tz)
         explicit = self._explicit_as_of(day)
 
@@ -317,6 +350,11 @@ class Tickstore:
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
         labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
+        if not all(v.stats_known for v in versions):  # serenity's files: columns known only now, days may spill
+            _check_read_columns(symbol, tables, query.columns)
+            tables = _in_time_order(unify_tables(tables, labels))
+            if len(tables) != len(labels):
+                labels = [f"{versions[0].day}..{versions[-1].day}"]
         return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns, labels)
 
     def to_dask(
@@ -352,7 +390,7 @@ class Tickstore:
             raise ConfigError(f"cannot prefetch: {self.cache.problem}")
         query = self._query(symbol, start, end, as_of, None)
         self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
-        return sum(v.bytes for v in query.versions)
+        return sum(v.bytes or 0 for v in query.versions)
 
     def _query(self, symbol: str, start: Any, end: Any, as_of: Any, columns: str | Sequence[str] | None) -> _Query:
         """Check a select's arguments and find the versions it reads: those with ticks in range."""
@@ -369,11 +407,17 @@ class Tickstore:
         versions = [
             v
             for v in index.lookup(first, last, as_of_ns)
-            if v.rows and v.max_time is not None and v.min_time is not None
-            if v.max_time >= start_ns and v.min_time <= end_ns
+            if not v.stats_known  # serenity's files: read the day's file and trim it
+            or (
+                v.rows
+                and v.max_time is not None
+                and v.min_time is not None
+                and v.max_time >= start_ns
+                and v.min_time <= end_ns
+            )
         ]
-        if wanted is not None and versions:
-            known = {c for v in versions for c in v.columns}
+        if wanted is not None and versions and all(v.columns is not None for v in versions):
+            known = {c for v in versions for c in v.columns or ()}
             missing = [c for c in wanted if c not in known]
             if missing:
                 raise ColumnNotFoundError(
@@ -387,7 +431,8 @@ class Tickstore:
 
         ``start_time``/``end_time`` bound the transaction times at which the version is the
         truth; the first version starts at the beginning of time (shown as ``Timestamp.min``) and
-        the current one ends at ``Timestamp.max``.
+        the current one ends at ``Timestamp.max``. Versions of a serenity store have no statistics:
+        their rows, bytes, columns, schema and checksum are NA.
         """
         self._check_open()
         check_symbol(symbol)
@@ -405,7 +450,7 @@ class Tickstore:
                 "bytes": v.bytes,
                 "min_time": v.min_time,
                 "max_time": v.max_time,
-                "columns": ",".join(v.columns),
+                "columns": None if v.columns is None else ",".join(v.columns),
                 "schema": v.schema,
                 "checksum": v.checksum,
                 "key": v.key,
@@ -415,11 +460,16 @@ class Tickstore:
         frame: pd.DataFrame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
         for name in ("start_time", "end_time", "recorded_at", "min_time", "max_time"):
             frame[name] = pd.to_datetime(frame[name].astype("Int64"), unit="ns", utc=True)
+        if any(not v.stats_known for v in versions):
+            frame = frame.astype({"rows": "Int64", "bytes": "Int64"})
         return frame
 
     def symbols(self) -> list[str]:
         """Every symbol that has an index (inserted at least once), sorted."""
         self._check_open()
+        self._check_layout()
+        if self._legacy is not None:
+            return sorted(self._legacy_indexes())
         found = (self.layout.symbol_of_index_key(meta.key) for meta in self.backend.list(INDEX_PREFIX))
         return sorted(s for s in found if s)
 
@@ -432,17 +482,25 @@ class Tickstore:
         days = index.days()
         if not days:
             return []
-        return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.rows]
+        return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.may_have_rows]
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def flush(self) -> None:
+    def refresh(self) -> None:
         """Forget the indexes held in memory, so the next read sees every other writer's commits.
 
-        Inserts and deletes are durable when they return; there is nothing to write back.
+        For a serenity store this re-reads its ``index.h5`` (if it changed) on the next read, so
+        days, versions and deletes serenity wrote meanwhile are seen.
         """
         with self._lock:
             self._indexes.clear()
+            if self._legacy is not None:
+                self._legacy = dataclasses.replace(self._legacy, loaded_at=-float("inf"))
+
+    def flush(self) -> None:
+        """The same as :meth:`refresh`: inserts and deletes are durable when they return, so there is
+        nothing to write back; what is held in memory is forgotten."""
+        self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:
         """This store's cache counters (hits, misses, bytes, evictions, ...) and the cache's size."""
@@ -475,6 +533,7 @@ class Tickstore:
     def destroy(self) -> None:
         """Delete every object of the store (all symbols, versions and indexes), then close it."""
         self._check_open()
+        self._check_writable()
         keys = [meta.key for meta in self.backend.list("")]
         self._map(self.backend.delete, keys, "destroy")
         self.flush()
@@ -544,10 +603,14 @@ class Tickstore:
                 return cached
         data = self._fetch(symbol, version)
         fetched = len(data)
-        try:  # the cache keeps every column, so later selects of other columns hit it too
-            table = self.codec.decode(
-                data, timestamp_column=self.timestamp_column, columns=columns if self.cache is None else None
-            )
+        wanted = columns if self.cache is None else None  # the cache keeps every column, for later selects
+        try:
+            if version.stats_known:
+                table = self.codec.decode(data, timestamp_column=self.timestamp_column, columns=wanted)
+            else:  # a serenity object: HDF5 (local) or Parquet (Azure), whatever the backend's encoding
+                table = decode_by_content(
+                    data, timestamp_column=self.timestamp_column, columns=wanted, allow_pickle=self._allow_pickle
+                )
         except TickstoreError as exc:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
         del data  # while many days are in flight, every copy held counts
@@ -566,7 +629,7 @@ class Tickstore:
                 f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
                 f"{self.backend.url} although the index references it; run `tickstore fsck`"
             ) from exc
-        if not matches(data, version.checksum):
+        if version.checksum is not None and not matches(data, version.checksum):
             raise CorruptObjectError(
                 f"{symbol} {version.day} version {version.version}: object {version.key} in "
                 f"{self.backend.url} does not match its checksum; it was changed or damaged after commit"
@@ -622,6 +685,9 @@ class Tickstore:
 
     def _index(self, symbol: str) -> SymbolIndex:
         """The symbol's index, from memory if loaded less than ``index_ttl`` seconds ago."""
+        self._check_layout()
+        if self._legacy is not None:
+            return self._legacy_indexes().get(symbol) or SymbolIndex(symbol)
         with self._lock:
             loaded = self._indexes.get(symbol)
         if loaded is not None and time.monotonic() - loaded.loaded_at < self.index_ttl:
@@ -645,6 +711,9 @@ class Tickstore:
 
     def _load_index(self, symbol: str, *, offline_ok: bool = True) -> _LoadedIndex:
         """Read the symbol's index from the backend, or revalidate the cached copy."""
+        if self._legacy is not None:
+            index = self._legacy_indexes().get(symbol) or SymbolIndex(symbol)
+            return _LoadedIndex(index, self._legacy.etag, self._legacy.loaded_at)
         key = self.layout.index_key(symbol)
         etag, data = self._read_revalidated(key, offline_ok=offline_ok)
         if data is None:
@@ -794,7 +863,7 @@ class Tickstore:
                         "nothing was written"
                     )
                 key = self.layout.data_key(symbol, e.day, numbered, token, suffix)
-                self.backend.put(key, e.payload, mode="overwrite")
+                self._create_numbered(key, e.payload)
                 keys.append(key)
             return finish(index, keys)
 
@@ -815,8 +884,24 @@ class Tickstore:
         try:
             self.backend.put(key, encoded.payload, mode="create")
         except ObjectExistsError:
-            if not matches(self.backend.get(key), encoded.version.checksum):
+            if not matches(self.backend.get(key), encoded.version.checksum or ""):
                 raise
+
+    def _create_numbered(self, key: str, payload: bytes) -> None:
+        """Create a version-named file, under the symbol's lock; never overwrite one tickstore did not write.
+
+        A file already there that no index references is either an orphan of a writer of ours that
+        died before its commit (sealed by the HDF5 codec: replaced) or someone else's (left alone).
+        """
+        try:
+            self.backend.put(key, payload, mode="create")
+        except ObjectExistsError:
+            if not self.backend.get(key).startswith(ORPHAN_SEAL):
+                raise ObjectExistsError(
+                    f"{self.backend.url}/{key} exists but no version in the index references it and tickstore "
+                    "did not write it; nothing was overwritten. Move that file away, then insert again"
+                ) from None
+            self.backend.put(key, payload, mode="overwrite")
 
     def _plan_insert(
         self, index: SymbolIndex, encoded: list[_Encoded], keys: list[str], explicit: int | None
@@ -841,56 +926,100 @@ class Tickstore:
         if self._closed:
             raise StoreClosedError(f"the store {self.backend.url} is closed; open it again with open_store()")
 
-    # --- internals: rebuilding the index of an existing HDF5 store -------------------------
+    # --- internals: serenity stores --------------------------------------------------------
 
-    def _rebuild_missing_indexes(self) -> None:
-        """Index the data files of symbols that have none (an existing store in the behemoth layout)."""
-        found: dict[str, list[tuple[ObjectMeta, int, dt.date]]] = {}
-        indexed = set()
-        for meta in self.backend.list(""):
-            symbol = self.layout.symbol_of_index_key(meta.key)
-            if symbol is not None:
-                indexed.add(symbol)
-                continue
-            parsed = self.layout.parse_data_key(meta.key)
-            if parsed is not None and parsed.version is not None:
-                found.setdefault(parsed.symbol, []).append((meta, parsed.version, parsed.day))
-        missing = {s: files for s, files in found.items() if s not in indexed}
-        if not missing:
+    def _detect_legacy(self) -> None:
+        """For a location without a manifest: find serenity's index, else data files, else foreign objects.
+
+        Costs one HEAD (plus a GET of the index when there is one) per index name; without an
+        index, one listing (which stops at the first object when the location is empty).
+        """
+        if self._read_legacy_index(INDEX_KEYS):
             return
-        total = sum(len(files) for files in missing.values())
-        log.info("indexing %d files of %d symbols in %s", total, len(missing), self.backend.url)
-        for symbol, files in sorted(missing.items()):
-            versions = self._map(functools.partial(self._version_from_file, symbol), files, f"index {symbol}")
-            index = _timeline(SymbolIndex(symbol), versions)
-            with contextlib.suppress(ObjectExistsError):  # another process rebuilt it first
-                self.backend.put(self.layout.index_key(symbol), index.to_bytes(), mode="create")
-        self._ensure_manifest()
+        listing = self.backend.list("")
+        first = next(listing, None)
+        if first is None:
+            return  # a new, empty store
+        metas = [first, *listing]
+        ours = [m.key for m in metas if m.key.startswith(INDEX_PREFIX) or m.key == MANIFEST_KEY]
+        version_named = [m for m in metas if layout_for("behemoth").parse_data_key(m.key) is not None]
+        if ours:
+            return
+        if version_named:
+            message = (
+                f"{self.backend.url} has no serenity index (index.h5 / index) and no tickstore manifest: "
+                "versions were derived from the data files' names and modification times (the first version "
+                "of a day valid from the beginning of time, each later one from its file's mtime) and deletes "
+                "cannot be known; restore the index to read the store exactly as serenity does"
+            )
+            log.warning(message)
+            warnings.warn(message, LegacyIndexWarning, stacklevel=4)
+            self._legacy = _Legacy(None, index_from_listing(metas, layout_for("behemoth")), None, time.monotonic())
+            return
+        if not self.layout.parse_data_key(metas[0].key):
+            sample = ", ".join(m.key for m in metas[:3])
+            self._unknown_layout = (
+                f"{self.backend.url} holds objects (e.g. {sample}) but is neither a tickstore store "
+                "(no _tickstore.json) nor a serenity store (no index.h5 / index, no YYYY/MM/DD/SYMBOL_VVVV.h5 "
+                "files); check the URL"
+            )
 
-    def _version_from_file(self, symbol: str, found: tuple[ObjectMeta, int, dt.date]) -> Version:
-        meta, number, day = found
-        data = self.backend.get(meta.key)
-        table = self.codec.decode(data, timestamp_column=self.timestamp_column, columns=None)
-        times = table.column(0)
-        rows = table.num_rows
-        modified = meta.last_modified or dt.datetime.now(dt.timezone.utc)
-        recorded = int(pd.Timestamp(modified).as_unit("ns").value)
-        return Version(
-            day=day,
-            version=number,
-            key=meta.key,
-            start_time=recorded,
-            end_time=TIME_MAX,
-            recorded_at=recorded,
-            rows=rows,
-            bytes=len(data),
-            min_time=int(times[0].value) if rows else None,
-            max_time=int(times[rows - 1].value) if rows else None,
-            columns=tuple(table.column_names[1:]),
-            schema=schema_fingerprint(table.schema),
-            checksum=checksum(data),
-            types=tuple(type_code(field.type) for field in table.schema)[1:],
-        )
+    def _read_legacy_index(self, keys: Sequence[str]) -> bool:
+        """Read serenity's index from the first of ``keys`` that exists; whether one did."""
+        for key in keys:
+            etag, data = self._read_revalidated(key)
+            if data is not None:
+                indexes = read_serenity_index(data, where=f"{self.backend.url}/{key}")
+                self._legacy = _Legacy(key, indexes, etag, time.monotonic())
+                return True
+        return False
+
+    def _legacy_indexes(self) -> dict[str, SymbolIndex]:
+        """The serenity store's indexes; re-read when ``index_ttl`` passed and the index changed."""
+        legacy = self._legacy
+        assert legacy is not None
+        if time.monotonic() - legacy.loaded_at < self.index_ttl:
+            return legacy.indexes
+        if legacy.key is None:
+            indexes = index_from_listing(self.backend.list(""), layout_for("behemoth"))
+            legacy = _Legacy(None, indexes, None, time.monotonic())
+        else:
+            key = legacy.key
+            with contextlib.suppress(BackendError, ObjectNotFoundError):  # then _read_revalidated decides
+                if self.backend.head(key).etag == legacy.etag:  # unchanged: no GET, no parse
+                    legacy = dataclasses.replace(legacy, loaded_at=time.monotonic())
+                    with self._lock:
+                        self._legacy = legacy
+                    return legacy.indexes
+            etag, data = self._read_revalidated(key)
+            if data is None:
+                raise ObjectNotFoundError(
+                    f"{self.backend.url}/{key}, the serenity store's index, has disappeared; open the store again"
+                )
+            same = etag is not None and etag == legacy.etag
+            indexes = legacy.indexes if same else read_serenity_index(data, where=f"{self.backend.url}/{key}")
+            legacy = _Legacy(key, indexes, etag, time.monotonic())
+        with self._lock:
+            self._legacy = legacy
+        return legacy.indexes
+
+    @property
+    def is_serenity_store(self) -> bool:
+        """True when the store was written by serenity's tick store (read-only here; see :func:`copy_store`)."""
+        return self._legacy is not None
+
+    def _check_writable(self) -> None:
+        if self._legacy is not None:
+            raise LegacyStoreError(
+                f"{self.backend.url} is a serenity store: tickstore reads it but does not write into it, so "
+                "serenity's index stays the one truth. Copy it to a tickstore store "
+                f"(`tickstore copy {self.backend.url} DESTINATION`) and write there"
+            )
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        if self._unknown_layout is not None:
+            raise UnknownLayoutError(self._unknown_layout)
 
 
 _HISTORY_COLUMNS = (
@@ -936,39 +1065,45 @@ def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> N
     days = index.days()
     existing: dict[str, dict[str, list[dt.date]]] = {}
     for version in index.lookup(days[0], days[-1]) if days else []:
-        if version.day in inserted or not version.rows or version.types is None:
+        if version.day in inserted or not version.rows or version.types is None or version.columns is None:
             continue
         for name, code in zip(version.columns, version.types, strict=True):
             existing.setdefault(name, {}).setdefault(code, []).append(version.day)
     if not existing:
         return
     for e in encoded:
-        if e.version.rows and e.version.types is not None:
+        if e.version.rows and e.version.types is not None and e.version.columns is not None:
             check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
 
 
-def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:
-    """Chain rebuilt versions of each day in transaction time, from their file modification times.
+def _in_time_order(tables: list[pa.Table]) -> list[pa.Table]:
+    """The days' tables, sorted by time (stably) across them if one spills into another's time.
 
-    The first version starts at the beginning of time; each later one starts when its file was
-    written (kept strictly increasing) and ends the previous one.
+    Each table is sorted; serenity's files may hold ticks outside their day, so days can overlap.
     """
-    by_day: dict[dt.date, list[Version]] = {}
-    for version in versions:
-        by_day.setdefault(version.day, []).append(version)
-    chained = []
-    for day_versions in by_day.values():
-        day_versions.sort(key=lambda v: v.version)
-        previous_start = TIME_MIN
-        starts = []
-        for i, version in enumerate(day_versions):
-            start = TIME_MIN if i == 0 else max(version.recorded_at, previous_start + 1)
-            starts.append(start)
-            previous_start = start
-        for i, version in enumerate(day_versions):
-            end = starts[i + 1] if i + 1 < len(day_versions) else TIME_MAX
-            chained.append(dataclasses.replace(version, start_time=starts[i], end_time=end))
-    return index.replace(chained)
+    filled = [t for t in tables if t.num_rows]
+    overlapping = any(
+        earlier.column(0)[-1].value > later.column(0)[0].value for earlier, later in itertools.pairwise(filled)
+    )
+    if not overlapping:
+        return tables
+    table = pa.concat_tables(tables, promote_options="permissive")
+    tables.clear()
+    order = np.argsort(table.column(0).combine_chunks().cast(pa.int64()).to_numpy(), kind="stable")
+    return [table.take(pa.array(order))]
+
+
+def _check_read_columns(symbol: str, tables: list[pa.Table], columns: list[str] | None) -> None:
+    """A column asked for that none of the read days has is an error, as for a tickstore store."""
+    if columns is None or not tables:
+        return
+    known = {name for t in tables for name in t.column_names[1:]}
+    missing = [c for c in columns if c not in known]
+    if missing:
+        raise ColumnNotFoundError(
+            f"{symbol} has no column {', '.join(map(repr, missing))} in the selected range; "
+            f"columns there: {', '.join(sorted(known))}"
+        )
 
 
 def _number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:

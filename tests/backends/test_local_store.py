@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
-from tickstore_core.errors import UnsafeDataError
+from tickstore_core.errors import LegacyIndexWarning, LegacyStoreError, ObjectExistsError
 from tickstore_core.frames import ticks_to_table
 from tickstore_core.hdf5_codec import encode_hdf5
 from tickstore_core.testing import make_ticks
@@ -31,15 +31,21 @@ def _numeric(day: dt.date, n: int, seed: int) -> pd.DataFrame:
     return ticks.rename_axis("date")
 
 
-def test_an_existing_store_without_index_opens_and_is_indexed(tmp_path):
+def _listing(root) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def test_an_existing_store_without_index_opens_from_file_times_with_a_warning_and_writes_nothing(tmp_path):
     root = tmp_path / "raid"
     v0, v1, other = _numeric(DAY1, 50, 1), _numeric(DAY1, 40, 2), _numeric(DAY2, 30, 3)
     _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", v0, 1_700_000_000)
     _legacy_file(root / "2024/03/04/BTCUSD_0001.h5", v1, 1_700_000_100)
     _legacy_file(root / "2024/03/05/BTCUSD_0000.h5", other, 1_700_000_050)
     (root / "2024/03/05/ETHUSD_0000.h5").write_bytes(encode_hdf5(ticks_to_table(make_ticks(DAY2, 20), "time")))
+    before = _listing(root)
 
-    with open_store(str(root)) as store:
+    with pytest.warns(LegacyIndexWarning, match="modification times"), open_store(str(root)) as store:
+        assert store.is_serenity_store
         assert store.symbols() == ["BTCUSD", "ETHUSD"]
         assert store.days("BTCUSD") == [DAY1, DAY2]
         current = store.select("BTCUSD")
@@ -52,31 +58,40 @@ def test_an_existing_store_without_index_opens_and_is_indexed(tmp_path):
             pd.Timestamp(1_700_000_100, unit="s", tz="UTC"),
         ]
         assert history["end_time"].iloc[-1] == pd.Timestamp(TIME_MAX, tz="UTC")
-        assert history["rows"].tolist() == [50, 40]
-        (new,) = store.insert("BTCUSD", _numeric(DAY1, 10, 4).rename_axis("time"), day=DAY1)
-        assert new.version == 2 and (root / "2024/03/04/BTCUSD_0002.h5").exists()
-    assert sorted(p.name for p in (root / "_index").iterdir()) == ["BTCUSD.json", "ETHUSD.json"]
-    with open_store(f"file://{root}") as again:  # the second open reads the index, rebuilds nothing
-        assert again.history("BTCUSD", DAY1)["version"].tolist() == [0, 1, 2]
+        assert history["rows"].isna().all()  # unknown until read
+        with pytest.raises(LegacyStoreError, match="tickstore copy"):
+            store.insert("BTCUSD", _numeric(DAY1, 10, 4).rename_axis("time"), day=DAY1)
+    assert _listing(root) == before  # no index, manifest, lock or temporary file was written
 
 
-def test_legacy_files_that_need_pickle_are_refused_unless_trusted(tmp_path):
+def test_legacy_string_columns_open_by_default(tmp_path):
     root = tmp_path / "raid"
     ticks = make_ticks(DAY1, 20).rename_axis("date")  # 'side' is a string column: pickled by pandas
     _legacy_file(root / "2024/03/04/BTCUSD_0000.h5", ticks.astype({"side": object}), 1_700_000_000)
-    with pytest.raises(UnsafeDataError, match="pickle"):
-        open_store(str(root))
-    with open_store(str(root), allow_pickle=True) as store:
+    with pytest.warns(LegacyIndexWarning), open_store(str(root)) as store:
         assert store.select("BTCUSD")["side"].tolist() == ticks["side"].tolist()
 
 
-def test_version_files_are_named_by_version_and_orphans_are_overwritten(tmp_path):
+def test_version_files_are_named_by_version_and_only_our_orphans_are_overwritten(tmp_path):
     root = tmp_path / "db"
     with open_store(str(root)) as store:
         store.insert("X", make_ticks(DAY1, 5))
-        orphan = root / "2024/03/04/X_0001.h5"
-        orphan.write_bytes(b"left behind by a writer that crashed before its commit")
+        orphan = root / "2024/03/04/X_0001.h5"  # what a writer of ours leaves when it dies before its commit
+        orphan.write_bytes(encode_hdf5(ticks_to_table(make_ticks(DAY1, 3, seed=9), "time")))
         (version,) = store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
         assert version.key == "2024/03/04/X_0001.h5" and version.rows == 7
         assert len(store.select("X")) == 7
         assert np.isfinite(store.select("X")["price"]).all()
+
+
+def test_an_insert_never_overwrites_a_file_tickstore_did_not_write(tmp_path):
+    root = tmp_path / "db"
+    with open_store(str(root)) as store:
+        store.insert("X", make_ticks(DAY1, 5))
+        foreign = root / "2024/03/04/X_0001.h5"
+        _legacy_file(foreign, _numeric(DAY1, 3, 5), 1_700_000_000)  # e.g. serenity wrote it meanwhile
+        kept = foreign.read_bytes()
+        with pytest.raises(ObjectExistsError, match="did not write it"):
+            store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
+        assert foreign.read_bytes() == kept
+        assert store.history("X")["version"].tolist() == [0]

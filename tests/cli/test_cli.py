@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
+from tickstore_core.frames import ticks_to_table
 from tickstore_core.testing import make_ticks
 
 TICKSTORE = shutil.which("tickstore", path=str(Path(sys.executable).parent))
@@ -103,7 +104,7 @@ def test_fsck_and_gc(cli, ticks_file):
         key = store.history("ETH")["key"].iloc[0]
         day_dir = key.rsplit("/", 1)[0]
         orphan = f"{day_dir}/ETH_0009.h5" if store.layout.version_named else f"{day_dir}/orphan.parquet"
-        store.backend.put(orphan, b"left behind by a crashed writer")
+        store.backend.put(orphan, store.codec.encode(ticks_to_table(make_ticks(dt.date(2024, 3, 4), 3), "time")))
         data = bytearray(store.backend.get(key))
         data[len(data) // 2] ^= 0xFF
         store.backend.put(key, bytes(data))

@@ -211,7 +211,6 @@ def test_local_destroy_removes_the_store_even_after_close(tmp_path: Path) -> Non
     assert not (tmp_path / "db").exists()
 
 
-@pytest.mark.xfail(strict=False, reason="needs the serenity index reader from the serenity branch")
 def test_opens_the_store_serenity_wrote_and_answers_as_serenity(tmp_path: Path) -> None:
     written = json.loads((SERENITY_STORE / "WRITTEN.json").read_text())
     base_path = tmp_path / "PHEMEX_TRADES"
@@ -225,7 +224,7 @@ def test_opens_the_store_serenity_wrote_and_answers_as_serenity(tmp_path: Path) 
     btc = tickstore.select("BTCUSD", start, end)
     assert len(btc) == 120 + 100 + 120
     assert len(tickstore.select("BTCUSD", start, end, as_of_time=before_correction)) == 3 * 120
-    assert set(btc["side"]) <= {"buy", "sell"} and btc.index.is_monotonic_increasing
+    assert set(btc["side"]) == {"Buy", "Sell"} and btc.index.is_monotonic_increasing
     assert len(tickstore.select("ETHUSD", start, end)) == 2 * 80  # the delete is recorded only in index.h5
     assert len(tickstore.select("ETHUSD", start, end, as_of_time=before_delete)) == 3 * 80
     tickstore.close()

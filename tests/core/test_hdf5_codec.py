@@ -287,15 +287,47 @@ def test_legacy_table_format_and_other_keys_decode(tmp_path):
     assert other_key.column("trade_id").to_pylist() == frame["trade_id"].tolist()
 
 
-def test_legacy_string_columns_need_pickle_and_are_refused_unless_allowed(tmp_path):
+def test_legacy_string_columns_open_by_default_through_the_restricted_unpickler(tmp_path):
     frame = make_ticks(DAY, 20).rename_axis("date").astype({"side": object})
+    frame["venue"] = pd.array(["a", None, "b", np.nan] * 5, dtype=object)  # str, None, NaN
+    frame["raw"] = pd.array([b"x", None, b"", b"\0"] * 5, dtype=object)  # bytes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns that object columns are pickled
         data = _legacy_bytes(frame, tmp_path, complevel=9, complib="blosc")
+    out = decode_hdf5(data, timestamp_column="time")
+    assert out.column("side").to_pylist() == frame["side"].tolist()
+    assert out.column("venue").to_pylist()[:4] == ["a", None, "b", None]
+    assert out.column("raw").to_pylist()[:4] == [b"x", None, b"", b"\0"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[decimal.Decimal("1.5")] * 4, [(1, 2)] * 4, [[1], [2], [], None]],
+    ids=["an imported class", "plain tuples", "plain lists"],
+)
+def test_legacy_object_columns_with_anything_but_text_are_refused_unless_allowed(tmp_path, values):
+    frame = make_ticks(DAY, 4).rename_axis("date").drop(columns="side")
+    frame["other"] = pd.array(values, dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = _legacy_bytes(frame, tmp_path)
     with pytest.raises(UnsafeDataError, match=r"would need pickle to read.*allow_pickle=True"):
         decode_hdf5(data, timestamp_column="time")
     out = decode_hdf5(data, timestamp_column="time", allow_pickle=True)
-    assert out.column("side").to_pylist() == frame["side"].tolist()
+    assert out.num_rows == 4
+
+
+def test_a_hostile_object_column_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "marker"
+    frame = make_ticks(DAY, 3).rename_axis("date").drop(columns="side")
+    frame["evil"] = pd.array([_Payload(marker)] * 3, dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = _legacy_bytes(frame, tmp_path)
+    assert not marker.exists()
+    with pytest.raises(UnsafeDataError, match=r"io\.open"):
+        decode_hdf5(data, timestamp_column="time")
+    assert not marker.exists()
 
 
 def test_files_without_one_ticks_frame_are_corrupt(tmp_path):

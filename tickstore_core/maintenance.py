@@ -4,6 +4,16 @@ An orphan is a data object no index references: what a writer leaves behind when
 loses its connection) between uploading a version and committing the index. Orphans are harmless
 but take space. Objects younger than a grace period are never orphans, because a live writer may
 be about to commit them.
+
+gc deletes only what it can prove a writer of this store left, never a file it did not write:
+
+- the object is named as a writer names it: a writer token in the key on object stores; on the
+  local store ``{SYMBOL}_{VERSION}.h5`` of a symbol with an index, with a version number that
+  index has not handed out yet (a crashed writer's next number);
+- its bytes are in the store's encoding as tickstore writes it (on the local store, the
+  ``tickstore-hdf5`` integrity line: the original store's files have none);
+- the backend owns it (:meth:`~tickstore_core.backend.Backend.owns`): on the local store a plain
+  file inside the store's real root, not a symbolic link nor behind one.
 """
 
 from __future__ import annotations
@@ -14,7 +24,8 @@ import logging
 from dataclasses import dataclass, field
 
 from .backend import ObjectMeta
-from .errors import TickstoreError
+from .bitemporal import next_version_number
+from .errors import ObjectNotFoundError, TickstoreError
 from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
@@ -48,15 +59,35 @@ def _indexes(store: Tickstore, symbols: list[str] | None) -> dict[str, SymbolInd
 
 
 def find_orphans(store: Tickstore, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
-    """Data objects no index references, older than ``grace``."""
-    objects = [meta for meta in store.backend.list("") if store.layout.parse_data_key(meta.key) is not None]
-    referenced = {v.key for index in _indexes(store, None).values() for v in index}
+    """Data objects no index references, older than ``grace``, that a writer of this store provably left."""
+    objects = [meta for meta in store.backend.list("") if store.layout.writer_named(meta.key)]
+    indexes = _indexes(store, None)
+    referenced = {v.key for index in indexes.values() for v in index}
     cutoff = dt.datetime.now(dt.timezone.utc) - grace
-    return [
+    unreferenced = [
         meta
         for meta in objects
         if meta.key not in referenced and (meta.last_modified is None or meta.last_modified < cutoff)
     ]
+    return [meta for meta in unreferenced if _left_by_a_writer(store, meta.key, indexes)]
+
+
+def _left_by_a_writer(store: Tickstore, key: str, indexes: dict[str, SymbolIndex]) -> bool:
+    """Whether the unreferenced object ``key`` is provably a crashed writer's (see the module docstring)."""
+    if store.layout.version_named:
+        parsed = store.layout.parse_data_key(key)
+        index = indexes.get(parsed.symbol) if parsed is not None else None
+        if parsed is None or parsed.version is None or index is None:
+            return False
+        if parsed.version < next_version_number(index, parsed.day):
+            return False
+    if not store.backend.owns(key):
+        return False
+    try:
+        data = store.backend.get(key)
+    except ObjectNotFoundError:
+        return False
+    return store.codec.wrote(data)
 
 
 def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:

@@ -23,7 +23,6 @@ import os
 import random
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,7 +60,7 @@ from .errors import (
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
-from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
+from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, writer_token
 from .progress import progress_bar
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
@@ -453,9 +452,12 @@ class Tickstore:
             self.cache.close()
 
     def destroy(self) -> None:
-        """Delete every object of the store (all symbols, versions and indexes), then close it."""
+        """Delete every object of the store (all symbols, versions and indexes), then close it.
+
+        Objects the backend does not own (on the local store, files behind a symbolic link) stay.
+        """
         self._check_open()
-        keys = [meta.key for meta in self.backend.list("")]
+        keys = [meta.key for meta in self.backend.list("") if self.backend.owns(meta.key)]
         self._map(self.backend.delete, keys, "destroy")
         self.flush()
         self.close()
@@ -734,7 +736,7 @@ class Tickstore:
         version-named keys (``number`` gives each object's version) they are written inside it,
         under the symbol's lock, where an existing file can only be an orphan of a crashed writer.
         """
-        token = f"{now_ns():x}-{uuid.uuid4().hex[:12]}"
+        token = writer_token()
         suffix = self.codec.suffix
         uploaded: list[str] = []
         if not self.layout.version_named:

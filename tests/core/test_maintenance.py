@@ -10,6 +10,8 @@ import pytest
 
 from tickstore_core import BiTimestamp, open_store
 from tickstore_core.errors import BackendError
+from tickstore_core.frames import ticks_to_table
+from tickstore_core.layout import writer_token
 from tickstore_core.maintenance import fsck, gc
 from tickstore_core.migrate import CopyConflictError, copy_store
 from tickstore_core.testing import make_ticks
@@ -84,8 +86,9 @@ def test_copy_refuses_a_destination_with_other_data(source):
 
 
 def test_gc_removes_only_orphans(source):
-    source.backend.put("data/B/2024/03/06/orphan.parquet", b"left by a crashed writer")
-    assert [m.key for m in gc(source, grace=dt.timedelta(0))] == ["data/B/2024/03/06/orphan.parquet"]
+    orphan = f"data/B/2024/03/06/{writer_token()}-0.parquet"  # as a crashed writer left it
+    source.backend.put(orphan, source.codec.encode(ticks_to_table(make_ticks(D3, 3), "time")))
+    assert [m.key for m in gc(source, grace=dt.timedelta(0))] == [orphan]
     assert [m.key for m in gc(source, grace=dt.timedelta(hours=1))] == []  # too young to be sure
     gc(source, dry_run=False, grace=dt.timedelta(0))
     assert gc(source, grace=dt.timedelta(0)) == []

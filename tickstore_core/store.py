@@ -520,7 +520,7 @@ class Tickstore:
     def _read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
         if self.cache is not None:
-            cached = self.cache.get_table(self.backend.url, version.key, columns)
+            cached = self.cache.get_table(self.backend.url, version.key, columns, checksum=version.checksum)
             if cached is not None:
                 return cached
         data = self._fetch(symbol, version)
@@ -533,7 +533,7 @@ class Tickstore:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
         del data  # while many days are in flight, every copy held counts
         if self.cache is not None:
-            self.cache.put_table(self.backend.url, version.key, table, fetched=fetched)
+            self.cache.put_table(self.backend.url, version.key, table, checksum=version.checksum, fetched=fetched)
             if columns is not None:
                 table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
         return table

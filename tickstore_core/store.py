@@ -63,7 +63,18 @@ from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, writer_token
 from .progress import progress_bar
 from .symbols import check_symbol
-from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
+from .times import (
+    TIME_MAX,
+    TIME_MIN,
+    BiTimestamp,
+    DayLike,
+    check_tz,
+    format_ns,
+    now_ns,
+    to_day,
+    to_utc_end_ns,
+    to_utc_ns,
+)
 
 __all__ = ["Tickstore"]
 
@@ -187,6 +198,10 @@ class Tickstore:
         self, manifest: dict[str, Any] | None, timestamp_column: str | None, tz: str | None
     ) -> tuple[str, str]:
         stored = manifest or {}
+        if tz is not None:
+            tz = check_tz(tz)
+        if "tz" in stored:
+            check_tz(stored["tz"], f"recorded in {self.backend.url}/{MANIFEST_KEY}, which you may correct")
         for name, asked in (("timestamp_column", timestamp_column), ("tz", tz)):
             if asked is not None and name in stored and stored[name] != asked:
                 raise ConfigError(
@@ -197,10 +212,6 @@ class Tickstore:
         zone = stored.get("tz") or tz or DEFAULT_TZ
         if not isinstance(column, str) or not column:
             raise ConfigError(f"timestamp_column must be a non-empty string, got {column!r}")
-        try:
-            pd.Timestamp(0, tz=zone)
-        except Exception as exc:
-            raise ConfigError(f"tz={zone!r} is not a time zone; use an IANA name such as 'UTC'") from exc
         return column, zone
 
     def _ensure_manifest(self) -> None:

@@ -8,13 +8,15 @@ notice" (the end of a current version). Naive timestamps are UTC everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 import pandas as pd
 
-from .errors import InvalidTimeError
+from .errors import ConfigError, InvalidTimeError
 
 __all__ = [
     "TIME_MAX",
@@ -22,6 +24,7 @@ __all__ = [
     "BiTimestamp",
     "DayLike",
     "TimeLike",
+    "check_tz",
     "now_ns",
     "to_day",
     "to_utc_end_ns",
@@ -55,6 +58,36 @@ class BiTimestamp:
         object.__setattr__(self, "as_at", to_day(self.as_at, "UTC"))
         if self.as_of is not None:
             object.__setattr__(self, "as_of", pd.Timestamp(to_utc_ns(self.as_of, "as_of"), tz="UTC"))
+
+
+def check_tz(value: Any, where: str = "") -> str:
+    """``value`` if it names a time zone of the IANA database (``"UTC"``, ``"America/New_York"``).
+
+    Anything else (a number, which pandas would take as an offset in seconds, a fixed offset such
+    as ``"+05:00"``, a tzinfo object) raises :class:`ConfigError`: the zone decides which trading day a
+    tick belongs to and is saved with the store, so it must be a real, named zone. ``where`` says
+    where the value came from, for the message.
+    """
+    if isinstance(value, str) and _is_zone_name(value):
+        return value
+    origin = f" ({where})" if where else ""
+    raise ConfigError(
+        f"tz={value!r}{origin} is not a time zone; use an IANA time zone name such as 'UTC', "
+        "'America/New_York' or 'Europe/London'"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _is_zone_name(name: str) -> bool:
+    if name == "UTC":
+        return True
+    if not name or name.startswith(("/", ".")) or "\\" in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def now_ns() -> int:

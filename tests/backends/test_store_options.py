@@ -8,6 +8,7 @@ import json
 import pytest
 
 import tickstore_core as ts
+from tickstore_core.config import parse_url
 from tickstore_core.layout import MANIFEST_KEY
 from tickstore_core.testing import make_ticks
 
@@ -61,3 +62,29 @@ def test_a_manifest_recording_a_bad_zone_says_where_to_fix_it(store_location):
         store.backend.put(MANIFEST_KEY, json.dumps({**manifest, "encoding": store.codec.name}).encode())
     with pytest.raises(ts.ConfigError, match=rf"tz=5 \(recorded in .*{MANIFEST_KEY}.*IANA"):
         ts.open_store(url, **options)
+
+
+def test_a_bare_path_takes_options_from_its_query_like_a_url(tmp_path):
+    root = tmp_path / "ticks"
+    with ts.open_store(f"{root}?tz=Europe/London&fsync=false") as store:
+        assert store.tz == "Europe/London" and store.backend.options.fsync is False
+        assert store.backend.url == root.as_uri()
+        store.insert("X", make_ticks(dt.date(2024, 3, 4), 3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ticks"]  # no directory named 'ticks?tz=...'
+    with ts.open_store(str(root)) as store:
+        assert store.tz == "Europe/London"
+    with pytest.raises(ts.ConfigError, match="not 'Europe/Paris'"):
+        ts.open_store(f"{root}?tz=Europe/Paris")
+    with pytest.raises(ts.InvalidURLError, match="unknown option"):
+        ts.open_store(f"{root}?tzz=UTC")
+    with pytest.raises(ts.InvalidURLError, match="credential"):
+        ts.open_store(f"{root}?password=hunter2")
+    with pytest.raises(ts.InvalidURLError, match="must not be empty"):
+        parse_url("?tz=UTC")
+
+
+def test_a_directory_named_with_a_question_mark_is_reached_through_a_file_url(tmp_path):
+    odd = tmp_path / "odd?name"
+    with ts.open_store(odd.as_uri()) as store:
+        store.insert("X", make_ticks(dt.date(2024, 3, 4), 3))
+    assert odd.is_dir()

@@ -47,6 +47,10 @@ class BiTimestamp:
     change at an explicit transaction time instead of now, for example when replaying history.
     Transaction time only moves forward: ``as_of`` must be later than the partition's last change.
 
+    ``as_at`` means what ``day=`` means: a date or ``YYYY-MM-DD`` string is that day; an aware
+    timestamp is kept as given and means its trading day in the store's time zone (so it stays a
+    timestamp here; the store resolves it).
+
     >>> BiTimestamp(dt.date(2024, 1, 2), pd.Timestamp("2024-01-03 09:00", tz="UTC"))
     BiTimestamp(as_at=datetime.date(2024, 1, 2), as_of=Timestamp('2024-01-03 09:00:00+0000', tz='UTC'))
     """
@@ -55,7 +59,8 @@ class BiTimestamp:
     as_of: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "as_at", to_day(self.as_at, "UTC"))
+        aware = _aware_timestamp(self.as_at)
+        object.__setattr__(self, "as_at", aware if aware is not None else to_day(self.as_at, "UTC"))
         if self.as_of is not None:
             object.__setattr__(self, "as_of", pd.Timestamp(to_utc_ns(self.as_of, "as_of"), tz="UTC"))
 
@@ -149,10 +154,26 @@ LAST_DAY = dt.date(2262, 4, 10)
 """The days whose every nanosecond a pandas timestamp can hold; no tick lies outside them."""
 
 
+def _aware_timestamp(value: Any) -> pd.Timestamp | None:
+    """``value`` as a timestamp if it is one with a time zone (a datetime or a string with an offset)."""
+    if isinstance(value, dt.datetime):
+        return pd.Timestamp(value) if value.tzinfo is not None else None
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return stamp if stamp is not pd.NaT and stamp.tzinfo is not None else None
+
+
 def to_day(value: Any, tz: str) -> dt.date:
-    """A valid-time day: a date, a ``YYYY-MM-DD`` string, or a timestamp (its date in ``tz``)."""
+    """A valid-time day: a date, a ``YYYY-MM-DD`` string, or an aware timestamp (its date in ``tz``).
+
+    A naive timestamp is taken as its calendar date. A :class:`BiTimestamp` follows the same rule.
+    """
     if isinstance(value, BiTimestamp):
-        return value.as_at
+        return to_day(value.as_at, tz)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _in_range(value)
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:

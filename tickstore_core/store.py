@@ -303,7 +303,9 @@ class Tickstore:
 
         ``start``/``end`` are timestamps (naive means UTC; None means unbounded), both inclusive
         like ``df.loc[start:end]``: an end given as a date or date string covers that whole day
-        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). ``as_of=None`` reads the
+        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). Date-only bounds (a date,
+        ``"2024-03-10"``, ``"2024-03"``) are trading days in the store's time zone: from local
+        midnight to the next local midnight. ``as_of=None`` reads the
         current versions. ``columns`` limits the data columns read. Returns a DataFrame indexed by
         the store's timestamp column (tz-aware, sorted, equal timestamps in inserted order); an
         unknown symbol or an empty range gives an empty DataFrame. Days are read concurrently.
@@ -349,8 +351,8 @@ class Tickstore:
         """Check a select's arguments and find the versions it reads: those with ticks in range."""
         self._check_open()
         check_symbol(symbol)
-        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start")
-        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end")
+        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", self.tz)
+        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self.tz)
         if start_ns > end_ns:
             raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")

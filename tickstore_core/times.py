@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+import warnings
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
@@ -122,18 +123,34 @@ def to_timestamp(value: Any, what: str) -> pd.Timestamp:
         ) from exc
 
 
-def to_utc_ns(value: Any, what: str) -> int:
-    """``value`` as integer nanoseconds since the epoch, UTC."""
-    return int(to_timestamp(value, what).value)
+def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
+    """``value`` as integer nanoseconds since the epoch, UTC.
+
+    A timestamp keeps its meaning (naive is UTC). A date-only value (a ``datetime.date``, or a
+    string naming a day, month or year: ``"2024-03-10"``, ``"2024-03"``) means the start of that
+    calendar period in time zone ``tz``: local midnight, the store's trading day.
+    """
+    instant = int(to_timestamp(value, what).value)
+    period = _calendar_period(value)
+    if period is None or tz == "UTC":
+        return instant
+    return _local_start_ns(period.start_time, tz, what)
 
 
-def to_utc_end_ns(value: Any, what: str) -> int:
+def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
     """The last nanosecond ``value`` covers, for an inclusive end bound, as ``df.loc[:end]`` reads it.
 
-    A date or a date string covers its whole day, ``"2024-03"`` its month, ``"2024-03-05 09:30"``
-    its minute (pandas' partial string indexing); a full timestamp is that instant.
+    A date or a date string covers its whole day, ``"2024-03"`` its month (in time zone ``tz``:
+    until the next local midnight), ``"2024-03-05 09:30"`` its minute (pandas' partial string
+    indexing; naive is UTC); a full timestamp is that instant.
     """
     start = to_utc_ns(value, what)
+    period = _calendar_period(value)
+    if period is not None and tz != "UTC":
+        try:
+            return _local_start_ns((period + 1).start_time, tz, what) - 1
+        except (InvalidTimeError, OverflowError, pd.errors.OutOfBoundsDatetime):  # the period ends after 2262
+            return TIME_MAX
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return min(start + NS_PER_DAY - 1, TIME_MAX)
     if not isinstance(value, str) or pd.Timestamp(value).tzinfo is not None:
@@ -147,6 +164,34 @@ def to_utc_end_ns(value: Any, what: str) -> int:
         return TIME_MAX
     except (ValueError, TypeError):  # not a period pandas knows: take the instant
         return start
+
+
+def _calendar_period(value: Any) -> pd.Period | None:
+    """The day, month or year a date-only bound names (a date, ``"2024-03-10"``, ``"2024-03"``), else None."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return pd.Period(value, freq="D")
+    if not isinstance(value, str):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas deprecates some period strings ('2024Q1'): then not a date
+            stamp, period = pd.Timestamp(value), pd.Period(value)
+        if stamp is pd.NaT or stamp.tzinfo is not None or period.start_time != stamp:
+            return None
+        if (period + 1).start_time - period.start_time < pd.Timedelta(days=1):
+            return None  # an hour, a minute: a time, which keeps its UTC meaning
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+    return period
+
+
+def _local_start_ns(local: pd.Timestamp, tz: str, what: str) -> int:
+    """The UTC nanosecond of the naive local time ``local`` in ``tz`` (a midnight skipped by DST: the next instant)."""
+    try:
+        stamp = local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
+        return int(stamp.tz_convert("UTC").as_unit("ns").value)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise InvalidTimeError(f"{what}={local} in {tz} is outside {pd.Timestamp.min} .. {pd.Timestamp.max}") from exc
 
 
 FIRST_DAY = dt.date(1677, 9, 22)

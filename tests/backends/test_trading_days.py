@@ -40,3 +40,72 @@ def test_a_bitimestamp_of_an_aware_timestamp_means_the_stores_trading_day(ny_sto
     assert ended is not None and ended.day == dt.date(2024, 3, 4)
     assert BiTimestamp(pd.Timestamp("2024-03-05 01:00", tz="UTC")) == BiTimestamp(late)
     assert BiTimestamp("2024-03-04").as_at == dt.date(2024, 3, 4)
+
+
+def _half_hourly(start: str, end: str) -> pd.DataFrame:
+    index = pd.date_range(start, end, freq="30min", tz="UTC", inclusive="left", name="time").as_unit("ns")
+    return pd.DataFrame({"price": np.arange(len(index), dtype=float)}, index=index)
+
+
+@pytest.fixture
+def ny_ticks(ny_store):
+    ticks = pd.concat(
+        [
+            _half_hourly("2024-03-08", "2024-03-13"),  # spring forward on 2024-03-10: a 23-hour day
+            _half_hourly("2024-03-30", "2024-04-03"),  # a month end
+            _half_hourly("2024-11-01", "2024-11-06"),  # fall back on 2024-11-03: a 25-hour day
+        ]
+    )
+    ny_store.insert("X", ticks)
+    return ticks
+
+
+def _same_times(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert [t.value for t in got.index] == [t.value for t in expected.index]
+
+
+def _on_local(ticks: pd.DataFrame, test: object) -> pd.DataFrame:
+    local = ticks.index.tz_convert(NY)
+    return ticks[[test(stamp) for stamp in local]]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [("2024-03-09", 24), ("2024-03-10", 23), ("2024-03-11", 24), ("2024-11-03", 25), ("2024-11-04", 24)],
+)
+def test_a_date_only_bound_means_the_stores_trading_day_across_dst(ny_store, ny_ticks, day, hours):
+    expected = _on_local(ny_ticks, lambda t: t.date() == dt.date.fromisoformat(day))
+    assert len(expected) == 2 * hours
+    for bounds in [(day, day), (dt.date.fromisoformat(day), dt.date.fromisoformat(day))]:
+        got = ny_store.select("X", *bounds)
+        _same_times(got, expected)
+        assert str(got.index.tz) == NY
+    assert dt.date.fromisoformat(day) in ny_store.days("X")
+
+
+def test_a_date_only_month_bound_means_the_stores_trading_month(ny_store, ny_ticks):
+    got = ny_store.select("X", "2024-03", "2024-03")
+    expected = _on_local(ny_ticks, lambda t: (t.year, t.month) == (2024, 3))
+    _same_times(got, expected)
+    first_april = ny_store.select("X", "2024-04-01", "2024-04-01")
+    assert first_april.index[0] == pd.Timestamp("2024-04-01", tz=NY)
+
+
+def test_full_timestamps_keep_their_meaning_in_a_store_with_a_time_zone(ny_store, ny_ticks):
+    naive = ny_store.select("X", "2024-03-10 00:00", "2024-03-10 04:00")  # naive: UTC; the end covers its minute
+    expected = ny_ticks.loc["2024-03-10 00:00":"2024-03-10 04:00"]
+    _same_times(naive, expected)
+    start = pd.Timestamp("2024-03-10", tz=NY)
+    aware = ny_store.select("X", start, start + pd.Timedelta(hours=2))
+    assert aware.index[0] == start and aware.index[-1] == start + pd.Timedelta(hours=2)
+    midnight_utc = ny_store.select("X", pd.Timestamp("2024-03-10"), pd.Timestamp("2024-03-10 01:00"))
+    assert midnight_utc.index[0] == pd.Timestamp("2024-03-10", tz="UTC")
+
+
+def test_a_utc_store_keeps_utc_days(store_location):
+    url, options = store_location()
+    with open_store(url, **options) as store:
+        ticks = _half_hourly("2024-03-09", "2024-03-12")
+        store.insert("X", ticks)
+        got = store.select("X", "2024-03-10", "2024-03-10")
+        _same_times(got, ticks.loc["2024-03-10"])

@@ -30,7 +30,6 @@ from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
 from .store import Tickstore
-from .times import TIME_MIN
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
 
@@ -104,8 +103,9 @@ def fsck(
 ) -> FsckReport:
     """Check every index (or those of ``symbols``) against the objects it references.
 
-    Checks the version timeline of each day (first version since the beginning of time,
-    non-overlapping intervals (a gap is a delete), only the last one current), that each object exists with
+    Checks the version timeline of each day (non-overlapping intervals (a gap is a delete), none
+    empty, only the last one current; a first version starts at the beginning of time or at an
+    explicit transaction time), that each object exists with
     the recorded size and, with ``deep``, that its bytes match the recorded checksum.
     """
     report = FsckReport()
@@ -122,10 +122,6 @@ def fsck(
         for day in index.days():
             versions = index.versions(day)
             where = f"{name} {day}"
-            if versions[0].start_time != TIME_MIN:
-                report.problems.append(
-                    f"{where}: version {versions[0].version} does not start at the beginning of time"
-                )
             for earlier, later in itertools.pairwise(versions):
                 if earlier.end_time > later.start_time:  # a gap is a delete; an overlap is two truths
                     report.problems.append(

@@ -68,6 +68,7 @@ from .times import (
     TIME_MIN,
     BiTimestamp,
     DayLike,
+    TimeLike,
     check_tz,
     format_ns,
     now_ns,
@@ -237,17 +238,22 @@ class Tickstore:
 
     # --- public API: writing ---------------------------------------------------------------
 
-    def insert(self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None) -> list[Version]:
+    def insert(
+        self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None, *, as_of: TimeLike | None = None
+    ) -> list[Version]:
         """Store ``ticks`` as a new version of each day they fall on, and return those versions.
 
         ``ticks`` is a DataFrame indexed by timestamp (naive means UTC; unsorted input is sorted
         stably, duplicate timestamps are kept). With ``day`` (a date, ``"YYYY-MM-DD"`` or a
-        :class:`BiTimestamp` carrying an explicit transaction time) every tick must fall on that
-        day, and an empty frame records that the day has no ticks. All days of one insert are
-        committed atomically. Nothing is written if the input is invalid.
+        :class:`BiTimestamp`) every tick must fall on that day, and an empty frame records that
+        the day has no ticks. ``as_of`` (or a ``BiTimestamp``'s) records the insert at that
+        transaction time instead of now, for replaying history: a day's first version then starts
+        at ``as_of``, not at the beginning of time. All days of one insert are committed
+        atomically. Nothing is written if the input is invalid.
         """
         self._check_open()
         check_symbol(symbol)
+        explicit = self._explicit_as_of(day, as_of)
         table = ticks_to_table(ticks, self.timestamp_column)
         by_day = split_days(table, self.tz)
         if day is not None:
@@ -262,21 +268,21 @@ class Tickstore:
             by_day = {wanted_day: by_day.get(wanted_day, table.slice(0, 0))}
         elif not by_day:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
-        explicit = self._explicit_as_of(day)
         encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
 
-    def delete(self, symbol: str, day: DayLike) -> Version | None:
+    def delete(self, symbol: str, day: DayLike, *, as_of: TimeLike | None = None) -> Version | None:
         """End the current version of ``(symbol, day)``: the day reads as empty from now on.
 
-        Older as-of queries still see it. Returns the ended version, or None when the day had no
-        current version (nothing is written then).
+        Older as-of queries still see it. ``as_of`` (or a ``BiTimestamp``'s) records the delete at
+        that transaction time instead of now. Returns the ended version, or None when the day had
+        no current version (nothing is written then).
         """
         self._check_open()
         check_symbol(symbol)
         wanted_day = to_day(day, self.tz)
-        explicit = self._explicit_as_of(day)
+        explicit = self._explicit_as_of(day, as_of)
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, Version | None]:
             ended = plan_delete(
@@ -379,8 +385,8 @@ class Tickstore:
         """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
 
         ``start_time``/``end_time`` bound the transaction times at which the version is the
-        truth; the first version starts at the beginning of time (shown as ``Timestamp.min``) and
-        the current one ends at ``Timestamp.max``.
+        truth; the first version starts at the beginning of time (shown as ``Timestamp.min``; or
+        at the explicit ``as_of`` it was inserted with) and the current one ends at ``Timestamp.max``.
         """
         self._check_open()
         check_symbol(symbol)
@@ -498,10 +504,17 @@ class Tickstore:
 
     # --- internals: encoding and reading ---------------------------------------------------
 
-    def _explicit_as_of(self, day: DayLike | None) -> int | None:
-        if not isinstance(day, BiTimestamp) or day.as_of is None:
+    def _explicit_as_of(self, day: DayLike | None, given: TimeLike | None) -> int | None:
+        """The explicit transaction time of a change: ``as_of=``, or the ``BiTimestamp``'s (None: now)."""
+        stamped = int(day.as_of.value) if isinstance(day, BiTimestamp) and day.as_of is not None else None
+        keyword = None if given is None else to_utc_ns(given, "as_of")
+        if stamped is not None and keyword is not None and stamped != keyword:
+            raise InvalidInputError(
+                f"as_of={format_ns(keyword)} and the BiTimestamp's as_of {format_ns(stamped)} differ; give one"
+            )
+        as_of = keyword if keyword is not None else stamped
+        if as_of is None:
             return None
-        as_of = int(day.as_of.value)
         if as_of > now_ns() + FUTURE_TOLERANCE_NS:
             raise TransactionTimeError(
                 f"as_of {format_ns(as_of)} is in the future; transaction times record when the store "

@@ -107,3 +107,13 @@ def test_fsck_finds_missing_and_damaged_objects(source):
     assert any(keys[0] in p and "missing" in p for p in report.problems)
     assert any(keys[1] in p and "checksum" in p for p in report.problems)
     assert report.versions == 5
+
+
+def test_fsck_accepts_a_first_version_inserted_with_an_explicit_as_of():
+    with _store() as store:
+        (version,) = store.insert("E", make_ticks(D1, 5), as_of=T)
+        assert version.start_time == T.value
+        assert fsck(store, deep=True).ok
+        with _store() as destination:  # a copy keeps the version's start
+            copy_store(store, destination)
+            assert destination.history("E")["start_time"].tolist() == [T]

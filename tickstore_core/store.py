@@ -64,6 +64,8 @@ from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, writer_token
 from .progress import progress_bar
 from .symbols import check_symbol
 from .times import (
+    FIRST_DAY,
+    LAST_DAY,
     TIME_MAX,
     TIME_MIN,
     BiTimestamp,
@@ -72,6 +74,7 @@ from .times import (
     check_tz,
     format_ns,
     now_ns,
+    tick_range_ns,
     to_day,
     to_utc_end_ns,
     to_utc_ns,
@@ -255,6 +258,7 @@ class Tickstore:
         check_symbol(symbol)
         explicit = self._explicit_as_of(day, as_of)
         table = ticks_to_table(ticks, self.timestamp_column)
+        self._check_tick_range(table)
         by_day = split_days(table, self.tz)
         if day is not None:
             wanted_day = to_day(day, self.tz)
@@ -521,6 +525,20 @@ class Tickstore:
                 "learned something, so they cannot be later than now"
             )
         return as_of
+
+    def _check_tick_range(self, table: pa.Table) -> None:
+        """Refuse ticks whose day a select or delete could not name (the extremes of pandas' range)."""
+        if table.num_rows == 0:
+            return
+        first, last = tick_range_ns(self.tz)
+        times = table.column(0)
+        outside = [t for t in (int(times[0].value), int(times[-1].value)) if not first <= t <= last]
+        if outside:
+            raise InvalidTicksError(
+                f"a tick at {pd.Timestamp(outside[0], tz='UTC')} is outside the supported range: ticks must "
+                f"fall on the days {FIRST_DAY} .. {LAST_DAY} in the store's time zone ({self.tz}), i.e. "
+                f"{pd.Timestamp(first, tz='UTC')} .. {pd.Timestamp(last, tz='UTC')}; drop or correct such ticks"
+            )
 
     def _encode(self, symbol: str, day: dt.date, table: pa.Table) -> _Encoded:
         payload = self.codec.encode(table)

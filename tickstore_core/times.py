@@ -242,6 +242,15 @@ def _in_range(day: dt.date) -> dt.date:
     return day
 
 
+@functools.lru_cache(maxsize=64)
+def tick_range_ns(tz: str) -> tuple[int, int]:
+    """The first and last nanosecond (UTC) a tick may have in a store in ``tz``: those of the days
+    :data:`FIRST_DAY` .. :data:`LAST_DAY` there, so every tick's day can be selected and deleted."""
+    first = _local_start_ns(pd.Timestamp(FIRST_DAY), tz, "day")
+    last = _local_start_ns(pd.Timestamp(LAST_DAY + dt.timedelta(days=1)), tz, "day") - 1
+    return first, last
+
+
 def day_start_ns(day: dt.date, tz: str) -> int:
     """The first nanosecond of ``day`` in time zone ``tz``, as UTC nanoseconds."""
     return int(pd.Timestamp(day).tz_localize(tz).tz_convert("UTC").as_unit("ns").value)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import BiTimestamp, open_store
+from tickstore_core.errors import InvalidTicksError
 
 NY = "America/New_York"
 
@@ -109,3 +110,42 @@ def test_a_utc_store_keeps_utc_days(store_location):
         store.insert("X", ticks)
         got = store.select("X", "2024-03-10", "2024-03-10")
         _same_times(got, ticks.loc["2024-03-10"])
+
+
+EXTREMES = {
+    "max naive": pd.DatetimeIndex([pd.Timestamp.max]),
+    "max aware": pd.DatetimeIndex([pd.Timestamp.max]).tz_localize("UTC").tz_convert("Etc/GMT+5"),
+    "min naive": pd.DatetimeIndex([pd.Timestamp.min]),
+    "min aware": pd.DatetimeIndex([pd.Timestamp.min]).tz_localize("UTC").tz_convert("Etc/GMT-5"),
+}
+
+
+@pytest.mark.parametrize("zone", ["UTC", NY, "Pacific/Kiritimati"])
+@pytest.mark.parametrize("extreme", list(EXTREMES))
+def test_ticks_at_the_ends_of_the_time_range_are_refused_at_insert(store_location, zone, extreme):
+    url, options = store_location()
+    with open_store(url, tz=zone, **options) as store:
+        ticks = pd.DataFrame({"price": [1.0, 2.0]}, index=EXTREMES[extreme].append(EXTREMES[extreme]))
+        with pytest.raises(InvalidTicksError, match=r"outside the supported range.*1677-09-22 \.\. 2262-04-10"):
+            store.insert("X", ticks)
+        index = EXTREMES[extreme].tz_localize("UTC") if EXTREMES[extreme].tz is None else EXTREMES[extreme]
+        extreme_tick = pd.DataFrame({"price": [3.0]}, index=index.tz_convert("UTC").rename("time"))
+        with pytest.raises(InvalidTicksError, match="outside the supported range"):  # among good ticks
+            store.insert("X", pd.concat([_half_hourly("2024-03-04", "2024-03-05"), extreme_tick]))
+        assert store.symbols() == [] and not [m for m in store.backend.list("") if "X" in m.key]
+
+
+@pytest.mark.parametrize("zone", ["UTC", NY, "Pacific/Kiritimati"])
+def test_the_first_and_last_supported_days_can_be_inserted_selected_and_deleted(store_location, zone):
+    url, options = store_location()
+    with open_store(url, tz=zone, **options) as store:
+        first = pd.Timestamp("1677-09-22").tz_localize(zone)
+        last = pd.Timestamp("2262-04-11").tz_localize(zone) - pd.Timedelta(1, "ns")
+        ticks = pd.DataFrame({"price": [1.0, 2.0]}, index=pd.DatetimeIndex([first, last]).tz_convert("UTC"))
+        days = [v.day for v in store.insert("X", ticks)]
+        assert days == [dt.date(1677, 9, 22), dt.date(2262, 4, 10)]
+        assert store.select("X", "1677-09-22", "1677-09-22").index.tolist() == [first]
+        assert store.select("X", "2262-04-10", "2262-04-10").index.tolist() == [last]
+        assert len(store.select("X")) == 2
+        assert store.delete("X", "2262-04-10") is not None and store.delete("X", "1677-09-22") is not None
+        assert store.select("X").empty

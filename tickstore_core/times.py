@@ -131,10 +131,8 @@ def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
     calendar period in time zone ``tz``: local midnight, the store's trading day.
     """
     instant = int(to_timestamp(value, what).value)
-    period = _calendar_period(value)
-    if period is None or tz == "UTC":
-        return instant
-    return _local_start_ns(period.start_time, tz, what)
+    period = None if tz == "UTC" else _calendar_period(value)
+    return instant if period is None else _local_start_ns(period.start_time, tz, what)
 
 
 def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
@@ -145,8 +143,8 @@ def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
     indexing; naive is UTC); a full timestamp is that instant.
     """
     start = to_utc_ns(value, what)
-    period = _calendar_period(value)
-    if period is not None and tz != "UTC":
+    period = None if tz == "UTC" else _calendar_period(value)
+    if period is not None:
         try:
             return _local_start_ns((period + 1).start_time, tz, what) - 1
         except (InvalidTimeError, OverflowError, pd.errors.OutOfBoundsDatetime):  # the period ends after 2262

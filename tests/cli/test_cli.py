@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
+from tickstore_core.layout import writer_token
 from tickstore_core.testing import make_ticks
 
 TICKSTORE = shutil.which("tickstore", path=str(Path(sys.executable).parent))
@@ -102,8 +103,8 @@ def test_fsck_and_gc(cli, ticks_file):
     with cli.store() as store:
         key = store.history("ETH")["key"].iloc[0]
         day_dir = key.rsplit("/", 1)[0]
-        orphan = f"{day_dir}/ETH_0009.h5" if store.layout.version_named else f"{day_dir}/orphan.parquet"
-        store.backend.put(orphan, b"left behind by a crashed writer")
+        orphan = f"{day_dir}/ETH_0009.h5" if store.layout.version_named else f"{day_dir}/{writer_token()}-0.parquet"
+        store.backend.put(orphan, store.backend.get(key))  # as a crashed writer leaves it: tickstore's bytes
         data = bytearray(store.backend.get(key))
         data[len(data) // 2] ^= 0xFF
         store.backend.put(key, bytes(data))

@@ -799,6 +799,7 @@ class Tickstore:
                         "nothing was written"
                     )
                 key = self.layout.data_key(symbol, e.day, numbered, token, suffix)
+                self._check_overwritable(key)
                 self.backend.put(key, e.payload, mode="overwrite")
                 keys.append(key)
             return finish(index, keys)
@@ -810,6 +811,29 @@ class Tickstore:
                 with contextlib.suppress(TickstoreError):
                     self.backend.delete(key)
             raise
+
+    def _check_overwritable(self, key: str) -> None:
+        """Refuse to overwrite a version-named file unless it is provably a crashed writer's orphan.
+
+        Under the symbol's lock, a file at the next version's name can only be what a writer of this
+        store left: a file tickstore wrote (written whole, then renamed into place), owned by the
+        backend. A file behind a symbolic link (another store's) or one tickstore did not write (a
+        legacy file copied in) is left untouched.
+        """
+        try:
+            existing = self.backend.get(key)
+        except ObjectNotFoundError:
+            return
+        if not self.backend.owns(key):
+            reason = "it lies behind a symbolic link, so it belongs to another directory"
+        elif not self.codec.wrote(existing):
+            reason = "tickstore did not write it"
+        else:
+            return
+        raise ObjectExistsError(
+            f"{self.backend.url}/{key} already exists and is not an orphan of this store ({reason}); "
+            "nothing was committed: move that file away, then insert again"
+        )
 
     def _upload(self, key: str, encoded: _Encoded) -> None:
         """Create the object under its new unique ``key``.

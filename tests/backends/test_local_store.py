@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
-from tickstore_core.errors import UnsafeDataError
+from tickstore_core.errors import ObjectExistsError, UnsafeDataError
 from tickstore_core.frames import ticks_to_table
 from tickstore_core.hdf5_codec import encode_hdf5
 from tickstore_core.testing import make_ticks
@@ -75,8 +75,35 @@ def test_version_files_are_named_by_version_and_orphans_are_overwritten(tmp_path
     with open_store(str(root)) as store:
         store.insert("X", make_ticks(DAY1, 5))
         orphan = root / "2024/03/04/X_0001.h5"
-        orphan.write_bytes(b"left behind by a writer that crashed before its commit")
+        orphan.write_bytes(encode_hdf5(ticks_to_table(make_ticks(DAY1, 3, seed=9), "time")))  # a crashed writer's
         (version,) = store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
         assert version.key == "2024/03/04/X_0001.h5" and version.rows == 7
         assert len(store.select("X")) == 7
         assert np.isfinite(store.select("X")["price"]).all()
+
+
+def test_an_insert_never_overwrites_a_file_tickstore_did_not_write(tmp_path):
+    root = tmp_path / "db"
+    with open_store(str(root)) as store:
+        store.insert("X", make_ticks(DAY1, 5))
+        legacy = root / "2024/03/04/X_0001.h5"
+        legacy.write_bytes(b"a file copied in by hand")
+        with pytest.raises(ObjectExistsError, match="tickstore did not write it"):
+            store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
+        assert legacy.read_bytes() == b"a file copied in by hand"
+        assert len(store.history("X")) == 1 and len(store.select("X")) == 5
+
+
+def test_an_insert_never_overwrites_another_stores_file_behind_a_symbolic_link(tmp_path):
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    with open_store(str(theirs)) as store:
+        store.insert("X", make_ticks(DAY2, 10))
+    with open_store(str(mine)) as store:
+        store.insert("X", make_ticks(DAY1, 4))
+    os.symlink(theirs / "2024/03/05", mine / "2024/03/05")
+    with open_store(str(mine)) as store:
+        with pytest.raises(ObjectExistsError, match="symbolic link"):
+            store.insert("X", make_ticks(DAY2, 3, seed=5))
+        assert store.days("X") == [DAY1]
+    with open_store(str(theirs)) as store:
+        assert len(store.select("X")) == 10

@@ -129,6 +129,15 @@ class Backend(ABC):
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
 
+    def owns(self, key: str) -> bool:
+        """Whether deleting ``key`` would remove this store's own object and nothing else.
+
+        Object stores own every key under their prefix (this default). The local backend says
+        no for a file that is a symbolic link or lies behind one: it belongs to whatever the link
+        points at (another store, an archive), so ``gc`` and ``destroy`` leave it alone.
+        """
+        return True
+
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock named ``name`` across processes, released if the holder dies.
 

@@ -2,7 +2,9 @@
 
 Pure functions of an index and a transaction time, so the rules are stated (and tested) once:
 
-- the first version of a partition is valid from the beginning of time;
+- the first version of a partition is valid from the beginning of time (a backfill is visible to
+  any as-of query), unless it is inserted with an explicit transaction time: then from that time,
+  so replayed history never claims knowledge before it;
 - a later insert starts a new version at its commit time and ends the current one there;
 - a delete ends the current version at its commit time and starts none;
 - transaction time only moves forward within a partition, so every version has a non-empty
@@ -55,12 +57,13 @@ def plan_insert(index: SymbolIndex, new: Version, *, wanted: int, explicit: bool
     """The versions an insert of ``new`` (its number and times still to be set) adds or changes.
 
     Returns ``[ended previous version?, new version]`` with the new version numbered, timed and
-    valid until further notice.
+    valid until further notice. A first version starts at the beginning of time, or at ``wanted``
+    when that is an ``explicit`` transaction time.
     """
     latest = index.latest(new.day)
     commit = _commit_time(index, new.day, wanted, explicit)
     number = next_version_number(index, new.day)
-    start = TIME_MIN if latest is None else commit
+    start = TIME_MIN if latest is None and not explicit else commit
     changed = []
     if latest is not None and latest.current:
         changed.append(dataclasses.replace(latest, end_time=commit))

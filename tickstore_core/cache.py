@@ -1,12 +1,14 @@
 """The local read-through disk cache, shared by every store on the machine.
 
-Data objects are immutable, so a cached copy never goes stale: it is keyed by the backend's URL and
-the object key, and kept decoded (an Arrow IPC file, quick to read back) with a CRC-32 checked on
-every read; a damaged entry is dropped and fetched again. Small mutable objects (indexes, the manifest) are cached with
-their ETag, revalidated against the backend on use, and served from the cache when the backend
-cannot be reached (offline mode). Entries are plain bytes (never pickles), evicted least recently
-used first once the cache exceeds its size limit. The cache never makes a read fail: when it
-cannot be used it says why once (:class:`~tickstore_core.errors.CacheWarning`) and steps aside.
+Data objects are immutable, so a cached copy never goes stale: it is keyed by the backend's URL, the
+object key and the checksum the index records for that version (a store destroyed and recreated at
+the same place reuses keys, never checksums of other content), and kept decoded (an Arrow IPC file,
+quick to read back) with a CRC-32 checked on every read; a damaged entry is dropped and fetched
+again. Small mutable objects (indexes, the manifest) are cached with their ETag, revalidated
+against the backend on use, and served from the cache when the backend cannot be reached (offline
+mode). Entries are plain bytes (never pickles), evicted least recently used first once the cache
+exceeds its size limit. The cache never makes a read fail: when it cannot be used it says why once
+(:class:`~tickstore_core.errors.CacheWarning`) and steps aside.
 """
 
 from __future__ import annotations
@@ -202,9 +204,15 @@ class ObjectCache:
     # --- decoded partitions (immutable) --------------------------------------------------
 
     @_tolerant(writes=False)
-    def get_table(self, namespace: str, key: str, columns: Sequence[str] | None = None) -> pa.Table | None:
-        """The cached partition (only ``columns``, if given) if present and intact; a damaged entry is dropped."""
-        entry = _key(namespace, key)
+    def get_table(
+        self, namespace: str, key: str, columns: Sequence[str] | None = None, *, checksum: str
+    ) -> pa.Table | None:
+        """The cached partition (only ``columns``, if given) if present and intact; a damaged entry is dropped.
+
+        ``checksum`` is the one the index records for the object: only an entry decoded from
+        bytes with that checksum is a hit.
+        """
+        entry = _key(namespace, key, checksum)
         raw = self._live().get(entry, default=None, retry=True)
         table = None if raw is None else _read_table_entry(raw, columns)
         if raw is not None and table is None:
@@ -217,10 +225,10 @@ class ObjectCache:
         return table
 
     @_tolerant(writes=True)
-    def put_table(self, namespace: str, key: str, table: pa.Table, *, fetched: int) -> None:
-        """Keep a partition decoded from ``fetched`` bytes (already verified by the caller)."""
+    def put_table(self, namespace: str, key: str, table: pa.Table, *, checksum: str, fetched: int) -> None:
+        """Keep a partition decoded from ``fetched`` bytes with ``checksum`` (already verified by the caller)."""
         self._count(bytes_fetched=fetched)
-        self._set(_key(namespace, key), *_table_entry(table))
+        self._set(_key(namespace, key, checksum), *_table_entry(table))
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
@@ -326,8 +334,8 @@ class ObjectCache:
 _LEAST_RECENTLY_USED = "SELECT key FROM Cache WHERE key != ? ORDER BY access_time LIMIT 1"
 
 
-def _key(namespace: str, key: str, *, tagged: bool = False) -> str:
-    return f"{'tag' if tagged else 'arrow'}|{namespace}|{key}"
+def _key(namespace: str, key: str, checksum: str = "", *, tagged: bool = False) -> str:
+    return f"tag|{namespace}|{key}" if tagged else f"arrow|{namespace}|{key}|{checksum}"
 
 
 _STREAMED = 1024**2

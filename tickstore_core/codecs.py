@@ -25,6 +25,10 @@ class Codec(Protocol):
 
     def decode(self, data: bytes, *, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table: ...
 
+    def wrote(self, data: bytes) -> bool:
+        """Whether ``data`` has the shape this codec writes (gc's proof that tickstore made an object)."""
+        ...
+
 
 class ParquetCodec:
     """Parquet with zstd: compact, fast to decode, readable by any Arrow tool."""
@@ -48,6 +52,10 @@ class ParquetCodec:
         except (pa.ArrowException, OSError) as exc:
             raise CorruptObjectError(f"not a readable Parquet file: {exc}") from exc
 
+    def wrote(self, data: bytes) -> bool:
+        """A Parquet file: its magic at both ends."""
+        return len(data) >= 8 and data[:4] == data[-4:] == b"PAR1"
+
 
 class HDF5Codec:
     """HDF5 via PyTables, for the local HDF5/RAID store; see :mod:`tickstore_core.hdf5_codec`."""
@@ -67,6 +75,12 @@ class HDF5Codec:
         from .hdf5_codec import decode_hdf5
 
         return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=self.allow_pickle)
+
+    def wrote(self, data: bytes) -> bool:
+        """A file with tickstore's integrity line in its user block; the original store's files have none."""
+        from .hdf5_codec import FORMAT
+
+        return data.startswith(f"{FORMAT} ".encode("ascii"))
 
 
 def codec_for(encoding: str, *, allow_pickle: bool = False) -> Codec:

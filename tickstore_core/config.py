@@ -154,13 +154,18 @@ def _convert(name: str, value: Any) -> Any:
 def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     """Split a store URL into (scheme, URL without query, query options).
 
-    A bare path becomes a ``file://`` URL. Credentials in the URL (``user:password@``) or
-    secret-looking query options are refused without echoing them.
+    A bare path becomes a ``file://`` URL, its query (``/data/ticks?tz=Europe/London``) read like
+    a URL's; a directory whose name holds a ``?`` is reached as ``file:///data/odd%3Fname``.
+    Credentials in the URL (``user:password@``) or secret-looking query options are refused
+    without echoing them.
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidURLError(f"a store URL must be a non-empty string, got {url!r}")
     if "://" not in url:
-        return "file", Path(url).expanduser().resolve().as_uri(), {}
+        path, question_mark, query = url.partition("?")
+        if not path.strip():
+            raise InvalidURLError(f"a store path must not be empty, got {url!r}")
+        url = Path(path).expanduser().resolve().as_uri() + question_mark + query
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if not scheme:

@@ -18,15 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+import uuid
 from dataclasses import dataclass
 
 from .errors import ConfigError
 
-__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "DataKey", "Layout", "layout_for"]
+__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "DataKey", "Layout", "layout_for", "writer_token"]
 
 MANIFEST_KEY = "_tickstore.json"
 INDEX_PREFIX = "_index/"
 _INDEX_SUFFIX = ".json"
+_TOKEN = r"[0-9a-f]+-[0-9a-f]{12}"
+
+
+def writer_token() -> str:
+    """A new token naming one insert's data objects: the writer's clock and a random part."""
+    return f"{time.time_ns():x}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,10 @@ class Layout:
     def parse_data_key(self, key: str) -> DataKey | None:
         raise NotImplementedError
 
+    def writer_named(self, key: str) -> bool:
+        """Whether ``key`` is named as only a tickstore writer names its data objects (gc's first proof)."""
+        raise NotImplementedError
+
 
 class DefaultLayout(Layout):
     name = "default"
@@ -74,6 +86,12 @@ class DefaultLayout(Layout):
         day = _date(match) if match else None
         return DataKey(match["symbol"], day, None) if match and day else None
 
+    def writer_named(self, key: str) -> bool:
+        """A key with a writer token, ``{token}-{i}.{suffix}`` (see :func:`writer_token`)."""
+        return self.parse_data_key(key) is not None and self._WRITTEN.fullmatch(key.rpartition("/")[2]) is not None
+
+    _WRITTEN = re.compile(rf"{_TOKEN}-\d+\.[a-z0-9]+")
+
 
 class BehemothLayout(Layout):
     name = "behemoth"
@@ -87,6 +105,10 @@ class BehemothLayout(Layout):
         match = self._RE.fullmatch(key)
         day = _date(match) if match else None
         return DataKey(match["symbol"], day, int(match["version"])) if match and day else None
+
+    def writer_named(self, key: str) -> bool:
+        """Any ``{SYMBOL}_{VERSION}.h5``: the name alone proves nothing (the original store's files share it)."""
+        return self.parse_data_key(key) is not None
 
 
 def _date(match: re.Match[str]) -> dt.date | None:

@@ -4,6 +4,16 @@ An orphan is a data object no index references: what a writer leaves behind when
 loses its connection) between uploading a version and committing the index. Orphans are harmless
 but take space. Objects younger than a grace period are never orphans, because a live writer may
 be about to commit them.
+
+gc deletes only what it can prove a writer of this store left, never a file it did not write:
+
+- the object is named as a writer names it: a writer token in the key on object stores; on the
+  local store ``{SYMBOL}_{VERSION}.h5`` of a symbol with an index, with a version number that
+  index has not handed out yet (a crashed writer's next number);
+- its bytes are in the store's encoding as tickstore writes it (on the local store, the
+  ``tickstore-hdf5`` integrity line: the original store's files have none);
+- the backend owns it (:meth:`~tickstore_core.backend.Backend.owns`): on the local store a plain
+  file inside the store's real root, not a symbolic link nor behind one.
 """
 
 from __future__ import annotations
@@ -15,12 +25,12 @@ import warnings
 from dataclasses import dataclass, field
 
 from .backend import ObjectMeta
-from .errors import CorruptObjectError, TickstoreError, UnreadableIndexWarning
+from .bitemporal import next_version_number
+from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError, UnreadableIndexWarning
 from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
-from .store import ORPHAN_SEAL, Tickstore
-from .times import TIME_MIN
+from .store import Tickstore
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
 
@@ -56,13 +66,12 @@ def _indexes(store: Tickstore, symbols: list[str] | None) -> tuple[dict[str, Sym
 
 
 def find_orphans(store: Tickstore, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
-    """Data objects tickstore wrote that no index references, older than ``grace``.
+    """Data objects no index references, older than ``grace``, that a writer of this store provably left.
 
-    A file tickstore did not write is never an orphan: a serenity store has none at all, and in a
-    store with version-named files (which serenity may write too) only files sealed by tickstore's
-    HDF5 codec are candidates. The objects of a symbol whose index cannot be read are never
-    orphans either: which of them it references is unknown. They are skipped with an
-    :class:`UnreadableIndexWarning`.
+    A file tickstore did not write is never an orphan: a serenity store has none at all (see the
+    module docstring for the proof asked of the others). The objects of a symbol whose index
+    cannot be read are never orphans either: which of them it references is unknown. They are
+    skipped with an :class:`UnreadableIndexWarning`.
     """
     if store.is_serenity_store:
         return []
@@ -80,25 +89,34 @@ def _orphans(
     objects = []
     for meta in store.backend.list(""):
         parsed = store.layout.parse_data_key(meta.key)
-        if parsed is not None and parsed.symbol not in unreadable:
+        if parsed is not None and parsed.symbol not in unreadable and store.layout.writer_named(meta.key):
             objects.append(meta)
     referenced = {v.key for index in indexes.values() for v in index}
     cutoff = dt.datetime.now(dt.timezone.utc) - grace
-    candidates = [
+    unreferenced = [
         meta
         for meta in objects
         if meta.key not in referenced and (meta.last_modified is None or meta.last_modified < cutoff)
     ]
+    return [meta for meta in unreferenced if _left_by_a_writer(store, meta.key, indexes)]
+
+
+def _left_by_a_writer(store: Tickstore, key: str, indexes: dict[str, SymbolIndex]) -> bool:
+    """Whether the unreferenced object ``key`` is provably a crashed writer's (see the module docstring)."""
     if store.layout.version_named:
-        candidates = [meta for meta in candidates if _written_by_tickstore(store, meta.key)]
-    return candidates
-
-
-def _written_by_tickstore(store: Tickstore, key: str) -> bool:
-    try:
-        return store.backend.get(key).startswith(ORPHAN_SEAL)
-    except TickstoreError:
+        parsed = store.layout.parse_data_key(key)
+        index = indexes.get(parsed.symbol) if parsed is not None else None
+        if parsed is None or parsed.version is None or index is None:
+            return False
+        if parsed.version < next_version_number(index, parsed.day):
+            return False
+    if not store.backend.owns(key):
         return False
+    try:
+        data = store.backend.get(key)
+    except ObjectNotFoundError:
+        return False
+    return store.codec.wrote(data)
 
 
 def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_GRACE) -> list[ObjectMeta]:
@@ -115,8 +133,9 @@ def fsck(
 ) -> FsckReport:
     """Check every index (or those of ``symbols``) against the objects it references.
 
-    Checks the version timeline of each day (first version since the beginning of time,
-    non-overlapping intervals (a gap is a delete), only the last one current), that each object exists with
+    Checks the version timeline of each day (non-overlapping intervals (a gap is a delete), none
+    empty, only the last one current; a first version starts at the beginning of time or at an
+    explicit transaction time), that each object exists with
     the recorded size and, with ``deep``, that its bytes match the recorded checksum.
     """
     report = FsckReport()
@@ -131,10 +150,6 @@ def fsck(
         for day in index.days():
             versions = index.versions(day)
             where = f"{name} {day}"
-            if versions[0].start_time != TIME_MIN:
-                report.problems.append(
-                    f"{where}: version {versions[0].version} does not start at the beginning of time"
-                )
             for earlier, later in itertools.pairwise(versions):
                 if earlier.end_time > later.start_time:  # a gap is a delete; an overlap is two truths
                     report.problems.append(

@@ -28,7 +28,6 @@ import os
 import random
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -69,15 +68,29 @@ from .errors import (
     UnknownLayoutError,
 )
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
-from .hdf5_codec import FORMAT as _HDF5_FORMAT
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
-from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
+from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, writer_token
 from .progress import progress_bar
 from .schema import check_compatible, type_code, unify_tables
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
 from .symbols import check_symbol
-from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
+from .times import (
+    FIRST_DAY,
+    LAST_DAY,
+    TIME_MAX,
+    TIME_MIN,
+    BiTimestamp,
+    DayLike,
+    TimeLike,
+    check_tz,
+    format_ns,
+    now_ns,
+    tick_range_ns,
+    to_day,
+    to_utc_end_ns,
+    to_utc_ns,
+)
 
 __all__ = ["Tickstore"]
 
@@ -88,7 +101,6 @@ DEFAULT_TIMESTAMP_COLUMN = "time"
 DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
 FUTURE_TOLERANCE_NS = 60 * 1_000_000_000
-ORPHAN_SEAL = f"{_HDF5_FORMAT} ".encode("ascii")  # how every HDF5 file tickstore writes begins
 _T = TypeVar("_T")
 _N = TypeVar("_N", int, float)
 
@@ -227,6 +239,10 @@ class Tickstore:
         self, manifest: dict[str, Any] | None, timestamp_column: str | None, tz: str | None
     ) -> tuple[str, str]:
         stored = manifest or {}
+        if tz is not None:
+            tz = check_tz(tz)
+        if "tz" in stored:
+            check_tz(stored["tz"], f"recorded in {self.backend.url}/{MANIFEST_KEY}, which you may correct")
         for name, asked in (("timestamp_column", timestamp_column), ("tz", tz)):
             if asked is not None and name in stored and stored[name] != asked:
                 raise ConfigError(
@@ -237,10 +253,6 @@ class Tickstore:
         zone = stored.get("tz") or tz or DEFAULT_TZ
         if not isinstance(column, str) or not column:
             raise ConfigError(f"timestamp_column must be a non-empty string, got {column!r}")
-        try:
-            pd.Timestamp(0, tz=zone)
-        except Exception as exc:
-            raise ConfigError(f"tz={zone!r} is not a time zone; use an IANA name such as 'UTC'") from exc
         return column, zone
 
     def _ensure_manifest(self) -> None:
@@ -266,19 +278,25 @@ class Tickstore:
 
     # --- public API: writing ---------------------------------------------------------------
 
-    def insert(self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None) -> list[Version]:
+    def insert(
+        self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None, *, as_of: TimeLike | None = None
+    ) -> list[Version]:
         """Store ``ticks`` as a new version of each day they fall on, and return those versions.
 
         ``ticks`` is a DataFrame indexed by timestamp (naive means UTC; unsorted input is sorted
         stably, duplicate timestamps are kept). With ``day`` (a date, ``"YYYY-MM-DD"`` or a
-        :class:`BiTimestamp` carrying an explicit transaction time) every tick must fall on that
-        day, and an empty frame records that the day has no ticks. All days of one insert are
-        committed atomically. Nothing is written if the input is invalid.
+        :class:`BiTimestamp`) every tick must fall on that day, and an empty frame records that
+        the day has no ticks. ``as_of`` (or a ``BiTimestamp``'s) records the insert at that
+        transaction time instead of now, for replaying history: a day's first version then starts
+        at ``as_of``, not at the beginning of time. All days of one insert are committed
+        atomically. Nothing is written if the input is invalid.
         """
         self._check_open()
         check_symbol(symbol)
         self._check_writable()
+        explicit = self._explicit_as_of(day, as_of)
         table = ticks_to_table(ticks, self.timestamp_column)
+        self._check_tick_range(table)
         by_day = split_days(table, self.tz)
         if day is not None:
             wanted_day = to_day(day, self.tz)
@@ -292,23 +310,23 @@ class Tickstore:
             by_day = {wanted_day: by_day.get(wanted_day, table.slice(0, 0))}
         elif not by_day:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
-        explicit = self._explicit_as_of(day)
         encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
         _check_schema(symbol, self._index_to_check(symbol), encoded)  # before anything is written
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
 
-    def delete(self, symbol: str, day: DayLike) -> Version | None:
+    def delete(self, symbol: str, day: DayLike, *, as_of: TimeLike | None = None) -> Version | None:
         """End the current version of ``(symbol, day)``: the day reads as empty from now on.
 
-        Older as-of queries still see it. Returns the ended version, or None when the day had no
-        current version (nothing is written then).
+        Older as-of queries still see it. ``as_of`` (or a ``BiTimestamp``'s) records the delete at
+        that transaction time instead of now. Returns the ended version, or None when the day had
+        no current version (nothing is written then).
         """
         self._check_open()
         check_symbol(symbol)
         self._check_writable()
         wanted_day = to_day(day, self.tz)
-        explicit = self._explicit_as_of(day)
+        explicit = self._explicit_as_of(day, as_of)
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, Version | None]:
             ended = plan_delete(
@@ -335,7 +353,9 @@ class Tickstore:
 
         ``start``/``end`` are timestamps (naive means UTC; None means unbounded), both inclusive
         like ``df.loc[start:end]``: an end given as a date or date string covers that whole day
-        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). ``as_of=None`` reads the
+        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). Date-only bounds (a date,
+        ``"2024-03-10"``, ``"2024-03"``) are trading days in the store's time zone: from local
+        midnight to the next local midnight. ``as_of=None`` reads the
         current versions. ``columns`` limits the data columns read. Returns a DataFrame indexed by
         the store's timestamp column (tz-aware, sorted, equal timestamps in inserted order); an
         unknown symbol or an empty range gives an empty DataFrame. Days are read concurrently.
@@ -396,8 +416,8 @@ class Tickstore:
         """Check a select's arguments and find the versions it reads: those with ticks in range."""
         self._check_open()
         check_symbol(symbol)
-        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start")
-        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end")
+        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", self.tz)
+        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self.tz)
         if start_ns > end_ns:
             raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
@@ -430,9 +450,10 @@ class Tickstore:
         """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
 
         ``start_time``/``end_time`` bound the transaction times at which the version is the
-        truth; the first version starts at the beginning of time (shown as ``Timestamp.min``) and
-        the current one ends at ``Timestamp.max``. Versions of a serenity store have no statistics:
-        their rows, bytes, columns, schema and checksum are NA.
+        truth; the first version starts at the beginning of time (shown as ``Timestamp.min``; or
+        at the explicit ``as_of`` it was inserted with) and the current one ends at ``Timestamp.max``.
+        Versions of a serenity store have no statistics: their rows, bytes, columns, schema and
+        checksum are NA.
         """
         self._check_open()
         check_symbol(symbol)
@@ -531,10 +552,13 @@ class Tickstore:
             self.cache.close()
 
     def destroy(self) -> None:
-        """Delete every object of the store (all symbols, versions and indexes), then close it."""
+        """Delete every object of the store (all symbols, versions and indexes), then close it.
+
+        Objects the backend does not own (on the local store, files behind a symbolic link) stay.
+        """
         self._check_open()
         self._check_writable()
-        keys = [meta.key for meta in self.backend.list("")]
+        keys = [meta.key for meta in self.backend.list("") if self.backend.owns(meta.key)]
         self._map(self.backend.delete, keys, "destroy")
         self.flush()
         self.close()
@@ -562,16 +586,37 @@ class Tickstore:
 
     # --- internals: encoding and reading ---------------------------------------------------
 
-    def _explicit_as_of(self, day: DayLike | None) -> int | None:
-        if not isinstance(day, BiTimestamp) or day.as_of is None:
+    def _explicit_as_of(self, day: DayLike | None, given: TimeLike | None) -> int | None:
+        """The explicit transaction time of a change: ``as_of=``, or the ``BiTimestamp``'s (None: now)."""
+        stamped = int(day.as_of.value) if isinstance(day, BiTimestamp) and day.as_of is not None else None
+        keyword = None if given is None else to_utc_ns(given, "as_of")
+        if stamped is not None and keyword is not None and stamped != keyword:
+            raise InvalidInputError(
+                f"as_of={format_ns(keyword)} and the BiTimestamp's as_of {format_ns(stamped)} differ; give one"
+            )
+        as_of = keyword if keyword is not None else stamped
+        if as_of is None:
             return None
-        as_of = int(day.as_of.value)
         if as_of > now_ns() + FUTURE_TOLERANCE_NS:
             raise TransactionTimeError(
                 f"as_of {format_ns(as_of)} is in the future; transaction times record when the store "
                 "learned something, so they cannot be later than now"
             )
         return as_of
+
+    def _check_tick_range(self, table: pa.Table) -> None:
+        """Refuse ticks whose day a select or delete could not name (the extremes of pandas' range)."""
+        if table.num_rows == 0:
+            return
+        first, last = tick_range_ns(self.tz)
+        times = table.column(0)
+        outside = [t for t in (int(times[0].value), int(times[-1].value)) if not first <= t <= last]
+        if outside:
+            raise InvalidTicksError(
+                f"a tick at {pd.Timestamp(outside[0], tz='UTC')} is outside the supported range: ticks must "
+                f"fall on the days {FIRST_DAY} .. {LAST_DAY} in the store's time zone ({self.tz}), i.e. "
+                f"{pd.Timestamp(first, tz='UTC')} .. {pd.Timestamp(last, tz='UTC')}; drop or correct such ticks"
+            )
 
     def _encode(self, symbol: str, day: dt.date, table: pa.Table) -> _Encoded:
         payload = self.codec.encode(table)
@@ -598,7 +643,7 @@ class Tickstore:
     def _read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
         if self.cache is not None:
-            cached = self.cache.get_table(self.backend.url, version.key, columns)
+            cached = self.cache.get_table(self.backend.url, version.key, columns, checksum=_identity(version))
             if cached is not None:
                 return cached
         data = self._fetch(symbol, version)
@@ -615,7 +660,7 @@ class Tickstore:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
         del data  # while many days are in flight, every copy held counts
         if self.cache is not None:
-            self.cache.put_table(self.backend.url, version.key, table, fetched=fetched)
+            self.cache.put_table(self.backend.url, version.key, table, checksum=_identity(version), fetched=fetched)
             if columns is not None:
                 table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
         return table
@@ -844,7 +889,7 @@ class Tickstore:
         version-named keys (``number`` gives each object's version) they are written inside it,
         under the symbol's lock, where an existing file can only be an orphan of a crashed writer.
         """
-        token = f"{now_ns():x}-{uuid.uuid4().hex[:12]}"
+        token = writer_token()
         suffix = self.codec.suffix
         uploaded: list[str] = []
         if not self.layout.version_named:
@@ -888,20 +933,29 @@ class Tickstore:
                 raise
 
     def _create_numbered(self, key: str, payload: bytes) -> None:
-        """Create a version-named file, under the symbol's lock; never overwrite one tickstore did not write.
+        """Create a version-named file, under the symbol's lock; never overwrite one that is not our orphan.
 
-        A file already there that no index references is either an orphan of a writer of ours that
-        died before its commit (sealed by the HDF5 codec: replaced) or someone else's (left alone).
+        Under the lock, a file already at the next version's name can only be replaced when it is
+        provably what a writer of this store left: a file tickstore wrote, owned by the backend. A
+        file behind a symbolic link (another store's) or one tickstore did not write (serenity's, or
+        a legacy file copied in) is left untouched.
         """
         try:
             self.backend.put(key, payload, mode="create")
+            return
         except ObjectExistsError:
-            if not self.backend.get(key).startswith(ORPHAN_SEAL):
-                raise ObjectExistsError(
-                    f"{self.backend.url}/{key} exists but no version in the index references it and tickstore "
-                    "did not write it; nothing was overwritten. Move that file away, then insert again"
-                ) from None
+            pass
+        if not self.backend.owns(key):
+            reason = "it lies behind a symbolic link, so it belongs to another directory"
+        elif not self.codec.wrote(self.backend.get(key)):
+            reason = "tickstore did not write it"
+        else:
             self.backend.put(key, payload, mode="overwrite")
+            return
+        raise ObjectExistsError(
+            f"{self.backend.url}/{key} already exists and is not an orphan of this store ({reason}); "
+            "nothing was committed: move that file away, then insert again"
+        )
 
     def _plan_insert(
         self, index: SymbolIndex, encoded: list[_Encoded], keys: list[str], explicit: int | None
@@ -1074,6 +1128,15 @@ def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> N
     for e in encoded:
         if e.version.rows and e.version.types is not None and e.version.columns is not None:
             check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
+
+
+def _identity(version: Version) -> str:
+    """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
+
+    A serenity store records no checksums; its files are never rewritten (a new version is a new
+    file), so their entries are tied to the version's number and start time instead.
+    """
+    return version.checksum or f"serenity-{version.version}-{version.start_time}"
 
 
 def _in_time_order(tables: list[pa.Table]) -> list[pa.Table]:

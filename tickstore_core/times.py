@@ -8,13 +8,16 @@ notice" (the end of a current version). Naive timestamps are UTC everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
+import warnings
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 import pandas as pd
 
-from .errors import InvalidTimeError
+from .errors import ConfigError, InvalidTimeError
 
 __all__ = [
     "TIME_MAX",
@@ -22,6 +25,7 @@ __all__ = [
     "BiTimestamp",
     "DayLike",
     "TimeLike",
+    "check_tz",
     "now_ns",
     "to_day",
     "to_utc_end_ns",
@@ -44,6 +48,10 @@ class BiTimestamp:
     change at an explicit transaction time instead of now, for example when replaying history.
     Transaction time only moves forward: ``as_of`` must be later than the partition's last change.
 
+    ``as_at`` means what ``day=`` means: a date or ``YYYY-MM-DD`` string is that day; an aware
+    timestamp is kept as given and means its trading day in the store's time zone (so it stays a
+    timestamp here; the store resolves it).
+
     >>> BiTimestamp(dt.date(2024, 1, 2), pd.Timestamp("2024-01-03 09:00", tz="UTC"))
     BiTimestamp(as_at=datetime.date(2024, 1, 2), as_of=Timestamp('2024-01-03 09:00:00+0000', tz='UTC'))
     """
@@ -52,9 +60,40 @@ class BiTimestamp:
     as_of: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "as_at", to_day(self.as_at, "UTC"))
+        aware = _aware_timestamp(self.as_at)
+        object.__setattr__(self, "as_at", aware if aware is not None else to_day(self.as_at, "UTC"))
         if self.as_of is not None:
             object.__setattr__(self, "as_of", pd.Timestamp(to_utc_ns(self.as_of, "as_of"), tz="UTC"))
+
+
+def check_tz(value: Any, where: str = "") -> str:
+    """``value`` if it names a time zone of the IANA database (``"UTC"``, ``"America/New_York"``).
+
+    Anything else (a number, which pandas would take as an offset in seconds, a fixed offset such
+    as ``"+05:00"``, a tzinfo object) raises :class:`ConfigError`: the zone decides which trading day a
+    tick belongs to and is saved with the store, so it must be a real, named zone. ``where`` says
+    where the value came from, for the message.
+    """
+    if isinstance(value, str) and _is_zone_name(value):
+        return value
+    origin = f" ({where})" if where else ""
+    raise ConfigError(
+        f"tz={value!r}{origin} is not a time zone; use an IANA time zone name such as 'UTC', "
+        "'America/New_York' or 'Europe/London'"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _is_zone_name(name: str) -> bool:
+    if name == "UTC":
+        return True
+    if not name or name.startswith(("/", ".")) or "\\" in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def now_ns() -> int:
@@ -84,18 +123,32 @@ def to_timestamp(value: Any, what: str) -> pd.Timestamp:
         ) from exc
 
 
-def to_utc_ns(value: Any, what: str) -> int:
-    """``value`` as integer nanoseconds since the epoch, UTC."""
-    return int(to_timestamp(value, what).value)
+def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
+    """``value`` as integer nanoseconds since the epoch, UTC.
+
+    A timestamp keeps its meaning (naive is UTC). A date-only value (a ``datetime.date``, or a
+    string naming a day, month or year: ``"2024-03-10"``, ``"2024-03"``) means the start of that
+    calendar period in time zone ``tz``: local midnight, the store's trading day.
+    """
+    instant = int(to_timestamp(value, what).value)
+    period = None if tz == "UTC" else _calendar_period(value)
+    return instant if period is None else _local_start_ns(period.start_time, tz, what)
 
 
-def to_utc_end_ns(value: Any, what: str) -> int:
+def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
     """The last nanosecond ``value`` covers, for an inclusive end bound, as ``df.loc[:end]`` reads it.
 
-    A date or a date string covers its whole day, ``"2024-03"`` its month, ``"2024-03-05 09:30"``
-    its minute (pandas' partial string indexing); a full timestamp is that instant.
+    A date or a date string covers its whole day, ``"2024-03"`` its month (in time zone ``tz``:
+    until the next local midnight), ``"2024-03-05 09:30"`` its minute (pandas' partial string
+    indexing; naive is UTC); a full timestamp is that instant.
     """
     start = to_utc_ns(value, what)
+    period = None if tz == "UTC" else _calendar_period(value)
+    if period is not None:
+        try:
+            return _local_start_ns((period + 1).start_time, tz, what) - 1
+        except (InvalidTimeError, OverflowError, pd.errors.OutOfBoundsDatetime):  # the period ends after 2262
+            return TIME_MAX
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return min(start + NS_PER_DAY - 1, TIME_MAX)
     if not isinstance(value, str) or pd.Timestamp(value).tzinfo is not None:
@@ -111,15 +164,59 @@ def to_utc_end_ns(value: Any, what: str) -> int:
         return start
 
 
+def _calendar_period(value: Any) -> pd.Period | None:
+    """The day, month or year a date-only bound names (a date, ``"2024-03-10"``, ``"2024-03"``), else None."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return pd.Period(value, freq="D")
+    if not isinstance(value, str):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas deprecates some period strings ('2024Q1'): then not a date
+            stamp, period = pd.Timestamp(value), pd.Period(value)
+        if stamp is pd.NaT or stamp.tzinfo is not None or period.start_time != stamp:
+            return None
+        if (period + 1).start_time - period.start_time < pd.Timedelta(days=1):
+            return None  # an hour, a minute: a time, which keeps its UTC meaning
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+    return period
+
+
+def _local_start_ns(local: pd.Timestamp, tz: str, what: str) -> int:
+    """The UTC nanosecond of the naive local time ``local`` in ``tz`` (a midnight skipped by DST: the next instant)."""
+    try:
+        stamp = local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
+        return int(stamp.tz_convert("UTC").as_unit("ns").value)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise InvalidTimeError(f"{what}={local} in {tz} is outside {pd.Timestamp.min} .. {pd.Timestamp.max}") from exc
+
+
 FIRST_DAY = dt.date(1677, 9, 22)
 LAST_DAY = dt.date(2262, 4, 10)
 """The days whose every nanosecond a pandas timestamp can hold; no tick lies outside them."""
 
 
+def _aware_timestamp(value: Any) -> pd.Timestamp | None:
+    """``value`` as a timestamp if it is one with a time zone (a datetime or a string with an offset)."""
+    if isinstance(value, dt.datetime):
+        return pd.Timestamp(value) if value.tzinfo is not None else None
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return stamp if stamp is not pd.NaT and stamp.tzinfo is not None else None
+
+
 def to_day(value: Any, tz: str) -> dt.date:
-    """A valid-time day: a date, a ``YYYY-MM-DD`` string, or a timestamp (its date in ``tz``)."""
+    """A valid-time day: a date, a ``YYYY-MM-DD`` string, or an aware timestamp (its date in ``tz``).
+
+    A naive timestamp is taken as its calendar date. A :class:`BiTimestamp` follows the same rule.
+    """
     if isinstance(value, BiTimestamp):
-        return value.as_at
+        return to_day(value.as_at, tz)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _in_range(value)
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:
@@ -141,6 +238,15 @@ def _in_range(day: dt.date) -> dt.date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise InvalidTimeError(f"day {day} can hold no ticks: days lie between {FIRST_DAY} and {LAST_DAY}")
     return day
+
+
+@functools.lru_cache(maxsize=64)
+def tick_range_ns(tz: str) -> tuple[int, int]:
+    """The first and last nanosecond (UTC) a tick may have in a store in ``tz``: those of the days
+    :data:`FIRST_DAY` .. :data:`LAST_DAY` there, so every tick's day can be selected and deleted."""
+    first = _local_start_ns(pd.Timestamp(FIRST_DAY), tz, "day")
+    last = _local_start_ns(pd.Timestamp(LAST_DAY + dt.timedelta(days=1)), tz, "day") - 1
+    return first, last
 
 
 def day_start_ns(day: dt.date, tz: str) -> int:

@@ -95,3 +95,18 @@ def test_an_insert_never_overwrites_a_file_tickstore_did_not_write(tmp_path):
             store.insert("X", make_ticks(DAY1, 7, seed=1), day=DAY1)
         assert foreign.read_bytes() == kept
         assert store.history("X")["version"].tolist() == [0]
+
+
+def test_an_insert_never_overwrites_another_stores_file_behind_a_symbolic_link(tmp_path):
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    with open_store(str(theirs)) as store:
+        store.insert("X", make_ticks(DAY2, 10))
+    with open_store(str(mine)) as store:
+        store.insert("X", make_ticks(DAY1, 4))
+    os.symlink(theirs / "2024/03/05", mine / "2024/03/05")
+    with open_store(str(mine)) as store:
+        with pytest.raises(ObjectExistsError, match="symbolic link"):
+            store.insert("X", make_ticks(DAY2, 3, seed=5))
+        assert store.days("X") == [DAY1]
+    with open_store(str(theirs)) as store:
+        assert len(store.select("X")) == 10

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
-from tickstore_core.frames import ticks_to_table
+from tickstore_core.layout import writer_token
 from tickstore_core.testing import make_ticks
 
 TICKSTORE = shutil.which("tickstore", path=str(Path(sys.executable).parent))
@@ -103,8 +103,8 @@ def test_fsck_and_gc(cli, ticks_file):
     with cli.store() as store:
         key = store.history("ETH")["key"].iloc[0]
         day_dir = key.rsplit("/", 1)[0]
-        orphan = f"{day_dir}/ETH_0009.h5" if store.layout.version_named else f"{day_dir}/orphan.parquet"
-        store.backend.put(orphan, store.codec.encode(ticks_to_table(make_ticks(dt.date(2024, 3, 4), 3), "time")))
+        orphan = f"{day_dir}/ETH_0009.h5" if store.layout.version_named else f"{day_dir}/{writer_token()}-0.parquet"
+        store.backend.put(orphan, store.backend.get(key))  # as a crashed writer leaves it: tickstore's bytes
         data = bytearray(store.backend.get(key))
         data[len(data) // 2] ^= 0xFF
         store.backend.put(key, bytes(data))

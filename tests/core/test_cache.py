@@ -98,31 +98,31 @@ def test_the_size_limit_evicts_least_recently_used_entries(tmp_path):
     cache = ObjectCache(tmp_path, size_limit=2_500_000)
     day = _table(12_500)  # about 150 kB as a cache entry
     for n in range(15):
-        cache.put_table("ns", f"k{n}", day, fetched=1)
+        cache.put_table("ns", f"k{n}", day, checksum="c", fetched=1)
     assert cache.stats.evictions == 0
-    assert cache.get_table("ns", "k0") is not None  # k0 is now the most recently used
+    assert cache.get_table("ns", "k0", checksum="c") is not None  # k0 is now the most recently used
     for n in range(15, 25):
-        cache.put_table("ns", f"k{n}", day, fetched=1)
+        cache.put_table("ns", f"k{n}", day, checksum="c", fetched=1)
     assert cache.stats.evictions >= 5
     assert cache.volume() <= 2_500_000
-    assert cache.get_table("ns", "k0") == day
-    assert cache.get_table("ns", "k1") is None
+    assert cache.get_table("ns", "k0", checksum="c") == day
+    assert cache.get_table("ns", "k1", checksum="c") is None
 
 
 def test_an_object_larger_than_the_whole_cache_is_not_kept_and_evicts_nothing(tmp_path):
     cache = ObjectCache(tmp_path, size_limit=500_000)
     small, huge = _table(6_000), _table(60_000)
-    cache.put_table("ns", "small", small, fetched=1)
-    cache.put_table("ns", "huge", huge, fetched=1)
-    assert cache.get_table("ns", "huge") is None
-    assert cache.get_table("ns", "small") == small
+    cache.put_table("ns", "small", small, checksum="c", fetched=1)
+    cache.put_table("ns", "huge", huge, checksum="c", fetched=1)
+    assert cache.get_table("ns", "huge", checksum="c") is None
+    assert cache.get_table("ns", "small", checksum="c") == small
     assert cache.stats.evictions == 0
 
 
 def test_a_cached_partition_reads_back_only_the_columns_asked_for(tmp_path):
     cache = ObjectCache(tmp_path)
     table = _table(100).append_column("y", pa.array(range(100)))
-    cache.put_table("ns", "k", table, fetched=1)
-    assert cache.get_table("ns", "k", ["y", "missing"]).column_names == ["time", "y"]
-    assert cache.get_table("ns", "k", []).column_names == ["time"]
-    assert cache.get_table("ns", "k") == table
+    cache.put_table("ns", "k", table, checksum="c", fetched=1)
+    assert cache.get_table("ns", "k", ["y", "missing"], checksum="c").column_names == ["time", "y"]
+    assert cache.get_table("ns", "k", [], checksum="c").column_names == ["time"]
+    assert cache.get_table("ns", "k", checksum="c") == table

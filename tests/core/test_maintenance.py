@@ -10,6 +10,8 @@ import pytest
 
 from tickstore_core import BiTimestamp, open_store
 from tickstore_core.errors import BackendError
+from tickstore_core.frames import ticks_to_table
+from tickstore_core.layout import writer_token
 from tickstore_core.maintenance import fsck, gc
 from tickstore_core.migrate import CopyConflictError, copy_store
 from tickstore_core.testing import make_ticks
@@ -84,8 +86,9 @@ def test_copy_refuses_a_destination_with_other_data(source):
 
 
 def test_gc_removes_only_orphans(source):
-    source.backend.put("data/B/2024/03/06/orphan.parquet", b"left by a crashed writer")
-    assert [m.key for m in gc(source, grace=dt.timedelta(0))] == ["data/B/2024/03/06/orphan.parquet"]
+    orphan = f"data/B/2024/03/06/{writer_token()}-0.parquet"  # as a crashed writer left it
+    source.backend.put(orphan, source.codec.encode(ticks_to_table(make_ticks(D3, 3), "time")))
+    assert [m.key for m in gc(source, grace=dt.timedelta(0))] == [orphan]
     assert [m.key for m in gc(source, grace=dt.timedelta(hours=1))] == []  # too young to be sure
     gc(source, dry_run=False, grace=dt.timedelta(0))
     assert gc(source, grace=dt.timedelta(0)) == []
@@ -104,3 +107,13 @@ def test_fsck_finds_missing_and_damaged_objects(source):
     assert any(keys[0] in p and "missing" in p for p in report.problems)
     assert any(keys[1] in p and "checksum" in p for p in report.problems)
     assert report.versions == 5
+
+
+def test_fsck_accepts_a_first_version_inserted_with_an_explicit_as_of():
+    with _store() as store:
+        (version,) = store.insert("E", make_ticks(D1, 5), as_of=T)
+        assert version.start_time == T.value
+        assert fsck(store, deep=True).ok
+        with _store() as destination:  # a copy keeps the version's start
+            copy_store(store, destination)
+            assert destination.history("E")["start_time"].tolist() == [T]

@@ -221,7 +221,14 @@ def test_a_writer_killed_during_an_insert_leaves_a_consistent_store(
     committed, orphans = POINTS[point]
     with open_store(url, cache_dir=str(cache_dir), **options) as store:
         assert store.symbols() == sorted({SYMBOL, killed[0]} if committed else {SYMBOL})
+        if new_symbol and store.layout.version_named:
+            # a file of a symbol without an index is no proof of an orphan (the original store's files
+            # look the same): gc leaves it, and the symbol's first insert overwrites it
+            orphans = {0}
         check_recovered(store, [*COMMITTED, killed] if committed else COMMITTED, orphans)
+        if new_symbol:
+            store.insert(killed[0], ticks(4, killed[2]))
+            check_history(store, [*COMMITTED, (SYMBOL, 9, (D1, D2)), (killed[0], 4, killed[2])])
 
 
 def test_a_writer_killed_at_a_random_moment_leaves_a_consistent_store(

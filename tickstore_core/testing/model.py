@@ -18,6 +18,7 @@ __all__ = ["BitemporalModel"]
 class _Change:
     time: int
     ticks: pd.DataFrame | None  # None: a delete
+    explicit: bool = True  # the transaction time was given (an as_of), not taken from the clock
 
 
 @dataclass
@@ -27,8 +28,9 @@ class BitemporalModel:
     timestamp_column: str = "time"
     changes: dict[dt.date, list[_Change]] = field(default_factory=dict)
 
-    def insert(self, day: dt.date, ticks: pd.DataFrame, time: int) -> None:
-        self.changes.setdefault(day, []).append(_Change(time, ticks))
+    def insert(self, day: dt.date, ticks: pd.DataFrame, time: int, *, explicit: bool = True) -> None:
+        """An insert at transaction time ``time``; ``explicit``: given as ``as_of`` (not the clock's now)."""
+        self.changes.setdefault(day, []).append(_Change(time, ticks, explicit))
 
     def delete(self, day: dt.date, time: int) -> None:
         history = self.changes.get(day, [])
@@ -48,7 +50,8 @@ class BitemporalModel:
             return history[-1].ticks
         valid: pd.DataFrame | None = None
         for i, change in enumerate(history):
-            if i == 0 or change.time <= as_of:  # the first version is valid since the beginning of time
+            # a day's first version is valid since the beginning of time, unless its time was explicit
+            if change.time <= as_of or (i == 0 and not change.explicit):
                 valid = change.ticks
             else:
                 break

@@ -30,6 +30,7 @@ from ..config import open_store
 from ..errors import (
     ColumnNotFoundError,
     CorruptObjectError,
+    InvalidInputError,
     InvalidSymbolError,
     InvalidTicksError,
     InvalidTimeError,
@@ -278,6 +279,33 @@ class StoreConformance:
         assert len(store.history("BT")) == 2
         _same(store.select("BT"), b)
 
+    def test_an_explicit_as_of_on_a_first_version_starts_it_then(self, store: Tickstore) -> None:
+        t1, t2, t3 = (pd.Timestamp(f"2024-03-0{d} 09:00", tz="UTC") for d in (5, 6, 7))
+        just_before = t1 - pd.Timedelta(1, "ns")
+        a, b = make_ticks(DAY1, 10), make_ticks(DAY1, 12, seed=1)
+        (first,) = store.insert("FB", a, day=BiTimestamp(DAY1, t1))
+        assert first.start_time == t1.value  # not the beginning of time: nobody knew it before t1
+        assert store.select("FB", as_of=just_before).empty and store.days("FB", as_of=just_before) == []
+        _same(store.select("FB", as_of=t1), a)
+        assert store.history("FB")["start_time"].tolist() == [t1]
+        (keyword,) = store.insert("FK", a, as_of=t1)  # the plain way to give it
+        assert keyword.start_time == t1.value
+        (second,) = store.insert("FK", b, as_of=t2)
+        assert second.start_time == t2.value
+        _same(store.select("FK", as_of=t2 - pd.Timedelta(1, "ns")), a)
+        ended = store.delete("FK", DAY1, as_of=t3)
+        assert ended is not None and ended.end_time == t3.value
+        assert store.select("FK").empty
+        _same(store.select("FK", as_of=t3 - pd.Timedelta(1, "ns")), b)
+        (plain,) = store.insert("FP", a)  # no explicit time: a backfill, visible to any as-of query
+        assert plain.start_time == TIME_MIN
+        _same(store.select("FP", as_of=just_before), a)
+        with pytest.raises(InvalidInputError, match="differ"):
+            store.insert("FX", a, day=BiTimestamp(DAY1, t1), as_of=t2)
+        with pytest.raises(TransactionTimeError):
+            store.insert("FK", a, as_of=t1)
+        assert "FX" not in store.symbols()
+
     def test_multi_day_insert_commits_every_day_at_one_time(self, store: Tickstore) -> None:
         store.insert("M", make_ticks(DAY1, 5))
         versions = store.insert("M", pd.concat([make_ticks(d, 5, seed=3) for d in (DAY1, DAY2, DAY3)]))
@@ -440,7 +468,10 @@ class StoreConformance:
                 stamp = BiTimestamp(day, pd.Timestamp(now, tz="UTC"))
                 if kind == "insert":
                     ticks = make_ticks(day, rows, seed=seed)
-                    store.insert("P", ticks, day=stamp)
+                    if seed % 2:  # the as_of keyword and a BiTimestamp mean the same
+                        store.insert("P", ticks, day=day, as_of=pd.Timestamp(now, tz="UTC"))
+                    else:
+                        store.insert("P", ticks, day=stamp)
                     model.insert(day, ticks, now)
                 else:
                     store.delete("P", stamp)

@@ -145,12 +145,43 @@ class LocalBackend(Backend):
         yield from self._walk(self.root / start, f"{start}/" if start else "", prefix, frozenset())
 
     def delete(self, key: str) -> None:
+        """Unlink the file ``root/key``, never anything behind a symbolic link to a directory.
+
+        The walk opens each directory below the root with ``O_NOFOLLOW`` and unlinks relative to
+        the last one, so a link swapped in meanwhile cannot redirect the delete out of the root.
+        """
+        self._path(key)  # checks the key
+        *directories, name = key.split("/")
         try:
-            os.unlink(self._path(key))
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            pass
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            return
         except OSError as exc:
             raise self._translate(exc, key) from exc
+        try:
+            for directory in directories:
+                below = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = below
+            os.unlink(name, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and self._behind_link(key):
+                raise BackendError(
+                    f"{self.url}/{key} lies behind a symbolic link, outside the store's own directory; "
+                    "the local backend deletes only its own files"
+                ) from exc
+            if not isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+                raise self._translate(exc, key) from exc
+        finally:
+            os.close(fd)
+
+    def owns(self, key: str) -> bool:
+        """True for a plain file at ``root/key`` with no symbolic link on the way (see :meth:`Backend.owns`)."""
+        path = self._path(key)
+        try:
+            return stat.S_ISREG(os.lstat(path).st_mode) and os.path.realpath(path) == str(path)
+        except OSError:
+            return False
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
@@ -165,6 +196,10 @@ class LocalBackend(Backend):
         if check_key(key).split("/")[0] == RESERVED:
             raise InvalidKeyError(f"keys under {RESERVED}/ are reserved for the local backend's own files")
         return self.root / key
+
+    def _behind_link(self, key: str) -> bool:
+        parent = (self.root / key).parent
+        return os.path.realpath(parent) != str(parent)
 
     def _write_temporary(self, key: str, data: bytes) -> tuple[Path, ObjectMeta]:
         """Write ``data`` to a new file in the reserved area; return it and its metadata."""

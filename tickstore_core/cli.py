@@ -15,17 +15,17 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import open_store
 from .errors import InvalidInputError, TickstoreError
-from .maintenance import DEFAULT_GRACE, fsck, gc
-from .migrate import copy_store
 from .plugins import get_registry
-from .store import Tickstore
+
+if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
+    import pandas as pd
+
+    from .store import Tickstore
 
 __all__ = ["main"]
 
@@ -49,6 +49,8 @@ def _columns(text: str) -> list[str]:
 
 
 def _print_frame(frame: pd.DataFrame) -> None:
+    import pandas as pd
+
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 40):
         print(frame.to_string() if len(frame) <= 40 else frame)
 
@@ -58,6 +60,8 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """Symbols with their days and sizes (current versions)."""
+    import pandas as pd
+
     with _store(args) as store:
         rows = []
         for symbol in args.symbols or store.symbols():
@@ -112,6 +116,8 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
     """Ticks from a Parquet or CSV file, indexed by their timestamp column."""
+    import pandas as pd
+
     if not path.exists():
         raise InvalidInputError(f"{path} does not exist")
     if path.suffix == ".parquet":
@@ -171,6 +177,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 def cmd_copy(args: argparse.Namespace) -> int:
     """Copy symbols with every version and transaction time to another store; run again to resume."""
+    from .migrate import copy_store
+
     with _store(args, args.source) as source, _store(args, args.destination, tz=source.tz) as destination:
         report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
     for symbol in sorted(report.copied):
@@ -181,8 +189,10 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     """Orphan objects left by crashed writers: listed, or removed with --delete."""
+    from .maintenance import DEFAULT_GRACE, gc
+
     with _store(args) as store:
-        orphans = gc(store, dry_run=not args.delete, grace=args.grace)
+        orphans = gc(store, dry_run=not args.delete, grace=DEFAULT_GRACE if args.grace is None else args.grace)
     for meta in orphans:
         print(f"{'removed' if args.delete else 'orphan'} {meta.key} ({meta.size:,} bytes)")
     verb = "removed" if args.delete else "found (dry run; --delete removes them)"
@@ -192,6 +202,8 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 def cmd_fsck(args: argparse.Namespace) -> int:
     """Check indexes against objects (sizes; checksums with --deep)."""
+    from .maintenance import fsck
+
     with _store(args) as store:
         report = fsck(store, args.symbols or None, deep=args.deep)
     for problem in report.problems:
@@ -268,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--symbols", nargs="+", help="only these symbols (default: all)")
     sub = command("gc", cmd_gc)
     sub.add_argument("--delete", action="store_true", help="remove the orphans (default: only list them)")
-    sub.add_argument("--grace", type=_duration, default=DEFAULT_GRACE, help="ignore objects younger than this (1h)")
+    sub.add_argument("--grace", type=_duration, help="ignore objects younger than this (1h)")
     sub = command("fsck", cmd_fsck)
     sub.add_argument("symbols", nargs="*")
     sub.add_argument("--deep", action="store_true", help="also read every object and verify its checksum")

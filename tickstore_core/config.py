@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import platformdirs
@@ -38,7 +38,9 @@ else:  # pragma: no cover - Python 3.10
 from .errors import ConfigError, InvalidURLError
 from .options import flag_option
 from .plugins import BackendRegistry, get_registry
-from .store import Tickstore
+
+if TYPE_CHECKING:
+    from .store import Tickstore
 
 __all__ = ["config_path", "default_store_path", "load_config", "open_store", "parse_url", "resolve_target"]
 
@@ -184,6 +186,8 @@ def open_store(url: str | None = None, *, registry: BackendRegistry | None = Non
     <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
     >>> store.close()
     """
+    from .store import Tickstore  # pandas and pyarrow load only when a store is opened
+
     url, configured = resolve_target(url)
     scheme, base, query = parse_url(url)
     merged: dict[str, Any] = {**configured, **query, **options}

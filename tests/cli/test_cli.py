@@ -225,3 +225,34 @@ def test_a_copy_killed_half_way_resumes_and_completes(azure_store, tmp_path, kil
     with open_store(local) as original, cli.store() as azure:
         _same_everywhere(original, azure)
     assert "already there" in cli("copy", local, cli.url).stdout
+
+
+# --- startup time ----------------------------------------------------------------------------------
+
+HEAVY_MODULES = ("pandas", "numpy", "pyarrow")
+
+
+def test_help_starts_fast_without_pandas_numpy_pyarrow():
+    probe = (
+        "import sys, tickstore_core, tickstore_core.cli\n"
+        "try:\n    tickstore_core.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules], file=sys.stderr)"
+    )
+    probed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert probed.returncode == 0 and probed.stderr.strip() == "[]", probed.stderr
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([TICKSTORE, "--help"], capture_output=True, check=True, timeout=60)
+        timings.append(time.perf_counter() - started)
+    print(f"tickstore --help: best of 3 {min(timings):.3f} s")
+    assert min(timings) < 0.6, f"tickstore --help took {min(timings):.3f} s (target 0.3 s)"
+
+
+def test_the_lazy_exports_still_work():
+    import tickstore_core
+
+    assert tickstore_core.Tickstore.__name__ == "Tickstore" and tickstore_core.Version.__name__ == "Version"
+    assert tickstore_core.BiTimestamp.__name__ == "BiTimestamp"
+    with pytest.raises(AttributeError):
+        tickstore_core.NoSuchThing  # noqa: B018

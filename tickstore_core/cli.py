@@ -29,11 +29,33 @@ if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that ne
 
 __all__ = ["main"]
 
+DESCRIPTION = "The tickstore command line: inspect, query, load, copy and maintain tick stores."
+STORE_HELP = """\
+The store (--store/-s, before or after the command) is a URL (s3://bucket/db,
+az://container/db, file:///data/db, memory://name), a path, or the name of a store
+in the config file. Default: TICKSTORE_URL if it is set and not empty, else the config
+file's default store, else the local default store. Credentials come from the
+environment and the SDKs' credential chains, never from the command line.
+"""
+TIMES_HELP = """\
+Times (START, END, --as-of, DAY); a time without an offset is UTC:
+  2024-03-05              a day; as END, the whole day
+  2024-03                 a month; as END, the whole month
+  2024                    a year; as END, the whole year
+  2024-03-05 09:30        a minute; as END, up to the end of that minute
+  2024-03-05T09:30:00.25  an exact time; add Z or +01:00 for an offset
+START and END are both inclusive.
+"""
+ERRORS_HELP = """\
+Errors print one line, "tickstore: error: ...", and exit with status 2; fsck exits
+with 1 when it finds problems. -v also prints the traceback and logs what happens.
+"""
+
 
 def _store(args: argparse.Namespace, target: str | None = None, **options: Any) -> Tickstore:
     if args.no_progress:
         options["progress"] = False
-    return open_store(target if target is not None else args.store, **options)
+    return open_store((target if target is not None else args.store) or None, **options)
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -91,8 +113,22 @@ def cmd_history(args: argparse.Namespace) -> int:
     with _store(args) as store:
         history = store.history(args.symbol, args.day)
         columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "checksum"]
-        _print_frame(history[columns].set_index(["day", "version"]) if len(history) else history[columns])
+        shown = _readable_times(history[columns])
+        _print_frame(shown.set_index(["day", "version"]) if len(shown) else shown)
     return 0
+
+
+def _readable_times(history: pd.DataFrame) -> pd.DataFrame:
+    """Transaction times with the open ends named: "beginning of time" and "current", not 1677 and 2262."""
+    import pandas as pd
+
+    from .times import TIME_MAX, TIME_MIN
+
+    shown = history.copy()
+    for column, end, name in (("start_time", TIME_MIN, "beginning of time"), ("end_time", TIME_MAX, "current")):
+        times = shown[column].astype(object)
+        shown[column] = times.where(shown[column] != pd.Timestamp(end, tz="UTC"), name)
+    return shown
 
 
 def cmd_select(args: argparse.Namespace) -> int:
@@ -238,38 +274,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tickstore", description=__doc__.splitlines()[0])
+    plain = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="tickstore",
+        description=DESCRIPTION,
+        epilog=f"{STORE_HELP}\n{TIMES_HELP}\n{ERRORS_HELP}",
+        formatter_class=plain,
+    )
     parser.add_argument("--version", action="version", version=f"tickstore {__version__}")
-    parser.add_argument("-s", "--store", help="URL, path or configured name (default: TICKSTORE_URL, config, local)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
+    common = argparse.ArgumentParser(add_help=False)  # the same options after the command; the default stays unset
+    for arguments in (parser, common):
+        unset = {} if arguments is parser else {"default": argparse.SUPPRESS}
+        arguments.add_argument(
+            "-s", "--store", help="URL, path or configured store name (default: TICKSTORE_URL, config, local)", **unset
+        )
+        arguments.add_argument(
+            "-v", "--verbose", action="store_true", help="log what happens; show tracebacks", **unset
+        )
+        arguments.add_argument("--no-progress", action="store_true", help="never show progress bars", **unset)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Any) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=handler.__doc__.splitlines()[0], description=handler.__doc__)
+    def command(name: str, handler: Any, times: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            parents=[common],
+            help=handler.__doc__.splitlines()[0],
+            description=handler.__doc__,
+            epilog=TIMES_HELP if times else None,
+            formatter_class=plain,
+        )
         sub.set_defaults(handler=handler)
         return sub
 
     command("ls", cmd_ls).add_argument("symbols", nargs="*")
-    sub = command("history", cmd_history)
+    sub = command("history", cmd_history, times=True)
     sub.add_argument("symbol")
-    sub.add_argument("day", nargs="?")
-    sub = command("select", cmd_select)
+    sub.add_argument("day", nargs="?", metavar="DAY")
+    sub = command("select", cmd_select, times=True)
     sub.add_argument("symbol")
-    sub.add_argument("start")
-    sub.add_argument("end")
+    sub.add_argument("start", metavar="START")
+    sub.add_argument("end", metavar="END")
     sub.add_argument("--as-of", dest="as_of")
     sub.add_argument("--columns", type=_columns, help="comma-separated column names")
     sub.add_argument("-o", "--output", help="write to FILE.parquet or FILE.csv instead of printing")
-    sub = command("insert", cmd_insert)
+    sub = command("insert", cmd_insert, times=True)
     sub.add_argument("symbol")
     sub.add_argument("file", help="a .parquet or .csv file of ticks")
     sub.add_argument("--day", help="the day the ticks belong to (required for an empty file)")
     sub.add_argument("--timestamp-column", help="the file's timestamp column (default: time/timestamp/date)")
-    sub = command("delete", cmd_delete)
+    sub = command("delete", cmd_delete, times=True)
     sub.add_argument("symbol")
     sub.add_argument("day")
-    sub = command("cache", cmd_cache)
+    sub = command("cache", cmd_cache, times=True)
     sub.add_argument("action", choices=["stats", "clear", "prefetch"])
     sub.add_argument("symbol", nargs="?")
     sub.add_argument("start", nargs="?")

@@ -57,6 +57,7 @@ STORE_OPTIONS = {
     "progress": bool,
     "allow_pickle": bool,
 }
+_KINDS = {int: "an integer", float: "a number", str: "a string"}
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credential", "connection_string")
 
 
@@ -96,7 +97,7 @@ def resolve_target(target: str | None) -> tuple[str, dict[str, Any]]:
     """The URL and configured options ``open_store(target)`` means (see the module docstring)."""
     config: dict[str, Any] | None = None
     if target is None:
-        target = os.environ.get("TICKSTORE_URL")
+        target = os.environ.get("TICKSTORE_URL") or None  # set but empty: the default, as in shells
         if target is None:
             config = load_config()
             target = config.get("default") or str(default_store_path())
@@ -133,7 +134,7 @@ def _convert(name: str, value: Any) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidURLError(f"option {name}={value!r} must be a {kind.__name__}") from exc
+        raise InvalidURLError(f"option {name}={value!r} must be {_KINDS.get(kind, f'a {kind.__name__}')}") from exc
 
 
 def parse_url(url: str) -> tuple[str, str, dict[str, str]]:

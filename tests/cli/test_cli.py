@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 
-from tickstore_core import open_store
+from tickstore_core import InvalidURLError, open_store
+from tickstore_core.cli import main
 from tickstore_core.testing import make_ticks
 
 TICKSTORE = shutil.which("tickstore", path=str(Path(sys.executable).parent))
@@ -61,6 +62,39 @@ def cli(shared_store_location) -> Cli:
     return Cli(*shared_store_location())
 
 
+class InProcess:
+    """Runs `main([...])` in this process against one store, its credentials in the environment."""
+
+    def __init__(self, location, capsys, monkeypatch) -> None:
+        self.raw_url, self.options = location()
+        query = {}
+        for name, value in self.options.items():
+            if name in SECRET_OPTIONS:
+                monkeypatch.setenv(SECRET_OPTIONS[name], str(value))
+            else:
+                query[name] = value
+        self.url = f"{self.raw_url}?{urlencode(query)}" if query else self.raw_url
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr) of `tickstore ARGS` (argparse's own exits included)."""
+        self.capsys.readouterr()
+        try:
+            status = main(["--no-progress", *args])
+        except SystemExit as exit:
+            status = int(exit.code or 0)
+        out, err = self.capsys.readouterr()
+        return status, out, err
+
+    def store(self):
+        return open_store(self.raw_url, **self.options)
+
+
+@pytest.fixture
+def run(store_location, capsys, monkeypatch) -> InProcess:
+    return InProcess(store_location, capsys, monkeypatch)
+
+
 @pytest.fixture
 def ticks_file(tmp_path) -> Path:
     path = tmp_path / "ticks.csv"
@@ -78,7 +112,8 @@ def test_insert_ls_select_history_delete(cli, ticks_file, tmp_path):
     listing = cli("ls").stdout
     assert "BTCUSD" in listing and " 2 " in listing  # two days
     history = cli("history", "BTCUSD", "2024-03-04").stdout
-    assert "1677-09-21" in history and "2262-04-11" in history  # beginning of time, until further notice
+    assert "beginning of time" in history and "current" in history
+    assert "1677" not in history and "2262" not in history  # not pandas' smallest and largest timestamps
 
     out_file = tmp_path / "out.parquet"
     cli("select", "BTCUSD", "2024-03-04", "2024-03-05 23:59:59", "--columns", "price,side", "-o", str(out_file))
@@ -256,3 +291,70 @@ def test_the_lazy_exports_still_work():
     assert tickstore_core.BiTimestamp.__name__ == "BiTimestamp"
     with pytest.raises(AttributeError):
         tickstore_core.NoSuchThing  # noqa: B018
+
+
+# --- options, help and history readable by people --------------------------------------------------
+
+
+def test_the_store_option_goes_before_or_after_the_command(run):
+    with run.store() as store:
+        store.insert("BTCUSD", make_ticks(DAY1, 5))
+    for args in (["-s", run.url, "ls"], ["ls", "-s", run.url], ["ls", "--store", run.url], ["--store", run.url, "ls"]):
+        status, out, err = run(*args)
+        assert status == 0 and "BTCUSD" in out, (args, out, err)
+    status, out, _ = run("history", "BTCUSD", "--store", run.url, "-v")
+    assert status == 0 and "beginning of time" in out and "current" in out
+
+
+def test_an_empty_tickstore_url_means_the_default_store(monkeypatch, tmp_path):
+    monkeypatch.setattr("tickstore_core.config.default_store_path", lambda: tmp_path / "default")
+    monkeypatch.setenv("TICKSTORE_URL", "")
+    with open_store() as store:
+        assert store.backend.url == (tmp_path / "default").as_uri()
+        store.insert("X", make_ticks(DAY1, 3))
+    assert main(["--no-progress", "ls"]) == 0
+    assert main(["--no-progress", "--store", "", "ls"]) == 0
+
+
+def test_help_is_plain_text_and_explains_the_time_formats(capsys):
+    for args in (["--help"], ["select", "--help"], ["history", "--help"]):
+        with pytest.raises(SystemExit) as exit:
+            main(args)
+        out = capsys.readouterr().out
+        assert exit.value.code == 0
+        assert "2024-03 " in out and "the whole month" in out and "inclusive" in out, out
+        assert "``" not in out and ":func:" not in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "TICKSTORE_URL" in out and "before or after the command" in out and "tickstore: error:" in out
+
+
+BAD_OPTIONS = {  # per backend: options in the URL query whose values are refused
+    "memory": ["max_workers=a%20b", "cache=mayb%65"],
+    "file": ["lock_timeout=x%2Fy", "fsync=per%20haps", "max_workers=a%20b"],
+    "s3": ["retries=a%20b", "connect_timeout=-1", "addressing_style=side%2Fways"],
+    "azure": ["retries=a%2Fb", "read_timeout=so%20on"],
+}
+
+
+def test_option_errors_have_one_format(store_location):
+    url, options = store_location()
+    backend = {"memory": "memory", "file": "file", "s3": "s3", "az": "azure"}[url.split("://")[0]]
+    messages = []
+    for query in ["nonsense=1&other=2", *BAD_OPTIONS[backend]]:
+        with pytest.raises(InvalidURLError) as refused:
+            open_store(f"{url}?{query}", **options)
+        messages.append(str(refused.value))
+    for keyword in ({"nonsense": 1}, {"max_workers": "a b"}, {"index_ttl": "soon"}):
+        with pytest.raises(InvalidURLError) as refused:
+            open_store(url, **options, **keyword)
+        messages.append(str(refused.value))
+    for message in messages:
+        assert "[" not in message and "%" not in message, message  # no Python lists, no URL-encoded values
+        assert message.startswith(
+            ("option ", "unknown option(s) nonsense, other for the ", "unknown option(s) nonsense for the ")
+        ), message
+    assert any("must be an integer" in m for m in messages) and not any(" a int" in m for m in messages)
+    with open_store(url, **options) as store:
+        assert "%" not in store.backend.url and "%" not in repr(store)

@@ -141,7 +141,7 @@ class S3Backend(Backend):
     def url(self) -> str:
         root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         identity = self.options.identity()
-        return f"{root}?{urlencode(identity)}" if identity else root
+        return f"{root}?{urlencode(identity, safe=':/')}" if identity else root  # readable in messages
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen, (f"s3://{self.bucket}/{self.prefix}", self.options.given()))

@@ -124,7 +124,7 @@ def _readable_times(history: pd.DataFrame) -> pd.DataFrame:
 
     from .times import TIME_MAX, TIME_MIN
 
-    shown = history.copy()
+    shown: pd.DataFrame = history.copy()
     for column, end, name in (("start_time", TIME_MIN, "beginning of time"), ("end_time", TIME_MAX, "current")):
         times = shown[column].astype(object)
         shown[column] = times.where(shown[column] != pd.Timestamp(end, tz="UTC"), name)
@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tickstore {__version__}")
     common = argparse.ArgumentParser(add_help=False)  # the same options after the command; the default stays unset
     for arguments in (parser, common):
-        unset = {} if arguments is parser else {"default": argparse.SUPPRESS}
+        unset: dict[str, Any] = {} if arguments is parser else {"default": argparse.SUPPRESS}
         arguments.add_argument(
             "-s", "--store", help="URL, path or configured store name (default: TICKSTORE_URL, config, local)", **unset
         )

@@ -13,9 +13,10 @@ import datetime as dt
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
 from .config import open_store
@@ -133,35 +134,58 @@ def _readable_times(history: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_select(args: argparse.Namespace) -> int:
     """Ticks of a symbol between START and END (inclusive), optionally as of a transaction time."""
+    path = None if args.output is None else _output_path(args.output)
     with _store(args) as store:
         ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
-    if args.output is None:
+    if path is None:
         _print_frame(ticks)
         print(f"{len(ticks):,} rows", file=sys.stderr)
         return 0
-    path = Path(args.output)
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         ticks.to_parquet(path)
-    elif path.suffix == ".csv":
-        ticks.to_csv(path)
     else:
-        raise InvalidInputError(f"cannot write {path.name}: use a .parquet or .csv file name")
+        ticks.to_csv(path)
     print(f"wrote {len(ticks):,} rows to {path}", file=sys.stderr)
     return 0
 
 
-def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
-    """Ticks from a Parquet or CSV file, indexed by their timestamp column."""
+def _output_path(name: str) -> Path:
+    """The file select writes to, checked before anything is read."""
+    path = Path(name).expanduser()
+    if path.suffix.lower() not in (".parquet", ".csv"):
+        raise InvalidInputError(f"cannot write {path.name}: use a .parquet or .csv file name")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"cannot write {path}: the directory {path.parent} does not exist; create it first")
+    return path
+
+
+TimeUnit = Literal["s", "ms", "us", "ns"]
+TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us", "ns")
+_TIME_HINT = "use ISO 8601 times such as 2024-03-05T09:30:00.25Z, or epoch numbers with --time-unit"
+
+
+def read_ticks_file(path: Path, timestamp_column: str | None, time_unit: TimeUnit | None = None) -> pd.DataFrame:
+    """Ticks from a Parquet or CSV file, indexed by their timestamp column.
+
+    Suffixes are case-insensitive. Times are ISO 8601 text, or epoch numbers in ``time_unit``
+    (s, ms, us or ns). A file that cannot be read raises :class:`InvalidInputError` naming the file,
+    the line or row, and what to fix.
+    """
     import pandas as pd
 
     if not path.exists():
         raise InvalidInputError(f"{path} does not exist")
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a file; give a .parquet or .csv file of ticks")
+    kind = path.suffix.lower()
+    if kind == ".parquet":
+        frame = _read_parquet(path)
         if isinstance(frame.index, pd.DatetimeIndex):
             return frame
-    elif path.suffix == ".csv":
-        frame = pd.read_csv(path)
+        where = "row"
+    elif kind == ".csv":
+        frame = _read_csv(path)
+        where = "line"
     else:
         raise InvalidInputError(f"cannot read {path.name}: use a .parquet or .csv file")
     column = timestamp_column or next(
@@ -171,14 +195,97 @@ def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
         raise InvalidInputError(
             f"{path.name} has no timestamp column {column or '(time/timestamp/date)'}; name it with --timestamp-column"
         )
-    frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame[column] = _parse_times(frame[column], f"{path} {where}", 2 if where == "line" else 1, time_unit)
     indexed: pd.DataFrame = frame.set_index(column)
     return indexed
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, ValueError) as exc:
+        raise InvalidInputError(
+            f"{path} is not a readable Parquet file ({_first_line(exc)}); write it with pandas' to_parquet, "
+            "or use a .csv file"
+        ) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import io
+
+    import pandas as pd
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise InvalidInputError(f"{path} is empty; a CSV of ticks needs a header line and one line per tick")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path} line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text; save the file as UTF-8 CSV"
+        ) from exc
+    try:
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InvalidInputError(
+            f"{path} is not a valid CSV file ({_first_line(exc)}); check the quotes and the number of "
+            "fields on that line"
+        ) from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas takes the extra leading fields as an index
+        raise InvalidInputError(
+            f"{path} line 2 has more fields than the header line names; give every column a name in the header"
+        )
+    return frame
+
+
+def _parse_times(values: pd.Series, where: str, first: int, unit: TimeUnit | None) -> pd.Series:
+    """``values`` as UTC timestamps; the first bad value is reported as ``where`` + its line/row number."""
+    import pandas as pd
+
+    def refuse(position: int, problem: str) -> InvalidInputError:
+        value = values.iloc[position]
+        if pd.isna(value):
+            return InvalidInputError(f"{where} {position + first}: {values.name} is empty; every tick needs a time")
+        return InvalidInputError(f"{where} {position + first}: {values.name}={value!r} {problem}")
+
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = pd.to_datetime(values, utc=True)
+    elif unit is not None:
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna()
+        if bad.any():
+            raise refuse(int(bad.to_numpy().argmax()), f"is not an epoch number in {unit}")
+        try:
+            parsed = pd.to_datetime(numbers, unit=unit, utc=True)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidInputError(
+                f"{where}: {values.name} holds epoch numbers outside the years 1677-2262 in {unit} "
+                f"({_first_line(exc)}); check --time-unit"
+            ) from exc
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        raise InvalidInputError(
+            f"{where.rsplit(' ', 1)[0]}: column {values.name} holds numbers, not times; if they are epoch times, "
+            f"give their unit with --time-unit {', '.join(TIME_UNITS)}"
+        )
+    else:
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise refuse(int(bad.to_numpy().argmax()), f"is not a time; {_TIME_HINT}")
+    return parsed
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def cmd_insert(args: argparse.Namespace) -> int:
     """Insert ticks from a Parquet or CSV file: a new version of each day they fall on."""
-    ticks = read_ticks_file(Path(args.file), args.timestamp_column)
+    ticks = read_ticks_file(Path(args.file), args.timestamp_column, args.time_unit)
     with _store(args) as store:
         versions = store.insert(args.symbol, ticks, day=args.day)
     for version in versions:
@@ -322,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("file", help="a .parquet or .csv file of ticks")
     sub.add_argument("--day", help="the day the ticks belong to (required for an empty file)")
     sub.add_argument("--timestamp-column", help="the file's timestamp column (default: time/timestamp/date)")
+    sub.add_argument("--time-unit", choices=TIME_UNITS, help="the unit of epoch-number times (default: ISO 8601 text)")
     sub = command("delete", cmd_delete, times=True)
     sub.add_argument("symbol")
     sub.add_argument("day")
@@ -346,16 +454,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user errors print ``tickstore: error: ...`` (one line) and return 2."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.handler(args))
-    except TickstoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (TickstoreError, OSError) as exc:  # what the user can fix; anything else is a bug, with its traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"tickstore: error: {_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume where it makes sense (copy does)", file=sys.stderr)
         return 130
+
+
+def _error_line(exc: BaseException) -> str:
+    """The error as one line; a filesystem error names its file without Python's errno noise."""
+    if isinstance(exc, OSError) and not isinstance(exc, TickstoreError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return _first_line(exc)
 
 
 if __name__ == "__main__":

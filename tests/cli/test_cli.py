@@ -172,7 +172,11 @@ def test_copy_to_another_store_and_back_is_identical(cli, ticks_file, tmp_path):
 
 def test_errors_are_one_line_with_status_2(cli, tmp_path):
     result = cli("select", "../etc", "2024-01-01", "2024-01-02", check=False)
-    assert result.returncode == 2 and result.stderr.startswith("error: symbol") and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and result.stderr.startswith("tickstore: error: symbol")
+        and "Traceback" not in result.stderr
+    )
     missing = cli("insert", "X", str(tmp_path / "nope.csv"), check=False)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     unknown = cli("ls", store="gs://bucket/db", check=False)
@@ -358,3 +362,79 @@ def test_option_errors_have_one_format(store_location):
     assert any("must be an integer" in m for m in messages) and not any(" a int" in m for m in messages)
     with open_store(url, **options) as store:
         assert "%" not in store.backend.url and "%" not in repr(store)
+
+
+# --- user errors: one line, the file, the line and what to fix ---------------------------------------
+
+GOOD = b"time,price\n2024-03-04T00:00:01Z,1.5\n"
+BAD_FILES = [
+    ("bad_time.csv", GOOD + b"not-a-time,2\n", ["bad_time.csv line 3", "'not-a-time' is not a time", "ISO 8601"]),
+    ("no_time.csv", GOOD + b",2\n", ["no_time.csv line 3", "time is empty"]),
+    ("empty.csv", b"", ["empty.csv is empty", "header line"]),
+    ("latin1.csv", GOOD + b"2024-03-04T00:00:02Z,\xe92\n", ["latin1.csv line 3", "0xe9 is not UTF-8", "save the file"]),
+    (
+        "quote.csv",
+        GOOD + b'2024-03-04T00:00:02Z,"2\n2024-03-04T00:00:03Z,3\n',
+        ["quote.csv is not a valid CSV", "quotes"],
+    ),
+    ("fields.csv", GOOD + b"2024-03-04T00:00:02Z,2,3\n", ["fields.csv", "line 3", "number of fields"]),
+    ("junk.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", ["junk.csv line 1", "not UTF-8"]),
+    ("junk.parquet", b"PAR1 not really parquet", ["junk.parquet is not a readable Parquet file"]),
+    ("empty.parquet", b"", ["empty.parquet is not a readable Parquet file"]),
+    ("epoch.csv", b"time,price\n1709510401000,1\n", ["column time holds numbers", "--time-unit s, ms, us, ns"]),
+]
+
+
+@pytest.mark.parametrize("name, content, expected", BAD_FILES, ids=[f[0] for f in BAD_FILES])
+def test_a_bad_input_file_is_one_line_naming_the_file_line_and_fix(tmp_path, capsys, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    status = main(["--no-progress", "-s", f"memory://bad-{name}", "insert", "X", str(path)])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("tickstore: error: ")
+    for fragment in expected:
+        assert fragment in err, err
+
+
+def test_a_bad_time_in_a_parquet_file_names_its_row(tmp_path, capsys):
+    path = tmp_path / "ticks.parquet"
+    pd.DataFrame(
+        {"time": ["2024-03-04T00:00:01Z", "2024-03-04T00:00:02Z", "yesterday"], "price": [1, 2, 3]}
+    ).to_parquet(path)
+    assert main(["-s", "memory://bad-parquet", "insert", "X", str(path)]) == 2
+    assert "ticks.parquet row 3: time='yesterday' is not a time" in capsys.readouterr().err
+
+
+def test_verbose_shows_the_traceback_of_a_user_error(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert main(["-s", "memory://verbose", "insert", "X", str(tmp_path / "empty.csv"), "-v"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith("tickstore: error: ")
+
+
+def test_select_into_a_missing_directory_is_a_one_line_error(run, tmp_path):
+    with run.store() as store:
+        store.insert("BTCUSD", make_ticks(DAY1, 5))
+    status, _, err = run(
+        "-s", run.url, "select", "BTCUSD", "2024-03-04", "2024-03-04", "-o", str(tmp_path / "no" / "x.csv")
+    )
+    assert status == 2 and err.startswith("tickstore: error: cannot write") and "does not exist" in err, err
+    status, _, err = run("-s", run.url, "select", "BTCUSD", "2024-03-04", "2024-03-04", "-o", str(tmp_path / "x.txt"))
+    assert status == 2 and "use a .parquet or .csv file name" in err
+
+
+@pytest.mark.parametrize("unit, scale", [("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)])
+def test_epoch_times_with_a_unit_and_any_case_suffix(run, tmp_path, unit, scale):
+    times = pd.date_range("2024-03-04 09:30", periods=4, freq="1s", tz="UTC")
+    epoch = pd.DataFrame({"time": [int(t.value // (10**9 // scale)) for t in times], "price": [1.0, 2.0, 3.0, 4.0]})
+    epoch.to_csv(tmp_path / "EPOCH.CSV", index=False)
+    epoch.to_parquet(tmp_path / "epoch.Parquet")
+    for name, symbol in (("EPOCH.CSV", "A"), ("epoch.Parquet", "B")):
+        status, out, err = run("-s", run.url, "insert", symbol, str(tmp_path / name), "--time-unit", unit)
+        assert status == 0 and "2024-03-04 version 0: 4 rows" in out, err
+    with run.store() as store:
+        for symbol in ("A", "B"):
+            assert list(store.select(symbol).index) == list(times)
+    status, _, err = run("-s", run.url, "select", "A", "2024-03-04", "2024-03-04", "-o", str(tmp_path / "OUT.CSV"))
+    assert status == 0 and len(pd.read_csv(tmp_path / "OUT.CSV")) == 4

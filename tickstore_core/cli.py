@@ -22,6 +22,7 @@ from . import __version__
 from .config import open_store
 from .errors import InvalidInputError, TickstoreError
 from .plugins import get_registry
+from .symbols import check_symbol
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
     import pandas as pd
@@ -67,6 +68,19 @@ def _duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=float(match.group(1)) * seconds)
 
 
+def _check_known(store: Tickstore, symbols: Sequence[str]) -> None:
+    """Refuse symbols the store has never had: a typo must not look like a symbol without data."""
+    for symbol in symbols:
+        check_symbol(symbol)
+    known = set(store.symbols())
+    unknown = [s for s in symbols if s not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown symbol{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {store.backend.url}; "
+            "`tickstore ls` lists its symbols"
+        )
+
+
 def _columns(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -86,6 +100,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     import pandas as pd
 
     with _store(args) as store:
+        _check_known(store, args.symbols)
         rows = []
         for symbol in args.symbols or store.symbols():
             history = store.history(symbol)
@@ -112,6 +127,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     """Every version of a symbol (or of one day) with its transaction times."""
     with _store(args) as store:
+        _check_known(store, [args.symbol])
         history = store.history(args.symbol, args.day)
         columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "checksum"]
         shown = _readable_times(history[columns])
@@ -348,6 +364,7 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     from .maintenance import fsck
 
     with _store(args) as store:
+        _check_known(store, args.symbols)
         report = fsck(store, args.symbols or None, deep=args.deep)
     for problem in report.problems:
         print(f"problem: {problem}")

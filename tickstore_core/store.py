@@ -55,6 +55,7 @@ from .errors import (
     OfflineWarning,
     PreconditionFailedError,
     StoreClosedError,
+    StoreNotFoundError,
     TickstoreError,
     TransactionTimeError,
 )
@@ -151,6 +152,7 @@ class Tickstore:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._manifest_written = False
+        self._exists = False
         manifest = self._read_manifest()
         self.timestamp_column, self.tz = self._settings(manifest, timestamp_column, tz)
         if manifest is None and self.layout.version_named:
@@ -346,6 +348,8 @@ class Tickstore:
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
         wanted = self._check_columns(columns)
         index = self._index(symbol)
+        if not len(index):
+            self._check_exists()
         first, last = self._day_of(start_ns, index, first=True), self._day_of(end_ns, index, first=False)
         versions = [
             v
@@ -373,6 +377,8 @@ class Tickstore:
         self._check_open()
         check_symbol(symbol)
         index = self._index(symbol)
+        if not len(index):
+            self._check_exists()
         versions: Iterable[Version] = index if day is None else index.versions(to_day(day, self.tz))
         rows = [
             {
@@ -402,7 +408,10 @@ class Tickstore:
         """Every symbol that has an index (inserted at least once), sorted."""
         self._check_open()
         found = (self.layout.symbol_of_index_key(meta.key) for meta in self.backend.list(INDEX_PREFIX))
-        return sorted(s for s in found if s)
+        symbols = sorted(s for s in found if s)
+        if not symbols:
+            self._check_exists()
+        return symbols
 
     def days(self, symbol: str, as_of: Any = None) -> list[dt.date]:
         """The days of ``symbol`` that have ticks (a version with rows) at ``as_of`` (None: now)."""
@@ -412,6 +421,7 @@ class Tickstore:
         index = self._index(symbol)
         days = index.days()
         if not days:
+            self._check_exists()
             return []
         return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.rows]
 
@@ -795,6 +805,18 @@ class Tickstore:
             changed.extend(planned)
             new_versions.append(planned[-1])
         return index.replace(changed), new_versions
+
+    def _check_exists(self) -> None:
+        """Refuse to read a store whose root is missing: a typo must not look like an empty store.
+
+        Asked of the backend once, when a read finds nothing in a store without a manifest; a
+        store this object wrote to, or whose manifest it read, exists.
+        """
+        if self._manifest_written or self._exists:
+            return
+        if not self.backend.exists():
+            raise StoreNotFoundError(f"{self.backend.url} does not exist; check the name, or insert to create it")
+        self._exists = True
 
     def _check_open(self) -> None:
         if self._closed:

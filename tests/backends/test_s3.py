@@ -27,6 +27,7 @@ from tickstore_core import (
     InvalidURLError,
     ObjectNotFoundError,
     OfflineError,
+    StoreNotFoundError,
 )
 from tickstore_core.plugins import get_registry
 from tickstore_core.testing import BackendConformance
@@ -192,7 +193,9 @@ def test_a_missing_bucket_is_an_error_that_says_how_to_create_it(s3_store: Emula
             lambda: backend.put("k", b"x"),
             lambda: list(backend.list("")),
         ):
-            with pytest.raises(BackendError, match=r"does not exist .*create_bucket=true") as info:
+            with pytest.raises(
+                StoreNotFoundError, match=r"does not exist at .*; check the name, .*create_bucket=true"
+            ) as info:
                 call()
             assert not isinstance(info.value, ObjectNotFoundError)
 

@@ -9,8 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 import pytest
@@ -438,3 +439,30 @@ def test_epoch_times_with_a_unit_and_any_case_suffix(run, tmp_path, unit, scale)
             assert list(store.select(symbol).index) == list(times)
     status, _, err = run("-s", run.url, "select", "A", "2024-03-04", "2024-03-04", "-o", str(tmp_path / "OUT.CSV"))
     assert status == 0 and len(pd.read_csv(tmp_path / "OUT.CSV")) == 4
+
+
+# --- typos: a missing store, an unknown symbol ---------------------------------------------------------
+
+
+def test_a_missing_store_is_an_error_not_an_empty_or_offline_store(run, tmp_path):
+    parts = urlsplit(run.url)
+    if parts.scheme == "memory":
+        pytest.skip("a memory:// store is created when it is opened")
+    typo = f"tickstore-typo-{uuid.uuid4().hex[:12]}"
+    url = (tmp_path / typo).as_uri() if parts.scheme == "file" else urlunsplit(parts._replace(netloc=typo))
+    for args in (["ls"], ["ls", "X"], ["history", "X"], ["select", "X", "2024", "2024"], ["fsck"], ["gc"]):
+        status, out, err = run("-s", url, *args)
+        assert status == 2 and "does not exist" in err and "check the name" in err, (args, out, err)
+        assert "cannot be reached" not in err and "Traceback" not in err and "no symbols" not in out
+
+
+def test_an_unknown_symbol_is_named_in_ls_history_and_fsck(run):
+    with run.store() as store:
+        store.insert("BTCUSD", make_ticks(DAY1, 5))
+    typos = (["ls", "BTCUSD", "BTCUDS"], ["history", "BTCUDS"], ["history", "BTCUDS", "2024-03-04"], ["fsck", "BTCUDS"])
+    for args in typos:
+        status, _, err = run("-s", run.url, *args)
+        assert status == 2 and "unknown symbol BTCUDS in " in err and "tickstore ls" in err, (args, err)
+    for args in (["ls", "BTCUSD"], ["history", "BTCUSD"], ["fsck", "BTCUSD"]):
+        status, out, err = run("-s", run.url, *args)
+        assert status == 0 and "unknown" not in err, (args, out, err)

@@ -152,6 +152,9 @@ class LocalBackend(Backend):
         except OSError as exc:
             raise self._translate(exc, key) from exc
 
+    def exists(self) -> bool:
+        return self.root.is_dir()  # the first write creates it
+
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         if "/" in name or name.startswith("."):

@@ -70,6 +70,8 @@ def _duration(text: str) -> dt.timedelta:
 
 def _check_known(store: Tickstore, symbols: Sequence[str]) -> None:
     """Refuse symbols the store has never had: a typo must not look like a symbol without data."""
+    if not symbols:
+        return
     for symbol in symbols:
         check_symbol(symbol)
     known = set(store.symbols())
@@ -96,31 +98,15 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    """Symbols with their days and sizes (current versions)."""
-    import pandas as pd
-
+    """Every symbol (or those named) with its days and sizes (current versions)."""
     with _store(args) as store:
         _check_known(store, args.symbols)
-        rows = []
-        for symbol in args.symbols or store.symbols():
-            history = store.history(symbol)
-            current = history[history["current"] & (history["rows"] > 0)]
-            rows.append(
-                {
-                    "symbol": symbol,
-                    "days": len(current),
-                    "first_day": current["day"].min() if len(current) else None,
-                    "last_day": current["day"].max() if len(current) else None,
-                    "rows": int(current["rows"].sum()),
-                    "bytes": int(current["bytes"].sum()),
-                    "versions": len(history),
-                }
-            )
-        if not rows:
+        summary = store.summary(args.symbols or None)
+        if summary.empty:
             print(f"{store.backend.url}: no symbols")
             return 0
         print(store.backend.url)
-        _print_frame(pd.DataFrame(rows).set_index("symbol"))
+    print(summary.to_string())  # every row: a listing is no place for "..."
     return 0
 
 
@@ -365,6 +351,8 @@ def cmd_fsck(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         _check_known(store, args.symbols)
+        if not args.symbols:
+            store.symbols()  # a missing store is an error (status 2), not a problem fsck found
         report = fsck(store, args.symbols or None, deep=args.deep)
     for problem in report.problems:
         print(f"problem: {problem}")

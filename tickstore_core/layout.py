@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "DataKey", "Layout", "layout_for"]
+__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "SUMMARY_KEY", "DataKey", "Layout", "layout_for"]
 
 MANIFEST_KEY = "_tickstore.json"
+SUMMARY_KEY = "_summary.json"  # per-symbol statistics for listings, see Tickstore.summary
 INDEX_PREFIX = "_index/"
 _INDEX_SUFFIX = ".json"
 

@@ -62,7 +62,7 @@ from .errors import (
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
-from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
+from .layout import INDEX_PREFIX, MANIFEST_KEY, SUMMARY_KEY, Layout, layout_for
 from .progress import progress_bar
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, BiTimestamp, DayLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
@@ -72,6 +72,9 @@ __all__ = ["Tickstore"]
 log = logging.getLogger("tickstore")
 
 MANIFEST_FORMAT = "tickstore/1"
+SUMMARY_FORMAT = "tickstore-summary/1"
+_SUMMARY_COLUMNS = ("days", "first_day", "last_day", "rows", "bytes", "versions")
+_DAY_COLUMNS = ("first_day", "last_day")
 DEFAULT_TIMESTAMP_COLUMN = "time"
 DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
@@ -424,6 +427,80 @@ class Tickstore:
             self._check_exists()
             return []
         return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.rows]
+
+    def summary(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per symbol (default: every symbol): its current data and its number of versions.
+
+        Columns: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and ``bytes`` of the
+        current versions, and ``versions`` (all of them, ended ones included), indexed by ``symbol``.
+
+        Thousands of symbols take about a second: one listing of the indexes and one read of the
+        summary object (``_summary.json``), whose entry for a symbol is used only while the
+        symbol's index still has the ETag the entry was computed from. Indexes without a valid
+        entry are read concurrently, and the summary object is then updated (best effort: a lost
+        race or a read-only credential only leaves it for the next call).
+        """
+        self._check_open()
+        listed = {
+            symbol: meta.etag
+            for meta in self.backend.list(INDEX_PREFIX)
+            if (symbol := self.layout.symbol_of_index_key(meta.key))
+        }
+        if not listed:
+            self._check_exists()
+        wanted = sorted(listed) if symbols is None else [check_symbol(s) for s in symbols]
+        summary_etag, data = self._read_revalidated(SUMMARY_KEY)
+        stored = _summary_entries(data)
+        entries = {s: stored[s] for s in wanted if s in stored and stored[s].get("etag") == listed.get(s)}
+        stale = [s for s in wanted if s not in entries and s in listed]
+        fresh = self._map(self._summarise, [(s, listed[s]) for s in stale], "summary")
+        for symbol, entry in zip(stale, fresh, strict=True):
+            if entry is not None:
+                entries[symbol] = entry
+        if stale or set(stored) - set(listed):
+            kept = {s: e for s, e in {**stored, **entries}.items() if s in listed and e.get("etag") == listed[s]}
+            self._write_summary(kept, summary_etag)
+        rows = [
+            {
+                "symbol": s,
+                **{c: entries[s][c] for c in _SUMMARY_COLUMNS},
+                **{c: None if entries[s][c] is None else dt.date.fromisoformat(entries[s][c]) for c in _DAY_COLUMNS},
+            }
+            for s in wanted
+            if s in entries
+        ]
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=["symbol", *_SUMMARY_COLUMNS]).set_index("symbol")
+        return frame
+
+    def _summarise(self, listed: tuple[str, str]) -> dict[str, Any] | None:
+        """The summary entry of one symbol's index, tagged with the ETag it was listed with.
+
+        The bytes read are that version of the index or a newer one; a newer one only makes the
+        entry look stale to the next call, never wrong. None if the index vanished meanwhile.
+        """
+        symbol, etag = listed
+        key = self.layout.index_key(symbol)
+        try:
+            index = SymbolIndex.from_bytes(self.backend.get(key), where=f"{self.backend.url}/{key}")
+        except ObjectNotFoundError:
+            return None
+        current = [v for v in (index.latest(d) for d in index.days()) if v is not None and v.current and v.rows]
+        return {
+            "etag": etag,
+            "days": len(current),
+            "first_day": current[0].day.isoformat() if current else None,
+            "last_day": current[-1].day.isoformat() if current else None,
+            "rows": sum(v.rows for v in current),
+            "bytes": sum(v.bytes for v in current),
+            "versions": len(index),
+        }
+
+    def _write_summary(self, entries: dict[str, dict[str, Any]], etag: str | None) -> None:
+        data = json.dumps({"format": SUMMARY_FORMAT, "symbols": entries}, separators=(",", ":")).encode()
+        try:
+            self.backend.put(SUMMARY_KEY, data, mode="create" if etag is None else IfMatch(etag))
+        except TickstoreError as exc:  # another reader won, or no right to write: the next call tries again
+            log.debug("summary of %s not updated: %s", self.backend.url, exc)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -904,6 +981,18 @@ def _already_committed(
     if not keys or keys[0] not in committed:
         return None
     return None, [committed[key] for key in keys]
+
+
+def _summary_entries(data: bytes | None) -> dict[str, dict[str, Any]]:
+    """The entries of a summary object; nothing if it is missing or unreadable (it is only a shortcut)."""
+    if data is None:
+        return {}
+    try:
+        document = json.loads(data)
+        entries = document["symbols"] if document.get("format") == SUMMARY_FORMAT else {}
+        return {s: e for s, e in entries.items() if isinstance(e, dict) and set(_SUMMARY_COLUMNS) <= set(e)}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _timeline(index: SymbolIndex, versions: list[Version]) -> SymbolIndex:

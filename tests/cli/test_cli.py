@@ -466,3 +466,75 @@ def test_an_unknown_symbol_is_named_in_ls_history_and_fsck(run):
     for args in (["ls", "BTCUSD"], ["history", "BTCUSD"], ["fsck", "BTCUSD"]):
         status, out, err = run("-s", run.url, *args)
         assert status == 0 and "unknown" not in err, (args, out, err)
+
+
+# --- ls on thousands of symbols ----------------------------------------------------------------------
+
+MANY = 2000
+
+
+def _store_with_many_symbols(url: str, options: dict, count: int) -> None:
+    """``count`` symbols: one inserted for real, the others real index objects written through the backend."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tickstore_core.index import SymbolIndex
+
+    with open_store(url, **options) as store:
+        store.insert("S0000", make_ticks(DAY1, 20))
+        store.insert("S0000", make_ticks(DAY2, 10))
+        key = store.layout.index_key("S0000")
+        template = list(SymbolIndex.from_bytes(store.backend.get(key), where=key))
+
+        def write(n: int) -> None:
+            symbol = f"S{n:04d}"
+            store.backend.put(store.layout.index_key(symbol), SymbolIndex(symbol, template).to_bytes())
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(write, range(1, count)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["file", "s3"])
+def test_ls_lists_2000_symbols_in_under_2_seconds(backend, request, tmp_path, capsys, monkeypatch):
+    if backend == "file":
+        url, options = (tmp_path / "many").as_uri(), {}
+    else:
+        emulated = request.getfixturevalue("s3_store")
+        url, options = emulated.url, dict(emulated.options)
+    _store_with_many_symbols(url + ("?fsync=false" if backend == "file" else ""), options, MANY)
+    run = InProcess(lambda: (url, options), capsys, monkeypatch)
+    timings = []
+    for attempt in range(3):  # the first reads every index and stores the summary; the others read the summary
+        monkeypatch.setenv("TICKSTORE_CACHE_DIR", str(tmp_path / f"cache-{attempt}"))  # as on another machine
+        started = time.perf_counter()
+        status, out, err = run("-s", run.url, "ls")
+        timings.append(time.perf_counter() - started)
+        listed = [line.split()[0] for line in out.splitlines()[3:]]
+        assert status == 0 and listed == [f"S{n:04d}" for n in range(MANY)], (err, out[-500:])
+        for line in out.splitlines()[3:6]:  # days, first and last day, rows, bytes, versions
+            fields = line.split()
+            assert fields[1:5] == ["2", "2024-03-04", "2024-03-05", "30"] and fields[6] == "2", line
+    shown = ", ".join(f"{t:.2f}" for t in timings)
+    print(f"tickstore ls, {MANY} symbols on {backend}: {shown} s (first with an empty summary)", file=sys.__stderr__)
+    assert (max(timings) if backend == "file" else min(timings[1:])) < 2.0, timings
+
+
+def test_ls_summary_follows_every_change(run):
+    """The summary object is a shortcut only: after any commit, ls shows the new numbers."""
+    with run.store() as store:
+        store.insert("A", make_ticks(DAY1, 5))
+        store.insert("B", make_ticks(DAY1, 7))
+    assert run("-s", run.url, "ls")[1].split("\n")[3].split()[:2] == ["A", "1"]
+    with run.store() as store:
+        store.insert("A", make_ticks(DAY2, 3))
+        store.delete("B", DAY1)
+        store.insert("C", make_ticks(DAY2, 1))
+        summary = store.summary()
+    assert summary.loc["A", "days"] == 2 and summary.loc["A", "rows"] == 8 and summary.loc["A", "versions"] == 2
+    assert summary.loc["B", "days"] == 0 and summary.loc["B", "first_day"] is None and summary.loc["B", "versions"] == 1
+    assert list(summary.index) == ["A", "B", "C"] and summary.loc["C", "last_day"] == DAY2
+    status, out, _ = run("-s", run.url, "ls", "C", "A")
+    assert status == 0 and [line.split()[0] for line in out.splitlines()[3:]] == ["C", "A"]
+    with run.store() as store:
+        store.backend.put("_summary.json", b"{not json")  # damaged: ignored, then rewritten
+        assert store.summary().equals(summary)

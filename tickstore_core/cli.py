@@ -464,6 +464,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.handler(args))
+    except BrokenPipeError:  # the reader went away (`tickstore ls | head`): nothing to report
+        _silence_stdout()
+        return 0
     except (TickstoreError, OSError) as exc:  # what the user can fix; anything else is a bug, with its traceback
         if args.verbose:
             traceback.print_exc()
@@ -472,6 +475,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume where it makes sense (copy does)", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (captured output): nothing to flush into a pipe
+        pass
 
 
 def _error_line(exc: BaseException) -> str:

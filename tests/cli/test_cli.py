@@ -538,3 +538,13 @@ def test_ls_summary_follows_every_change(run):
     with run.store() as store:
         store.backend.put("_summary.json", b"{not json")  # damaged: ignored, then rewritten
         assert store.summary().equals(summary)
+
+
+def test_ls_into_a_pipe_closed_early_is_quiet(tmp_path):
+    url = (tmp_path / "piped").as_uri()
+    _store_with_many_symbols(url + "?fsync=false", {}, 1500)  # more output than a pipe holds
+    piped = subprocess.run(
+        f"{TICKSTORE} -s {url} ls | head -5", shell=True, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 5 and "S0000" in piped.stdout
+    assert piped.stderr == "", piped.stderr

@@ -166,7 +166,10 @@ class AzureBlobBackend(Backend):
         try:
             return bool(self._container.exists())  # the first write creates it
         except AzureError as exc:
-            raise self._translate(exc, "") from exc
+            error = self._translate(exc, "")
+            if isinstance(error, BackendPermissionError):
+                return True  # e.g. a container SAS that may read blobs but not the container: the reads speak
+            raise error from exc
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ A backend stores immutable blobs of bytes under string keys, relative to the roo
 It knows nothing about ticks, versions, indexes, caching or encodings: those live in the core, once.
 Six verbs are required (``from_url``, ``get``, ``head``, ``put``, ``list``, ``delete``); ``put``
 must honour its ``mode`` atomically, because the core's compare-and-swap commit relies on it.
+``exists``, ``lock`` and ``close`` are optional.
 
 Errors are translated into :mod:`tickstore_core.errors`: a missing object raises
 :class:`~tickstore_core.errors.ObjectNotFoundError`, a lost ``"create"`` race
@@ -135,6 +136,15 @@ class Backend(ABC):
         Object stores own every key under their prefix (this default). The local backend says
         no for a file that is a symbolic link or lies behind one: it belongs to whatever the link
         points at (another store, an archive), so ``gc`` and ``destroy`` leave it alone.
+        """
+        return True
+
+    def exists(self) -> bool:
+        """Whether the store's root (directory, bucket, container) exists, so that reads can tell a typo
+        from an empty store.
+
+        The core asks only when a read finds nothing in a store without a manifest. The default says
+        yes (an empty store); override it where the root can be missing and writes create it.
         """
         return True
 

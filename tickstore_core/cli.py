@@ -13,28 +13,52 @@ import datetime as dt
 import logging
 import re
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
 from .config import open_store
-from .errors import CorruptObjectError, InvalidInputError, TickstoreError, UnreadableIndexWarning
-from .maintenance import DEFAULT_GRACE, fsck, gc
-from .migrate import copy_store
+from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
-from .store import Tickstore
+from .symbols import check_symbol
+
+if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
+    import pandas as pd
+
+    from .store import Tickstore
 
 __all__ = ["main"]
+
+DESCRIPTION = "The tickstore command line: inspect, query, load, copy and maintain tick stores."
+STORE_HELP = """\
+The store (--store/-s, before or after the command) is a URL (s3://bucket/db,
+az://container/db, file:///data/db, memory://name), a path, or the name of a store
+in the config file. Default: TICKSTORE_URL if it is set and not empty, else the config
+file's default store, else the local default store. Credentials come from the
+environment and the SDKs' credential chains, never from the command line.
+"""
+TIMES_HELP = """\
+Times (START, END, --as-of, DAY); a time without an offset is UTC:
+  2024-03-05              a day; as END, the whole day
+  2024-03                 a month; as END, the whole month
+  2024                    a year; as END, the whole year
+  2024-03-05 09:30        a minute; as END, up to the end of that minute
+  2024-03-05T09:30:00.25  an exact time; add Z or +01:00 for an offset
+START and END are both inclusive.
+"""
+ERRORS_HELP = """\
+Errors print one line, "tickstore: error: ...", and exit with status 2; fsck exits
+with 1 when it finds problems. -v also prints the traceback and logs what happens.
+"""
 
 
 def _store(args: argparse.Namespace, target: str | None = None, **options: Any) -> Tickstore:
     if args.no_progress:
         options["progress"] = False
-    return open_store(target if target is not None else args.store, **options)
+    return open_store((target if target is not None else args.store) or None, **options)
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -45,11 +69,28 @@ def _duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=float(match.group(1)) * seconds)
 
 
+def _check_known(store: Tickstore, symbols: Sequence[str]) -> None:
+    """Refuse symbols the store has never had: a typo must not look like a symbol without data."""
+    if not symbols:
+        return
+    for symbol in symbols:
+        check_symbol(symbol)
+    known = set(store.symbols())
+    unknown = [s for s in symbols if s not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown symbol{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {store.backend.url}; "
+            "`tickstore ls` lists its symbols"
+        )
+
+
 def _columns(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
 def _print_frame(frame: pd.DataFrame) -> None:
+    import pandas as pd
+
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 40):
         print(frame.to_string() if len(frame) <= 40 else frame)
 
@@ -58,76 +99,106 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    """Symbols with their days and sizes (current versions); an unreadable index is a warning (exit 1)."""
-    unreadable = 0
-    with _store(args) as store:
-        rows = []
-        for symbol in args.symbols or store.symbols():
-            try:
-                history = store.history(symbol)
-            except CorruptObjectError as exc:  # report it, list the others
-                print(f"warning: {symbol}: {exc}", file=sys.stderr)
-                unreadable += 1
-                continue
-            unknown = history["rows"].isna()  # a serenity store keeps no statistics
-            current = history[history["current"] & (unknown | (history["rows"].fillna(0) > 0))]
-            rows.append(
-                {
-                    "symbol": symbol,
-                    "days": len(current),
-                    "first_day": current["day"].min() if len(current) else None,
-                    "last_day": current["day"].max() if len(current) else None,
-                    "rows": "?" if unknown.any() else int(current["rows"].sum()),
-                    "bytes": "?" if unknown.any() else int(current["bytes"].sum()),
-                    "versions": len(history),
-                }
-            )
-        if not rows:
-            print(f"{store.backend.url}: no {'readable ' if unreadable else ''}symbols")
-            return 1 if unreadable else 0
-        print(store.backend.url)
-        _print_frame(pd.DataFrame(rows).set_index("symbol"))
-    return 1 if unreadable else 0
+    """Every symbol (or those named) with its days and sizes (current versions).
+
+    A symbol whose index cannot be read is reported as a warning, and the exit status is 1.
+    """
+    with _store(args) as store, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableIndexWarning)
+        _check_known(store, args.symbols)
+        summary = store.summary(args.symbols or None)
+        url = store.backend.url
+    unreadable = [w for w in caught if issubclass(w.category, UnreadableIndexWarning)]
+    for warning in unreadable:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    status = 1 if unreadable else 0
+    if summary.empty:
+        print(f"{url}: no {'readable ' if unreadable else ''}symbols")
+        return status
+    print(url)
+    shown = summary.astype(object).where(summary.notna(), "?")  # a serenity store keeps no sizes
+    print(shown.to_string())  # every row: a listing is no place for "..."
+    return status
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Every version of a symbol (or of one day) with its transaction times."""
     with _store(args) as store:
+        _check_known(store, [args.symbol])
         history = store.history(args.symbol, args.day)
         columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "checksum"]
-        _print_frame(history[columns].set_index(["day", "version"]) if len(history) else history[columns])
+        shown = _readable_times(history[columns])
+        _print_frame(shown.set_index(["day", "version"]) if len(shown) else shown)
     return 0
+
+
+def _readable_times(history: pd.DataFrame) -> pd.DataFrame:
+    """Transaction times with the open ends named: "beginning of time" and "current", not 1677 and 2262."""
+    import pandas as pd
+
+    from .times import TIME_MAX, TIME_MIN
+
+    shown: pd.DataFrame = history.copy()
+    for column, end, name in (("start_time", TIME_MIN, "beginning of time"), ("end_time", TIME_MAX, "current")):
+        times = shown[column].astype(object)
+        shown[column] = times.where(shown[column] != pd.Timestamp(end, tz="UTC"), name)
+    return shown
 
 
 def cmd_select(args: argparse.Namespace) -> int:
     """Ticks of a symbol between START and END (inclusive), optionally as of a transaction time."""
+    path = None if args.output is None else _output_path(args.output)
     with _store(args) as store:
         ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
-    if args.output is None:
+    if path is None:
         _print_frame(ticks)
         print(f"{len(ticks):,} rows", file=sys.stderr)
         return 0
-    path = Path(args.output)
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         ticks.to_parquet(path)
-    elif path.suffix == ".csv":
-        ticks.to_csv(path)
     else:
-        raise InvalidInputError(f"cannot write {path.name}: use a .parquet or .csv file name")
+        ticks.to_csv(path)
     print(f"wrote {len(ticks):,} rows to {path}", file=sys.stderr)
     return 0
 
 
-def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
-    """Ticks from a Parquet or CSV file, indexed by their timestamp column."""
+def _output_path(name: str) -> Path:
+    """The file select writes to, checked before anything is read."""
+    path = Path(name).expanduser()
+    if path.suffix.lower() not in (".parquet", ".csv"):
+        raise InvalidInputError(f"cannot write {path.name}: use a .parquet or .csv file name")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"cannot write {path}: the directory {path.parent} does not exist; create it first")
+    return path
+
+
+TimeUnit = Literal["s", "ms", "us", "ns"]
+TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us", "ns")
+_TIME_HINT = "use ISO 8601 times such as 2024-03-05T09:30:00.25Z, or epoch numbers with --time-unit"
+
+
+def read_ticks_file(path: Path, timestamp_column: str | None, time_unit: TimeUnit | None = None) -> pd.DataFrame:
+    """Ticks from a Parquet or CSV file, indexed by their timestamp column.
+
+    Suffixes are case-insensitive. Times are ISO 8601 text, or epoch numbers in ``time_unit``
+    (s, ms, us or ns). A file that cannot be read raises :class:`InvalidInputError` naming the file,
+    the line or row, and what to fix.
+    """
+    import pandas as pd
+
     if not path.exists():
         raise InvalidInputError(f"{path} does not exist")
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a file; give a .parquet or .csv file of ticks")
+    kind = path.suffix.lower()
+    if kind == ".parquet":
+        frame = _read_parquet(path)
         if isinstance(frame.index, pd.DatetimeIndex):
             return frame
-    elif path.suffix == ".csv":
-        frame = pd.read_csv(path)
+        where = "row"
+    elif kind == ".csv":
+        frame = _read_csv(path)
+        where = "line"
     else:
         raise InvalidInputError(f"cannot read {path.name}: use a .parquet or .csv file")
     column = timestamp_column or next(
@@ -137,14 +208,97 @@ def read_ticks_file(path: Path, timestamp_column: str | None) -> pd.DataFrame:
         raise InvalidInputError(
             f"{path.name} has no timestamp column {column or '(time/timestamp/date)'}; name it with --timestamp-column"
         )
-    frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame[column] = _parse_times(frame[column], f"{path} {where}", 2 if where == "line" else 1, time_unit)
     indexed: pd.DataFrame = frame.set_index(column)
     return indexed
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, ValueError) as exc:
+        raise InvalidInputError(
+            f"{path} is not a readable Parquet file ({_first_line(exc)}); write it with pandas' to_parquet, "
+            "or use a .csv file"
+        ) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import io
+
+    import pandas as pd
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise InvalidInputError(f"{path} is empty; a CSV of ticks needs a header line and one line per tick")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path} line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text; save the file as UTF-8 CSV"
+        ) from exc
+    try:
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InvalidInputError(
+            f"{path} is not a valid CSV file ({_first_line(exc)}); check the quotes and the number of "
+            "fields on that line"
+        ) from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas takes the extra leading fields as an index
+        raise InvalidInputError(
+            f"{path} line 2 has more fields than the header line names; give every column a name in the header"
+        )
+    return frame
+
+
+def _parse_times(values: pd.Series, where: str, first: int, unit: TimeUnit | None) -> pd.Series:
+    """``values`` as UTC timestamps; the first bad value is reported as ``where`` + its line/row number."""
+    import pandas as pd
+
+    def refuse(position: int, problem: str) -> InvalidInputError:
+        value = values.iloc[position]
+        if pd.isna(value):
+            return InvalidInputError(f"{where} {position + first}: {values.name} is empty; every tick needs a time")
+        return InvalidInputError(f"{where} {position + first}: {values.name}={value!r} {problem}")
+
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = pd.to_datetime(values, utc=True)
+    elif unit is not None:
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna()
+        if bad.any():
+            raise refuse(int(bad.to_numpy().argmax()), f"is not an epoch number in {unit}")
+        try:
+            parsed = pd.to_datetime(numbers, unit=unit, utc=True)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidInputError(
+                f"{where}: {values.name} holds epoch numbers outside the years 1677-2262 in {unit} "
+                f"({_first_line(exc)}); check --time-unit"
+            ) from exc
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        raise InvalidInputError(
+            f"{where.rsplit(' ', 1)[0]}: column {values.name} holds numbers, not times; if they are epoch times, "
+            f"give their unit with --time-unit {', '.join(TIME_UNITS)}"
+        )
+    else:
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise refuse(int(bad.to_numpy().argmax()), f"is not a time; {_TIME_HINT}")
+    return parsed
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def cmd_insert(args: argparse.Namespace) -> int:
     """Insert ticks from a Parquet or CSV file: a new version of each day they fall on."""
-    ticks = read_ticks_file(Path(args.file), args.timestamp_column)
+    ticks = read_ticks_file(Path(args.file), args.timestamp_column, args.time_unit)
     with _store(args) as store:
         versions = store.insert(args.symbol, ticks, day=args.day)
     for version in versions:
@@ -184,6 +338,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
     ``index.h5``, or ``az://<container>`` with its ``index`` blob), copied with the times and
     deletes its index records.
     """
+    from .migrate import copy_store
+
     with _store(args, args.source) as source, _store(args, args.destination, tz=source.tz) as destination:
         report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
     for symbol in sorted(report.copied):
@@ -200,9 +356,11 @@ def cmd_gc(args: argparse.Namespace) -> int:
     Symbols whose index cannot be read are skipped (their objects are never removed), with a
     warning and exit status 1.
     """
+    from .maintenance import DEFAULT_GRACE, gc
+
     with _store(args) as store, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnreadableIndexWarning)
-        orphans = gc(store, dry_run=not args.delete, grace=args.grace)
+        orphans = gc(store, dry_run=not args.delete, grace=DEFAULT_GRACE if args.grace is None else args.grace)
     skipped = [w for w in caught if issubclass(w.category, UnreadableIndexWarning)]
     for warning in skipped:
         print(f"warning: {warning.message}", file=sys.stderr)
@@ -215,7 +373,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 def cmd_fsck(args: argparse.Namespace) -> int:
     """Check indexes against objects (sizes; checksums with --deep)."""
+    from .maintenance import fsck
+
     with _store(args) as store:
+        _check_known(store, args.symbols)
+        if not args.symbols:
+            store.symbols()  # a missing store is an error (status 2), not a problem fsck found
         report = fsck(store, args.symbols or None, deep=args.deep)
     for problem in report.problems:
         print(f"problem: {problem}")
@@ -249,40 +412,60 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tickstore", description=__doc__.splitlines()[0])
+    plain = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="tickstore",
+        description=DESCRIPTION,
+        epilog=f"{STORE_HELP}\n{TIMES_HELP}\n{ERRORS_HELP}",
+        formatter_class=plain,
+    )
     parser.add_argument("--version", action="version", version=f"tickstore {__version__}")
-    parser.add_argument("-s", "--store", help="URL, path or configured name (default: TICKSTORE_URL, config, local)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
+    common = argparse.ArgumentParser(add_help=False)  # the same options after the command; the default stays unset
+    for arguments in (parser, common):
+        unset: dict[str, Any] = {} if arguments is parser else {"default": argparse.SUPPRESS}
+        arguments.add_argument(
+            "-s", "--store", help="URL, path or configured store name (default: TICKSTORE_URL, config, local)", **unset
+        )
+        arguments.add_argument(
+            "-v", "--verbose", action="store_true", help="log what happens; show tracebacks", **unset
+        )
+        arguments.add_argument("--no-progress", action="store_true", help="never show progress bars", **unset)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Any, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+    def command(name: str, handler: Any, times: bool = False, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
         sub = commands.add_parser(
-            name, aliases=list(aliases), help=handler.__doc__.splitlines()[0], description=handler.__doc__
+            name,
+            aliases=list(aliases),
+            parents=[common],
+            help=handler.__doc__.splitlines()[0],
+            description=handler.__doc__,
+            epilog=TIMES_HELP if times else None,
+            formatter_class=plain,
         )
         sub.set_defaults(handler=handler)
         return sub
 
     command("ls", cmd_ls).add_argument("symbols", nargs="*")
-    sub = command("history", cmd_history)
+    sub = command("history", cmd_history, times=True)
     sub.add_argument("symbol")
-    sub.add_argument("day", nargs="?")
-    sub = command("select", cmd_select)
+    sub.add_argument("day", nargs="?", metavar="DAY")
+    sub = command("select", cmd_select, times=True)
     sub.add_argument("symbol")
-    sub.add_argument("start")
-    sub.add_argument("end")
+    sub.add_argument("start", metavar="START")
+    sub.add_argument("end", metavar="END")
     sub.add_argument("--as-of", dest="as_of")
     sub.add_argument("--columns", type=_columns, help="comma-separated column names")
     sub.add_argument("-o", "--output", help="write to FILE.parquet or FILE.csv instead of printing")
-    sub = command("insert", cmd_insert)
+    sub = command("insert", cmd_insert, times=True)
     sub.add_argument("symbol")
     sub.add_argument("file", help="a .parquet or .csv file of ticks")
     sub.add_argument("--day", help="the day the ticks belong to (required for an empty file)")
     sub.add_argument("--timestamp-column", help="the file's timestamp column (default: time/timestamp/date)")
-    sub = command("delete", cmd_delete)
+    sub.add_argument("--time-unit", choices=TIME_UNITS, help="the unit of epoch-number times (default: ISO 8601 text)")
+    sub = command("delete", cmd_delete, times=True)
     sub.add_argument("symbol")
     sub.add_argument("day")
-    sub = command("cache", cmd_cache)
+    sub = command("cache", cmd_cache, times=True)
     sub.add_argument("action", choices=["stats", "clear", "prefetch"])
     sub.add_argument("symbol", nargs="?")
     sub.add_argument("start", nargs="?")
@@ -293,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--symbols", nargs="+", help="only these symbols (default: all)")
     sub = command("gc", cmd_gc)
     sub.add_argument("--delete", action="store_true", help="remove the orphans (default: only list them)")
-    sub.add_argument("--grace", type=_duration, default=DEFAULT_GRACE, help="ignore objects younger than this (1h)")
+    sub.add_argument("--grace", type=_duration, help="ignore objects younger than this (1h)")
     sub = command("fsck", cmd_fsck)
     sub.add_argument("symbols", nargs="*")
     sub.add_argument("--deep", action="store_true", help="also read every object and verify its checksum")
@@ -303,16 +486,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user errors print ``tickstore: error: ...`` (one line) and return 2."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.handler(args))
-    except TickstoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (`tickstore ls | head`): nothing to report
+        _silence_stdout()
+        return 0
+    except (TickstoreError, OSError) as exc:  # what the user can fix; anything else is a bug, with its traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"tickstore: error: {_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume where it makes sense (copy does)", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (captured output): nothing to flush into a pipe
+        pass
+
+
+def _error_line(exc: BaseException) -> str:
+    """The error as one line; a filesystem error names its file without Python's errno noise."""
+    if isinstance(exc, OSError) and not isinstance(exc, TickstoreError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return _first_line(exc)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import platformdirs
@@ -38,7 +38,9 @@ else:  # pragma: no cover - Python 3.10
 from .errors import ConfigError, InvalidURLError
 from .options import flag_option
 from .plugins import BackendRegistry, get_registry
-from .store import Tickstore
+
+if TYPE_CHECKING:
+    from .store import Tickstore
 
 __all__ = ["config_path", "default_store_path", "load_config", "open_store", "parse_url", "resolve_target"]
 
@@ -55,6 +57,7 @@ STORE_OPTIONS = {
     "progress": bool,
     "allow_pickle": bool,
 }
+_KINDS = {int: "an integer", float: "a number", str: "a string"}
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credential", "connection_string")
 
 
@@ -111,7 +114,7 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
             f"a store must be given as a URL, a path or a configured name (a string), got {type(target).__name__}"
         )
     if target is None:
-        target = os.environ.get("TICKSTORE_URL")
+        target = os.environ.get("TICKSTORE_URL") or None  # set but empty: the default, as in shells
         if target is None:
             config = load_config()
             target = config.get("default") or str(default_store_path())
@@ -148,7 +151,7 @@ def _convert(name: str, value: Any) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidURLError(f"option {name}={value!r} must be a {kind.__name__}") from exc
+        raise InvalidURLError(f"option {name}={value!r} must be {_KINDS.get(kind, f'a {kind.__name__}')}") from exc
 
 
 def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
@@ -208,6 +211,8 @@ def open_store(
     <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
     >>> store.close()
     """
+    from .store import Tickstore  # pandas and pyarrow load only when a store is opened
+
     url, configured = resolve_target(url)
     scheme, base, query = parse_url(url)
     merged: dict[str, Any] = {**configured, **query, **options}

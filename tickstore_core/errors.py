@@ -35,6 +35,7 @@ __all__ = [
     "SchemaError",
     "StorageError",
     "StoreClosedError",
+    "StoreNotFoundError",
     "TickstoreError",
     "TickstoreWarning",
     "TransactionTimeError",
@@ -128,6 +129,10 @@ class ObjectExistsError(StorageError, FileExistsError):
 
 class PreconditionFailedError(StorageError):
     """A conditional put lost: the object changed since its ETag was read."""
+
+
+class StoreNotFoundError(StorageError, FileNotFoundError):
+    """The store's root (directory, bucket or container) does not exist: a typo, not an empty store."""
 
 
 class BackendPermissionError(StorageError, PermissionError):

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "DataKey", "Layout", "layout_for", "writer_token"]
+__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "SUMMARY_KEY", "DataKey", "Layout", "layout_for", "writer_token"]
 
 MANIFEST_KEY = "_tickstore.json"
+SUMMARY_KEY = "_summary.json"  # per-symbol statistics for listings, see Tickstore.summary
 INDEX_PREFIX = "_index/"
 _INDEX_SUFFIX = ".json"
 _TOKEN = r"[0-9a-f]+-[0-9a-f]{12}"

@@ -45,7 +45,9 @@ class MemoryBackend(Backend):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryBackend:
         if options:
-            raise InvalidURLError(f"memory backend takes no options, got {sorted(options)}; valid options: none")
+            raise InvalidURLError(
+                f"unknown option(s) {', '.join(sorted(options))} for the memory backend; valid options: none"
+            )
         parts = urlsplit(url)
         name = (parts.netloc + parts.path).strip("/") or "default"
         return cls(name)

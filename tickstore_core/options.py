@@ -16,6 +16,7 @@ from .errors import InvalidURLError
 __all__ = ["check_option_names", "flag_option", "number_option", "text_option"]
 
 Converter = Callable[[str, Any], Any]
+_KINDS = {int: "an integer", float: "a number"}
 
 
 def check_option_names(
@@ -61,7 +62,7 @@ def number_option(kind: type[int] | type[float], minimum: float) -> Converter:
         except (TypeError, ValueError):
             exact = False
         if not exact or number < minimum:
-            raise InvalidURLError(f"option {name}={value!r} must be a {kind.__name__} >= {minimum:g}")
+            raise InvalidURLError(f"option {name}={value!r} must be {_KINDS[kind]} >= {minimum:g}")
         return number
 
     return convert

@@ -63,14 +63,16 @@ from .errors import (
     PreconditionFailedError,
     SchemaError,
     StoreClosedError,
+    StoreNotFoundError,
     TickstoreError,
     TransactionTimeError,
     UnknownLayoutError,
+    UnreadableIndexWarning,
 )
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
-from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, writer_token
+from .layout import INDEX_PREFIX, MANIFEST_KEY, SUMMARY_KEY, Layout, layout_for, writer_token
 from .progress import progress_bar
 from .schema import check_compatible, type_code, unify_tables
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
@@ -97,6 +99,9 @@ __all__ = ["Tickstore"]
 log = logging.getLogger("tickstore")
 
 MANIFEST_FORMAT = "tickstore/1"
+SUMMARY_FORMAT = "tickstore-summary/1"
+_SUMMARY_COLUMNS = ("days", "first_day", "last_day", "rows", "bytes", "versions")
+_DAY_COLUMNS = ("first_day", "last_day")
 DEFAULT_TIMESTAMP_COLUMN = "time"
 DEFAULT_TZ = "UTC"
 MAX_COMMIT_ATTEMPTS = 60
@@ -191,6 +196,7 @@ class Tickstore:
         self._allow_pickle = allow_pickle
         self._legacy: _Legacy | None = None
         self._unknown_layout: str | None = None
+        self._exists = False
         manifest = self._read_manifest()
         self.timestamp_column, self.tz = self._settings(manifest, timestamp_column, tz)
         if manifest is None:
@@ -423,6 +429,8 @@ class Tickstore:
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
         wanted = self._check_columns(columns)
         index = self._index(symbol)
+        if not len(index):
+            self._check_exists()
         first, last = self._day_of(start_ns, index, first=True), self._day_of(end_ns, index, first=False)
         versions = [
             v
@@ -458,6 +466,8 @@ class Tickstore:
         self._check_open()
         check_symbol(symbol)
         index = self._index(symbol)
+        if not len(index):
+            self._check_exists()
         versions: Iterable[Version] = index if day is None else index.versions(to_day(day, self.tz))
         rows = [
             {
@@ -492,7 +502,10 @@ class Tickstore:
         if self._legacy is not None:
             return sorted(self._legacy_indexes())
         found = (self.layout.symbol_of_index_key(meta.key) for meta in self.backend.list(INDEX_PREFIX))
-        return sorted(s for s in found if s)
+        symbols = sorted(s for s in found if s)
+        if not symbols:
+            self._check_exists()
+        return symbols
 
     def days(self, symbol: str, as_of: Any = None) -> list[dt.date]:
         """The days of ``symbol`` that have ticks (a version with rows) at ``as_of`` (None: now)."""
@@ -502,8 +515,75 @@ class Tickstore:
         index = self._index(symbol)
         days = index.days()
         if not days:
+            self._check_exists()
             return []
         return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.may_have_rows]
+
+    def summary(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per symbol (default: every symbol): its current data and its number of versions.
+
+        Columns: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and ``bytes`` of the
+        current versions, and ``versions`` (all of them, ended ones included), indexed by ``symbol``.
+
+        Thousands of symbols take about a second: one listing of the indexes and one read of the
+        summary object (``_summary.json``), whose entry for a symbol is used only while the
+        symbol's index still has the ETag the entry was computed from. Indexes without a valid
+        entry are read concurrently, and the summary object is then updated (best effort: a lost
+        race or a read-only credential only leaves it for the next call).
+        """
+        self._check_open()
+        self._check_layout()
+        if self._legacy is not None:  # read-only: summarised from serenity's index, nothing written
+            indexes = self._legacy_indexes()
+            chosen = sorted(indexes) if symbols is None else [check_symbol(s) for s in symbols]
+            return _summary_frame({s: _summary_entry(indexes[s]) for s in chosen if s in indexes}, chosen)
+        listed = {
+            symbol: meta.etag
+            for meta in self.backend.list(INDEX_PREFIX)
+            if (symbol := self.layout.symbol_of_index_key(meta.key))
+        }
+        if not listed:
+            self._check_exists()
+        wanted = sorted(listed) if symbols is None else [check_symbol(s) for s in symbols]
+        summary_etag, data = self._read_revalidated(SUMMARY_KEY)
+        stored = _summary_entries(data)
+        entries = {s: stored[s] for s in wanted if s in stored and stored[s].get("etag") == listed.get(s)}
+        stale = [s for s in wanted if s not in entries and s in listed]
+        fresh = self._map(self._summarise, [(s, listed[s]) for s in stale], "summary")
+        for symbol, entry in zip(stale, fresh, strict=True):
+            if isinstance(entry, str):  # an unreadable index: say so, summarise the others
+                log.warning(entry)
+                warnings.warn(entry, UnreadableIndexWarning, stacklevel=2)
+            elif entry is not None:
+                entries[symbol] = entry
+        if stale or set(stored) - set(listed):
+            kept = {s: e for s, e in {**stored, **entries}.items() if s in listed and e.get("etag") == listed[s]}
+            self._write_summary(kept, summary_etag)
+        return _summary_frame(entries, wanted)
+
+    def _summarise(self, listed: tuple[str, str]) -> dict[str, Any] | str | None:
+        """The summary entry of one symbol's index, tagged with the ETag it was listed with.
+
+        The bytes read are that version of the index or a newer one; a newer one only makes the
+        entry look stale to the next call, never wrong. None if the index vanished meanwhile, and
+        what is wrong (a message) if it cannot be read.
+        """
+        symbol, etag = listed
+        key = self.layout.index_key(symbol)
+        try:
+            index = SymbolIndex.from_bytes(self.backend.get(key), where=f"{self.backend.url}/{key}")
+        except ObjectNotFoundError:
+            return None
+        except CorruptObjectError as exc:
+            return f"{symbol}: {exc}"
+        return {"etag": etag, **_summary_entry(index)}
+
+    def _write_summary(self, entries: dict[str, dict[str, Any]], etag: str | None) -> None:
+        data = json.dumps({"format": SUMMARY_FORMAT, "symbols": entries}, separators=(",", ":")).encode()
+        try:
+            self.backend.put(SUMMARY_KEY, data, mode="create" if etag is None else IfMatch(etag))
+        except TickstoreError as exc:  # another reader won, or no right to write: the next call tries again
+            log.debug("summary of %s not updated: %s", self.backend.url, exc)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -976,6 +1056,18 @@ class Tickstore:
             new_versions.append(planned[-1])
         return index.replace(changed), new_versions
 
+    def _check_exists(self) -> None:
+        """Refuse to read a store whose root is missing: a typo must not look like an empty store.
+
+        Asked of the backend once, when a read finds nothing in a store without a manifest; a
+        store this object wrote to, or whose manifest it read, exists.
+        """
+        if self._manifest_written or self._exists:
+            return
+        if not self.backend.exists():
+            raise StoreNotFoundError(f"{self.backend.url} does not exist; check the name, or insert to create it")
+        self._exists = True
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosedError(f"the store {self.backend.url} is closed; open it again with open_store()")
@@ -1107,6 +1199,47 @@ def _already_committed(
     if not keys or keys[0] not in committed:
         return None
     return None, [committed[key] for key in keys]
+
+
+def _summary_entry(index: SymbolIndex) -> dict[str, Any]:
+    """A symbol's current days, their rows and bytes (None where a serenity store does not know), and its versions."""
+    current = [v for v in (index.latest(d) for d in index.days()) if v is not None and v.current and v.may_have_rows]
+    known = all(v.stats_known for v in current)
+    return {
+        "days": len(current),
+        "first_day": current[0].day.isoformat() if current else None,
+        "last_day": current[-1].day.isoformat() if current else None,
+        "rows": sum(v.rows or 0 for v in current) if known else None,
+        "bytes": sum(v.bytes or 0 for v in current) if known else None,
+        "versions": len(index),
+    }
+
+
+def _summary_frame(entries: dict[str, dict[str, Any]], wanted: Sequence[str]) -> pd.DataFrame:
+    """The summary of the ``wanted`` symbols that have an entry, indexed by symbol."""
+    rows = [
+        {
+            "symbol": s,
+            **{c: entries[s][c] for c in _SUMMARY_COLUMNS},
+            **{c: None if entries[s][c] is None else dt.date.fromisoformat(entries[s][c]) for c in _DAY_COLUMNS},
+        }
+        for s in wanted
+        if s in entries
+    ]
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["symbol", *_SUMMARY_COLUMNS]).set_index("symbol")
+    return frame
+
+
+def _summary_entries(data: bytes | None) -> dict[str, dict[str, Any]]:
+    """The entries of a summary object; nothing if it is missing or unreadable (it is only a shortcut)."""
+    if data is None:
+        return {}
+    try:
+        document = json.loads(data)
+        entries = document["symbols"] if document.get("format") == SUMMARY_FORMAT else {}
+        return {s: e for s, e in entries.items() if isinstance(e, dict) and set(_SUMMARY_COLUMNS) <= set(e)}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> None:

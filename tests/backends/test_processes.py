@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tickstore_core import open_store
+from tickstore_core import StoreNotFoundError, open_store
 from tickstore_core.testing import make_ticks
 
 DAY = dt.date(2024, 3, 4)
@@ -36,7 +36,10 @@ def _read(url: str, options: dict[str, Any], stop: Any, start: Any) -> tuple[int
     problems, reads = [], 0
     with open_store(url, index_ttl=0, **options) as store:
         while not stop.is_set() or reads == 0:
-            ticks = store.select("RACE")
+            try:
+                ticks = store.select("RACE")
+            except StoreNotFoundError:  # a read before the first writer created the store
+                continue
             reads += 1
             if ticks.empty:
                 continue

@@ -192,6 +192,7 @@ class LocalTickstore(Tickstore):
         self, base_path: str | os.PathLike[str], timestamp_column: str = "date", *, naive: bool = False, **options: Any
     ) -> None:
         self.base_path = Path(base_path).expanduser().resolve()
+        self.base_path.mkdir(parents=True, exist_ok=True)  # as serenity does: a new store is an empty one
         store = open_store(self.base_path.as_uri(), timestamp_column=timestamp_column, **options)
         super().__init__(store, naive=naive)
 

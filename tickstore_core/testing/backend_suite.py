@@ -223,6 +223,10 @@ class BackendConformance:
         for secret in secrets:
             assert secret not in shown
 
+    def test_a_store_in_use_exists(self, backend: Backend) -> None:
+        backend.put("k", b"v")
+        assert backend.exists() is True
+
     def test_lock_excludes_other_holders(self, backend: Backend) -> None:
         if backend.layout != "behemoth":
             pytest.skip("only backends with version-named keys need a real lock")

@@ -215,13 +215,13 @@ class StoreConformance:
             store.select("C", columns=["price", "nope"])
 
     def test_unknown_symbol_or_empty_range_gives_an_empty_frame(self, store: Tickstore) -> None:
+        store.insert("E", make_ticks(DAY1, 5, start_hour=12))  # an existing store; a missing one is an error
         for result in (
             store.select("NEVER"),
             store.select("NEVER", DAY1, DAY2),
         ):
             assert result.empty and isinstance(result.index, pd.DatetimeIndex)
             assert result.index.name == store.timestamp_column and str(result.index.tz) == "UTC"
-        store.insert("E", make_ticks(DAY1, 5, start_hour=12))
         assert store.select("E", pd.Timestamp(DAY1), pd.Timestamp(DAY1) + pd.Timedelta(hours=11)).empty
         assert store.select("E", pd.Timestamp(DAY3)).empty
         with pytest.raises(InvalidTimeError):

@@ -56,7 +56,8 @@ class AzureBlobBackend(Backend):
 
     Options are listed in :class:`~tickstore_azure._options.AzureOptions`. A missing container is
     created by the first write (an existing one is fine), so opening a store sends no request and
-    works offline; until then the store reads as empty. A pickled backend carries the options it
+    works offline; until then the backend lists nothing and :meth:`exists` is false (the store refuses
+    reads, a typo must not look like an empty store). A pickled backend carries the options it
     was given, credentials included (a Dask worker needs them); those found in the environment or
     by azure-identity are looked up again where it is unpickled.
     """
@@ -160,6 +161,15 @@ class AzureBlobBackend(Backend):
             pass  # already gone, or the container was never created
         except AzureError as exc:
             raise self._translate(exc, key) from exc
+
+    def exists(self) -> bool:
+        try:
+            return bool(self._container.exists())  # the first write creates it
+        except AzureError as exc:
+            error = self._translate(exc, "")
+            if isinstance(error, BackendPermissionError):
+                return True  # e.g. a container SAS that may read blobs but not the container: the reads speak
+            raise error from exc
 
     # --- helpers -------------------------------------------------------------------------------
 

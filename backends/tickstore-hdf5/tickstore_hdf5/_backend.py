@@ -183,6 +183,9 @@ class LocalBackend(Backend):
         except OSError:
             return False
 
+    def exists(self) -> bool:
+        return self.root.is_dir()  # the first write creates it
+
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
         if "/" in name or name.startswith("."):

@@ -24,7 +24,9 @@ class LocalOptions:
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(options) - set(valid))
         if unknown:
-            raise InvalidURLError(f"unknown option(s) {unknown} for file:// stores; valid options: {valid}")
+            raise InvalidURLError(
+                f"unknown option(s) {', '.join(unknown)} for the file backend; valid options: {', '.join(valid)}"
+            )
         parsed = cls()
         if "fsync" in options:
             parsed = replace(parsed, fsync=flag_option("fsync", options["fsync"]))

@@ -43,6 +43,7 @@ from tickstore_core import (
     PreconditionFailedError,
     PutMode,
     StorageError,
+    StoreNotFoundError,
 )
 from tickstore_core.backend import check_key
 
@@ -97,7 +98,7 @@ class S3Backend(Backend):
     """Objects under ``prefix`` in an S3 bucket; safe to share between threads.
 
     Options are listed in :class:`~tickstore_s3._options.S3Options`. A missing bucket raises
-    :class:`~tickstore_core.BackendError` saying how to create it, unless the store is opened with
+    :class:`~tickstore_core.StoreNotFoundError` saying how to create it, unless the store is opened with
     ``create_bucket=true``, which creates it. A pickled backend carries the credentials it was
     given as keyword options (a Dask worker needs them to reopen it); the chain's are not pickled.
 
@@ -141,7 +142,7 @@ class S3Backend(Backend):
     def url(self) -> str:
         root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         identity = self.options.identity()
-        return f"{root}?{urlencode(identity)}" if identity else root
+        return f"{root}?{urlencode(identity, safe=':/')}" if identity else root  # readable in messages
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen, (f"s3://{self.bucket}/{self.prefix}", self.options.given()))
@@ -213,6 +214,13 @@ class S3Backend(Backend):
         except (BotoCoreError, ClientError) as exc:
             raise self._translate(exc, key) from exc
 
+    def exists(self) -> bool:
+        try:
+            self._check_bucket()
+        except StoreNotFoundError:
+            return False
+        return True
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _key(self, key: str) -> str:
@@ -252,10 +260,10 @@ class S3Backend(Backend):
         for secret in self.options.secrets():
             detail = detail.replace(secret, "***")
         endpoint = self._client.meta.endpoint_url
-        if bucket_missing or code == "NoSuchBucket":
-            return BackendError(
-                f"bucket {self.bucket!r} does not exist at {endpoint}; create it (aws s3 mb s3://{self.bucket}) "
-                "or open the store with create_bucket=true"
+        if bucket_missing or code == "NoSuchBucket":  # never created unasked: a typo must not make a bucket
+            return StoreNotFoundError(
+                f"bucket {self.bucket!r} does not exist at {endpoint}; check the name, or create the bucket "
+                f"(aws s3 mb s3://{self.bucket}) or open the store with create_bucket=true"
             )
         lost = code in ("PreconditionFailed", "ConditionalRequestConflict")  # 409: a concurrent write won
         lost = lost or (mode is not None and _status(exc) in (409, 412))  # a reply that lost its body on the way

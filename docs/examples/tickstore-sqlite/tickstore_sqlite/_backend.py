@@ -44,7 +44,9 @@ class SQLiteBackend(Backend):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteBackend:
         if options:
-            raise InvalidURLError(f"the sqlite backend takes no options, got {sorted(options)}")
+            raise InvalidURLError(
+                f"unknown option(s) {', '.join(sorted(options))} for the sqlite backend; valid options: none"
+            )
         parts = urlsplit(url)
         if parts.netloc or not parts.path:
             raise InvalidURLError(f"use sqlite:///absolute/path/to/store.db, not {url!r}")

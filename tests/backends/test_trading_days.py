@@ -132,7 +132,7 @@ def test_ticks_at_the_ends_of_the_time_range_are_refused_at_insert(store_locatio
         extreme_tick = pd.DataFrame({"price": [3.0]}, index=index.tz_convert("UTC").rename("time"))
         with pytest.raises(InvalidTicksError, match="outside the supported range"):  # among good ticks
             store.insert("X", pd.concat([_half_hourly("2024-03-04", "2024-03-05"), extreme_tick]))
-        assert store.symbols() == [] and not [m for m in store.backend.list("") if "X" in m.key]
+        assert not [m for m in store.backend.list("") if "X" in m.key]  # nothing written
 
 
 @pytest.mark.parametrize("zone", ["UTC", NY, "Pacific/Kiritimati"])

@@ -1,4 +1,4 @@
-"""Conformance tests of the bitemporal store over a backend: the rules of DESIGN.md, end to end.
+"""Conformance tests of the bitemporal store over a backend: the rules of docs/design.md, end to end.
 
 A backend package runs them by subclassing :class:`StoreConformance` and overriding the
 ``new_store_location`` fixture: a callable returning ``(url, options)`` of a fresh, empty store

@@ -20,14 +20,25 @@ import datetime as dt
 import re
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 
 from .errors import ConfigError
 
-__all__ = ["INDEX_PREFIX", "MANIFEST_KEY", "SUMMARY_KEY", "DataKey", "Layout", "layout_for", "writer_token"]
+__all__ = [
+    "INDEX_PREFIX",
+    "MANIFEST_KEY",
+    "SUMMARY_PREFIX",
+    "DataKey",
+    "Layout",
+    "layout_for",
+    "summary_key",
+    "writer_token",
+]
 
 MANIFEST_KEY = "_tickstore.json"
-SUMMARY_KEY = "_summary.json"  # per-symbol statistics for listings, see Tickstore.summary
+SUMMARY_PREFIX = "_summary/"  # per-symbol statistics for listings, in shards; see Tickstore.summary
+SUMMARY_SHARDS = 32
 INDEX_PREFIX = "_index/"
 _INDEX_SUFFIX = ".json"
 _TOKEN = r"[0-9a-f]+-[0-9a-f]{12}"
@@ -45,6 +56,15 @@ class DataKey:
     symbol: str
     day: dt.date
     version: int | None
+
+
+def summary_key(symbol: str) -> str:
+    """The summary shard holding ``symbol``'s entry.
+
+    Few enough shards that a listing reads them all at once, small enough that a commit, which
+    updates its symbol's entry, rewrites only a thirty-second of the summary.
+    """
+    return f"{SUMMARY_PREFIX}{zlib.crc32(symbol.encode()) % SUMMARY_SHARDS:02d}.json"
 
 
 class Layout:

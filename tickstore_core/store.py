@@ -72,7 +72,7 @@ from .errors import (
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
-from .layout import INDEX_PREFIX, MANIFEST_KEY, SUMMARY_KEY, Layout, layout_for, writer_token
+from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, summary_key, writer_token
 from .progress import progress_bar
 from .schema import check_compatible, type_code, unify_tables
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
@@ -525,11 +525,11 @@ class Tickstore:
         Columns: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and ``bytes`` of the
         current versions, and ``versions`` (all of them, ended ones included), indexed by ``symbol``.
 
-        Thousands of symbols take about a second: one listing of the indexes and one read of the
-        summary object (``_summary.json``), whose entry for a symbol is used only while the
-        symbol's index still has the ETag the entry was computed from. Indexes without a valid
-        entry are read concurrently, and the summary object is then updated (best effort: a lost
-        race or a read-only credential only leaves it for the next call).
+        Thousands of symbols take about a second: one listing of the indexes and a read of the
+        summary shards (``_summary/NN.json``, updated after every commit), whose entry for a symbol
+        is used only while the symbol's index still has the ETag the entry was computed from.
+        Indexes without a valid entry are read concurrently, and their shards are then updated
+        (best effort: a lost race or a read-only credential only leaves them for the next call).
         """
         self._check_open()
         self._check_layout()
@@ -545,8 +545,9 @@ class Tickstore:
         if not listed:
             self._check_exists()
         wanted = sorted(listed) if symbols is None else [check_symbol(s) for s in symbols]
-        summary_etag, data = self._read_revalidated(SUMMARY_KEY)
-        stored = _summary_entries(data)
+        shards = sorted({summary_key(s) for s in wanted})
+        read = dict(zip(shards, self._map(self._read_summary, shards, "summary"), strict=True))
+        stored = {s: e for _, shard in read.values() for s, e in shard.items()}
         entries = {s: stored[s] for s in wanted if s in stored and stored[s].get("etag") == listed.get(s)}
         stale = [s for s in wanted if s not in entries and s in listed]
         fresh = self._map(self._summarise, [(s, listed[s]) for s in stale], "summary")
@@ -556,10 +557,35 @@ class Tickstore:
                 warnings.warn(entry, UnreadableIndexWarning, stacklevel=2)
             elif entry is not None:
                 entries[symbol] = entry
-        if stale or set(stored) - set(listed):
-            kept = {s: e for s, e in {**stored, **entries}.items() if s in listed and e.get("etag") == listed[s]}
-            self._write_summary(kept, summary_etag)
+        for key, (etag, shard) in read.items():  # keep what was computed, drop what is stale or gone
+            kept = {
+                s: e
+                for s, e in {**shard, **entries}.items()
+                if summary_key(s) == key and s in listed and e.get("etag") == listed[s]
+            }
+            if kept != shard:
+                self._write_summary(key, kept, etag)
         return _summary_frame(entries, wanted)
+
+    def _read_summary(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, dict[str, dict[str, Any]]]:
+        """(ETag, entries) of one summary shard; no entries if it is missing or unreadable."""
+        etag, data = self._read_revalidated(key, offline_ok=offline_ok)
+        return etag, _summary_entries(data)
+
+    def _update_summary(self, symbol: str, index: SymbolIndex, index_etag: str) -> None:
+        """After a commit, record the symbol's new statistics in its summary shard (best effort).
+
+        A listing then reads the shards instead of every index. A lost race or a failure only
+        leaves the entry stale: a listing sees its ETag differ from the index's and recomputes it.
+        """
+        key = summary_key(symbol)
+        try:
+            etag, entries = self._read_summary(key, offline_ok=False)
+        except TickstoreError as exc:
+            log.debug("summary of %s not updated: %s", self.backend.url, exc)
+            return
+        entries[symbol] = {"etag": index_etag, **_summary_entry(index)}
+        self._write_summary(key, entries, etag)
 
     def _summarise(self, listed: tuple[str, str]) -> dict[str, Any] | str | None:
         """The summary entry of one symbol's index, tagged with the ETag it was listed with.
@@ -578,10 +604,10 @@ class Tickstore:
             return f"{symbol}: {exc}"
         return {"etag": etag, **_summary_entry(index)}
 
-    def _write_summary(self, entries: dict[str, dict[str, Any]], etag: str | None) -> None:
+    def _write_summary(self, key: str, entries: dict[str, dict[str, Any]], etag: str | None) -> None:
         data = json.dumps({"format": SUMMARY_FORMAT, "symbols": entries}, separators=(",", ":")).encode()
         try:
-            self.backend.put(SUMMARY_KEY, data, mode="create" if etag is None else IfMatch(etag))
+            self.backend.put(key, data, mode="create" if etag is None else IfMatch(etag))
         except TickstoreError as exc:  # another reader won, or no right to write: the next call tries again
             log.debug("summary of %s not updated: %s", self.backend.url, exc)
 
@@ -935,6 +961,7 @@ class Tickstore:
                 if self.cache is not None:  # offline, this machine still reads what it committed
                     self.cache.put_tagged(self.backend.url, key, meta.etag, data)
                 self._remember(symbol, _LoadedIndex(new_index, meta.etag, time.monotonic()))
+                self._update_summary(symbol, new_index, meta.etag)
                 return result
         raise CommitConflictError(
             f"gave up committing {symbol} to {self.backend.url} after {MAX_COMMIT_ATTEMPTS} lost races "

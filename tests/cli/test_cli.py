@@ -18,7 +18,7 @@ import pytest
 
 from tickstore_core import InvalidURLError, open_store
 from tickstore_core.cli import main
-from tickstore_core.layout import writer_token
+from tickstore_core.layout import summary_key, writer_token
 from tickstore_core.testing import make_ticks
 
 TICKSTORE = shutil.which("tickstore", path=str(Path(sys.executable).parent))
@@ -537,7 +537,7 @@ def test_ls_summary_follows_every_change(run):
     status, out, _ = run("-s", run.url, "ls", "C", "A")
     assert status == 0 and [line.split()[0] for line in out.splitlines()[3:]] == ["C", "A"]
     with run.store() as store:
-        store.backend.put("_summary.json", b"{not json")  # damaged: ignored, then rewritten
+        store.backend.put(summary_key("A"), b"{not json")  # damaged: ignored, then rewritten
         assert store.summary().equals(summary)
 
 

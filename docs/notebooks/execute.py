@@ -7,6 +7,7 @@ directory: only the notebook itself changes.
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 import tempfile
@@ -16,6 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parent / "research.ipynb"
+IMAGES = NOTEBOOK.parents[1] / "images"
+README_PLOTS = {"price.png": 'bars["close"].plot', "acf.png": "plot_acf("}  # the README's pictures, by cell
 
 
 def main() -> None:
@@ -28,8 +31,18 @@ def main() -> None:
         if cell.cell_type == "code":  # progress bars (stderr) are for a live session, not for a reader
             cell.outputs = [out for out in cell.outputs if not (out.output_type == "stream" and out.name == "stderr")]
     nbformat.write(notebook, NOTEBOOK)
+    save_readme_plots(notebook)
     images = sum("image/png" in out.get("data", {}) for cell in notebook.cells for out in cell.get("outputs", []))
     print(f"stored {NOTEBOOK.name} with its outputs ({images} plots)", file=sys.stderr)
+
+
+def save_readme_plots(notebook: nbformat.NotebookNode) -> None:
+    """Write the plots the README shows, from the cells that draw them, so they never go stale."""
+    IMAGES.mkdir(exist_ok=True)
+    for name, drawn_by in README_PLOTS.items():
+        (cell,) = [c for c in notebook.cells if c.cell_type == "code" and drawn_by in c.source]
+        (png,) = [out.data["image/png"] for out in cell.outputs if "image/png" in out.get("data", {})]
+        (IMAGES / name).write_bytes(base64.b64decode(png))
 
 
 if __name__ == "__main__":

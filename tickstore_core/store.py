@@ -150,17 +150,19 @@ class _Encoded:
 class Tickstore:
     """A bitemporal store of tick DataFrames over one backend.
 
-    Open one with :func:`tickstore_core.open_store`; use it as a context manager or call
-    :meth:`close`. Ticks are DataFrames indexed by timestamp; they are partitioned by symbol and
-    day (the calendar day in the store's time zone, UTC by default), and every insert of a day
-    creates a new immutable version. Reads pick, per day, the version valid at ``as_of``.
+    Open one with `tickstore_core.open_store`; use it as a context manager or call `close`.
+    Ticks are DataFrames indexed by timestamp; they are partitioned by symbol and day (the
+    calendar day in the store's time zone, UTC by default), and every insert of a day creates a
+    new immutable version. Reads pick, per day, the version valid at ``as_of``.
 
     Guarantees: an insert or delete is atomic per symbol (all its days or none become visible);
     concurrent writers never lose a version; readers never see a partial version; every object read
     is verified against the checksum recorded at commit. A store object may be shared by threads.
 
+    Examples
+    --------
     >>> import tickstore_core as ts
-    >>> with ts.open_store("memory://doctest") as store:          # doctest: +SKIP
+    >>> with ts.open_store("memory://doctest") as store:  # doctest: +SKIP
     ...     store.insert("BTCUSD", ticks)
     ...     df = store.select("BTCUSD", "2024-01-02", "2024-01-03 12:00")
     """
@@ -287,15 +289,45 @@ class Tickstore:
     def insert(
         self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None, *, as_of: TimeLike | None = None
     ) -> list[Version]:
-        """Store ``ticks`` as a new version of each day they fall on, and return those versions.
+        """Store ``ticks`` as a new version of each day they fall on.
 
-        ``ticks`` is a DataFrame indexed by timestamp (naive means UTC; unsorted input is sorted
-        stably, duplicate timestamps are kept). With ``day`` (a date, ``"YYYY-MM-DD"`` or a
-        :class:`BiTimestamp`) every tick must fall on that day, and an empty frame records that
-        the day has no ticks. ``as_of`` (or a ``BiTimestamp``'s) records the insert at that
-        transaction time instead of now, for replaying history: a day's first version then starts
-        at ``as_of``, not at the beginning of time. All days of one insert are committed
-        atomically. Nothing is written if the input is invalid.
+        All days of one insert are committed atomically; nothing is written if the input is invalid.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument, e.g. ``"BTCUSD"``: letters, digits and ``._-+=@^~#!``, at most 128.
+        ticks : pandas.DataFrame
+            Indexed by timestamp (naive means UTC). Unsorted input is sorted stably; duplicate
+            timestamps are kept in their order.
+        day : date, str or BiTimestamp, optional
+            The one day every tick must fall on (``"YYYY-MM-DD"``, a date, or a `BiTimestamp`); an
+            empty frame then records that the day has no ticks. By default each tick goes to its own
+            trading day in the store's time zone.
+        as_of : timestamp, optional
+            Record the insert at this transaction time instead of now, for replaying history (times
+            must move forward). A day's first version then starts at ``as_of``, not at the beginning
+            of time.
+
+        Returns
+        -------
+        list of Version
+            The new version of each day, in day order.
+
+        Raises
+        ------
+        InvalidTicksError
+            The frame is not indexed by time, has no columns, or has ticks outside ``day`` or outside
+            the supported days (1677-09-22 .. 2262-04-10).
+        SchemaError
+            A column's type cannot be combined with the type other days hold.
+        LegacyStoreError
+            The store was written by serenity's tick store (it is read-only here).
+
+        Examples
+        --------
+        >>> store.insert("BTCUSD", trades)  # doctest: +SKIP
+        >>> store.insert("BTCUSD", corrected, day="2024-03-06")  # doctest: +SKIP
         """
         self._check_open()
         check_symbol(symbol)
@@ -324,9 +356,25 @@ class Tickstore:
     def delete(self, symbol: str, day: DayLike, *, as_of: TimeLike | None = None) -> Version | None:
         """End the current version of ``(symbol, day)``: the day reads as empty from now on.
 
-        Older as-of queries still see it. ``as_of`` (or a ``BiTimestamp``'s) records the delete at
-        that transaction time instead of now. Returns the ended version, or None when the day had
-        no current version (nothing is written then).
+        Older as-of queries still see it.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        day : date, str or BiTimestamp
+            The trading day to delete.
+        as_of : timestamp, optional
+            Record the delete at this transaction time instead of now (or give it in a `BiTimestamp`).
+
+        Returns
+        -------
+        Version or None
+            The ended version, or None when the day had no current version (nothing is written then).
+
+        Examples
+        --------
+        >>> store.delete("BTCUSD", "2024-03-06")  # doctest: +SKIP
         """
         self._check_open()
         check_symbol(symbol)
@@ -357,14 +405,44 @@ class Tickstore:
     ) -> pd.DataFrame:
         """Ticks of ``symbol`` with ``start <= time <= end``, as known at transaction time ``as_of``.
 
-        ``start``/``end`` are timestamps (naive means UTC; None means unbounded), both inclusive
-        like ``df.loc[start:end]``: an end given as a date or date string covers that whole day
-        (``"2024-03"`` the month, ``"2024-03-05 09:30"`` the minute). Date-only bounds (a date,
-        ``"2024-03-10"``, ``"2024-03"``) are trading days in the store's time zone: from local
-        midnight to the next local midnight. ``as_of=None`` reads the
-        current versions. ``columns`` limits the data columns read. Returns a DataFrame indexed by
-        the store's timestamp column (tz-aware, sorted, equal timestamps in inserted order); an
-        unknown symbol or an empty range gives an empty DataFrame. Days are read concurrently.
+        Days are read concurrently (through the local cache for remote stores).
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        start, end : timestamp, date or str, optional
+            Both inclusive, like ``df.loc[start:end]``; None means unbounded. A timestamp is that
+            instant (naive means UTC). A date-only bound (a date, ``"2024-03-10"``, ``"2024-03"``,
+            ``"2024"``) is that trading day, month or year in the store's time zone, from local
+            midnight to local midnight; as ``end`` it covers the whole period (``"2024-03-05 09:30"``
+            covers the minute).
+        as_of : timestamp, optional
+            The transaction time to read at: per day, the version valid then. None reads the current
+            versions.
+        columns : str or list of str, optional
+            Only these data columns (the time index is always there).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the store's timestamp column (tz-aware, sorted, equal timestamps in inserted
+            order). An unknown symbol or an empty range gives an empty DataFrame.
+
+        Raises
+        ------
+        InvalidTimeError
+            A bound cannot be read as a time, or ``start`` is after ``end``.
+        ColumnNotFoundError
+            A column asked for exists on none of the selected days.
+        StoreNotFoundError
+            The store's directory, bucket or container does not exist.
+
+        Examples
+        --------
+        >>> store.select("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03-04", "2024-03-08", as_of="2024-03-09")  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03", columns=["price"])  # doctest: +SKIP
         """
         query = self._query(symbol, start, end, as_of, columns)
         if not query.versions:
@@ -391,11 +469,30 @@ class Tickstore:
         as_of: Any = None,
         columns: str | Sequence[str] | None = None,
     ) -> Any:
-        """The ticks :meth:`select` would return, as a lazy dask DataFrame with one partition per day.
+        """The ticks `select` would return, as a lazy dask DataFrame with one partition per day.
 
-        Divisions are known (day boundaries), and each worker reads its days through the same
-        backend and local cache, so a ``dask.distributed`` cluster reads them in parallel.
-        Needs ``dask[dataframe]``.
+        Divisions are known (day boundaries), and each worker reads its days through the same backend
+        and local cache, so a ``dask.distributed`` cluster reads them in parallel.
+
+        Parameters
+        ----------
+        symbol, start, end, as_of, columns
+            As for `select`.
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            Dask is not installed: ``pip install "tickstore[dask]"``.
+        LegacyStoreError
+            A serenity store, whose files do not keep to their days.
+
+        Examples
+        --------
+        >>> store.to_dask("BTCUSD", "2024-01", "2024-03")["price"].mean().compute()  # doctest: +SKIP
         """
         try:
             import dask.dataframe  # noqa: F401 - only to say which extra is missing, before any work
@@ -409,7 +506,29 @@ class Tickstore:
         return to_dask(self, self._query(symbol, start, end, as_of, columns))
 
     def prefetch(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> int:
-        """Fetch the objects a select would read into the local cache (for offline work); returns their bytes."""
+        """Fetch the objects a select would read into the local cache, for offline work.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        start, end, as_of : optional
+            As for `select`.
+
+        Returns
+        -------
+        int
+            The bytes of the objects now in the cache.
+
+        Raises
+        ------
+        ConfigError
+            The store has no cache, or the cache cannot be written.
+
+        Examples
+        --------
+        >>> store.prefetch("BTCUSD", "2024-03-01", "2024-03-31")  # doctest: +SKIP
+        """
         if self.cache is None:
             raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True to prefetch")
         if not self.cache.writable:
@@ -457,11 +576,26 @@ class Tickstore:
     def history(self, symbol: str, day: DayLike | None = None) -> pd.DataFrame:
         """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
 
-        ``start_time``/``end_time`` bound the transaction times at which the version is the
-        truth; the first version starts at the beginning of time (shown as ``Timestamp.min``; or
-        at the explicit ``as_of`` it was inserted with) and the current one ends at ``Timestamp.max``.
-        Versions of a serenity store have no statistics: their rows, bytes, columns, schema and
-        checksum are NA.
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        day : date or str, optional
+            Only this trading day's versions.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per version: ``day``, ``version``, ``start_time`` and ``end_time`` (the
+            transaction times at which it is the truth; a first version starts at the beginning of
+            time, shown as ``Timestamp.min``, or at the explicit ``as_of`` it was inserted with; the
+            current one ends at ``Timestamp.max``), ``recorded_at``, ``current``, ``rows``, ``bytes``,
+            ``min_time``, ``max_time``, ``columns``, ``schema``, ``checksum`` and ``key``. Versions of
+            a serenity store have no statistics: those columns are NA.
+
+        Examples
+        --------
+        >>> store.history("BTCUSD", "2024-03-06")[["version", "start_time", "end_time", "rows"]]  # doctest: +SKIP
         """
         self._check_open()
         check_symbol(symbol)
@@ -496,7 +630,22 @@ class Tickstore:
         return frame
 
     def symbols(self) -> list[str]:
-        """Every symbol that has an index (inserted at least once), sorted."""
+        """Every symbol of the store (inserted at least once), sorted.
+
+        Returns
+        -------
+        list of str
+
+        Raises
+        ------
+        StoreNotFoundError
+            The store's directory, bucket or container does not exist.
+
+        Examples
+        --------
+        >>> store.symbols()  # doctest: +SKIP
+        ['BTCUSD', 'ETHUSD']
+        """
         self._check_open()
         self._check_layout()
         if self._legacy is not None:
@@ -508,7 +657,24 @@ class Tickstore:
         return symbols
 
     def days(self, symbol: str, as_of: Any = None) -> list[dt.date]:
-        """The days of ``symbol`` that have ticks (a version with rows) at ``as_of`` (None: now)."""
+        """The days of ``symbol`` that have ticks at transaction time ``as_of``.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        as_of : timestamp, optional
+            The transaction time; None means now.
+
+        Returns
+        -------
+        list of datetime.date
+            Sorted trading days with a version that has ticks.
+
+        Examples
+        --------
+        >>> store.days("BTCUSD")  # doctest: +SKIP
+        """
         self._check_open()
         check_symbol(symbol)
         as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
@@ -630,7 +796,19 @@ class Tickstore:
         self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:
-        """This store's cache counters (hits, misses, bytes, evictions, ...) and the cache's size."""
+        """This store's cache counters and the cache's size.
+
+        Returns
+        -------
+        dict
+            ``enabled``, and when it is: ``hits``, ``misses``, ``bytes_from_cache``, ``bytes_fetched``,
+            ``evictions`` and the other counters, ``entries``, ``volume``, ``size_limit``,
+            ``directory`` (and ``problem`` when the cache cannot be used).
+
+        Examples
+        --------
+        >>> store.cache_stats()["hits"]  # doctest: +SKIP
+        """
         if self.cache is None:
             return {"enabled": False}
         return {
@@ -644,7 +822,12 @@ class Tickstore:
         }
 
     def close(self) -> None:
-        """Release threads, connections and the cache; the store cannot be used afterwards."""
+        """Release threads, connections and the cache; the store cannot be used afterwards.
+
+        Examples
+        --------
+        >>> store.close()  # doctest: +SKIP
+        """
         with self._lock:
             if self._closed:
                 return

@@ -30,11 +30,38 @@ class Version:
 
     The version is the truth for every transaction time ``as_of`` with
     ``start_time <= as_of < end_time`` (UTC nanoseconds; ``end_time == TIME_MAX`` while current).
+    `Tickstore.insert` returns them; `Tickstore.history` shows them as a table.
 
-    A version read from a serenity store's index (:mod:`tickstore_core.serenity_index`) knows its
-    times and object but not its statistics: ``rows``, ``bytes``, ``columns``, ``schema`` and
-    ``checksum`` are None (unknown, see :attr:`stats_known`), and reads decode the object by its
-    content and trim it.
+    A version read from a serenity store's index knows its times and object but not its
+    statistics: ``rows``, ``bytes``, ``columns``, ``schema`` and ``checksum`` are None (unknown,
+    see `stats_known`), and reads decode the object by its content and trim it.
+
+    Attributes
+    ----------
+    day : datetime.date
+        The trading day.
+    version : int
+        Its number, from 0 for the day's first version.
+    key : str
+        The object holding its ticks.
+    start_time, end_time : int
+        The transaction times (UTC nanoseconds) it is the truth between.
+    recorded_at : int
+        When it was committed (UTC nanoseconds).
+    rows, bytes : int or None
+        Its ticks and the object's size.
+    min_time, max_time : int or None
+        Its first and last tick (UTC nanoseconds).
+    columns : tuple of str or None
+        Its data columns.
+    schema, checksum : str or None
+        A fingerprint of its Arrow schema, and the SHA-256 of its object.
+
+    Examples
+    --------
+    >>> (version,) = store.insert("BTCUSD", ticks, day="2024-03-04")  # doctest: +SKIP
+    >>> version.version, version.rows, version.current  # doctest: +SKIP
+    (0, 1200, True)
     """
 
     day: dt.date

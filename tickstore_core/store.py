@@ -688,14 +688,32 @@ class Tickstore:
     def summary(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per symbol (default: every symbol): its current data and its number of versions.
 
-        Columns: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and ``bytes`` of the
-        current versions, and ``versions`` (all of them, ended ones included), indexed by ``symbol``.
-
         Thousands of symbols take about a second: one listing of the indexes and a read of the
         summary shards (``_summary/NN.json``, updated after every commit), whose entry for a symbol
         is used only while the symbol's index still has the ETag the entry was computed from.
         Indexes without a valid entry are read concurrently, and their shards are then updated
         (best effort: a lost race or a read-only credential only leaves them for the next call).
+
+        Parameters
+        ----------
+        symbols : list of str, optional
+            Only these symbols, in this order (unknown ones are left out).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``symbol``: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and
+            ``bytes`` of the current versions (None where a serenity store does not know), and
+            ``versions`` (all of them, ended ones included).
+
+        Warns
+        -----
+        UnreadableIndexWarning
+            A symbol's index cannot be read; the other symbols are summarised.
+
+        Examples
+        --------
+        >>> store.summary().sort_values("rows").tail()  # doctest: +SKIP
         """
         self._check_open()
         self._check_layout()
@@ -782,8 +800,13 @@ class Tickstore:
     def refresh(self) -> None:
         """Forget the indexes held in memory, so the next read sees every other writer's commits.
 
-        For a serenity store this re-reads its ``index.h5`` (if it changed) on the next read, so
-        days, versions and deletes serenity wrote meanwhile are seen.
+        A store re-reads an index anyway once it is older than ``index_ttl`` seconds. For a serenity
+        store this re-reads its ``index.h5`` (if it changed) on the next read, so days, versions and
+        deletes serenity wrote meanwhile are seen.
+
+        Examples
+        --------
+        >>> store.refresh()  # doctest: +SKIP
         """
         with self._lock:
             self._indexes.clear()
@@ -844,6 +867,15 @@ class Tickstore:
         """Delete every object of the store (all symbols, versions and indexes), then close it.
 
         Objects the backend does not own (on the local store, files behind a symbolic link) stay.
+
+        Raises
+        ------
+        LegacyStoreError
+            A serenity store, which tickstore does not write into.
+
+        Examples
+        --------
+        >>> store.destroy()  # doctest: +SKIP
         """
         self._check_open()
         self._check_writable()

@@ -44,14 +44,22 @@ DayLike: TypeAlias = "dt.date | dt.datetime | pd.Timestamp | str | BiTimestamp"
 class BiTimestamp:
     """A valid-time day (``as_at``) and, optionally, the transaction time (``as_of``) of a change.
 
-    Pass it as ``day=`` to :meth:`Tickstore.insert` or :meth:`Tickstore.delete` to record the
-    change at an explicit transaction time instead of now, for example when replaying history.
-    Transaction time only moves forward: ``as_of`` must be later than the partition's last change.
+    Pass it as ``day=`` to `Tickstore.insert` or `Tickstore.delete` to record the change at an
+    explicit transaction time instead of now, for example when replaying history (the ``as_of=``
+    keyword does the same). Transaction time only moves forward: ``as_of`` must be later than the
+    partition's last change.
 
-    ``as_at`` means what ``day=`` means: a date or ``YYYY-MM-DD`` string is that day; an aware
-    timestamp is kept as given and means its trading day in the store's time zone (so it stays a
-    timestamp here; the store resolves it).
+    Parameters
+    ----------
+    as_at : date, str or timestamp
+        The day, as ``day=`` means it: a date or ``YYYY-MM-DD`` string is that day; an aware
+        timestamp is kept as given and means its trading day in the store's time zone (the store
+        resolves it).
+    as_of : timestamp, optional
+        The transaction time of the change (naive means UTC); None means now.
 
+    Examples
+    --------
     >>> BiTimestamp(dt.date(2024, 1, 2), pd.Timestamp("2024-01-03 09:00", tz="UTC"))
     BiTimestamp(as_at=datetime.date(2024, 1, 2), as_of=Timestamp('2024-01-03 09:00:00+0000', tz='UTC'))
     """

@@ -7,7 +7,6 @@ Azurite for ``az://``. ``options`` are the ones the store is opened with (the en
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,8 +15,7 @@ from urllib.request import url2pathname
 import boto3
 from azure.storage.blob import BlobServiceClient
 
-RawGet = Callable[[str], bytes]
-RawPut = Callable[[str, bytes], None]
+from tickstore_core.testing import RawGet, RawPut
 
 
 def raw_access(url: str, options: dict[str, Any]) -> tuple[RawGet, RawPut] | None:

@@ -44,18 +44,9 @@ from ..errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from .bypass import RawGet, RawPut, required
 
-__all__ = ["BackendConformance", "RawGet", "RawPut"]
-
-RawGet = Callable[[str], bytes]
-RawPut = Callable[[str, bytes], None]
-
-
-def _needs(hook: Any, name: str) -> Any:
-    """The hook, or skip the test saying the backend's test class does not provide it."""
-    if hook is None:
-        pytest.skip(f"the test class does not provide the '{name}' bypass hook (see tickstore_core.testing)")
-    return hook
+__all__ = ["BackendConformance"]
 
 
 def _race(n: int, attempt: Callable[[int], Any]) -> list[Any]:
@@ -160,7 +151,7 @@ class BackendConformance:
     # --- what is really stored (bypass hooks) ----------------------------------------------
 
     def test_put_stores_exactly_the_bytes_given(self, backend: Backend, raw_get: RawGet | None) -> None:
-        raw_get = _needs(raw_get, "raw_get")
+        raw_get = required(raw_get, "raw_get")
         data = bytes(range(256)) * 3 + b"\x00tail"
         backend.put("raw/a.bin", data)
         assert raw_get("raw/a.bin") == data
@@ -172,7 +163,7 @@ class BackendConformance:
     def test_an_object_stored_behind_the_backend_is_read_and_listed(
         self, backend: Backend, raw_put: RawPut | None
     ) -> None:
-        raw_put = _needs(raw_put, "raw_put")
+        raw_put = required(raw_put, "raw_put")
         data = b"written behind the backend's back\n" * 100
         raw_put("side/door.bin", data)
         assert backend.get("side/door.bin") == data
@@ -185,7 +176,7 @@ class BackendConformance:
     def test_an_object_replaced_behind_the_backend_is_seen(
         self, backend: Backend, raw_get: RawGet | None, raw_put: RawPut | None
     ) -> None:
-        raw_get, raw_put = _needs(raw_get, "raw_get"), _needs(raw_put, "raw_put")
+        raw_get, raw_put = required(raw_get, "raw_get"), required(raw_put, "raw_put")
         first = backend.put("k", b"before")
         raw_put("k", b"after, and longer")
         assert backend.get("k") == raw_get("k") == b"after, and longer"

@@ -11,7 +11,7 @@ each time it is called (several stores per test are needed for the property test
 
 ``property_examples`` sets how many hypothesis examples the model-based test runs.
 
-Bypass hooks, as in :mod:`tickstore_core.testing.backend_suite`: override the fixtures ``raw_get``
+Bypass hooks (:mod:`tickstore_core.testing.bypass`), as in the backend suite: override the fixtures ``raw_get``
 (``key -> bytes``) and ``raw_put`` (``(key, data) -> None``) to read and write the stored bytes of
 the ``store`` fixture's objects (keys as the store's backend names them) WITHOUT going through the
 store or its backend; ``store._test_location`` holds the ``(url, options)`` it was opened with.
@@ -45,7 +45,7 @@ from ..errors import (
 )
 from ..store import Tickstore
 from ..times import TIME_MAX, TIME_MIN, BiTimestamp
-from .backend_suite import RawGet, RawPut, _needs
+from .bypass import RawGet, RawPut, required
 from .model import BitemporalModel
 
 __all__ = ["StoreConformance", "make_ticks"]
@@ -433,7 +433,7 @@ class StoreConformance:
             store.select("BROKEN")
 
     def test_committed_ticks_are_stored_as_the_backend_reports(self, store: Tickstore, raw_get: RawGet | None) -> None:
-        raw_get = _needs(raw_get, "raw_get")
+        raw_get = required(raw_get, "raw_get")
         versions = store.insert("STORED", pd.concat([make_ticks(DAY1, 40), make_ticks(DAY2, 30, seed=1)]))
         store.flush()
         assert len(versions) == 2
@@ -445,7 +445,7 @@ class StoreConformance:
     def test_an_object_damaged_behind_the_store_is_refused(
         self, store: Tickstore, raw_get: RawGet | None, raw_put: RawPut | None, damage: str
     ) -> None:
-        raw_get, raw_put = _needs(raw_get, "raw_get"), _needs(raw_put, "raw_put")
+        raw_get, raw_put = required(raw_get, "raw_get"), required(raw_put, "raw_put")
         (version,) = store.insert("DAMAGED", make_ticks(DAY1, 50))
         data = bytearray(raw_get(version.key))
         if damage == "flipped byte":

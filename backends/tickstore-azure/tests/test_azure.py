@@ -28,7 +28,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 from emulators import azurite as azurite_module
 from emulators._process import EmulatorError, free_port
 from emulators.azurite import ACCOUNT_KEY, ACCOUNT_NAME, EmulatedStore, azurite_command, connection_string
-from emulators.raw import RawGet, RawPut, raw_access
+from emulators.raw import raw_access
 from tickstore_azure._backend import AzureBlobBackend
 from tickstore_core import (
     BackendError,
@@ -40,7 +40,7 @@ from tickstore_core import (
     open_store,
 )
 from tickstore_core.plugins import get_registry
-from tickstore_core.testing import BackendConformance
+from tickstore_core.testing import BackendConformance, RawGet, RawPut
 
 pytestmark = pytest.mark.emulator
 

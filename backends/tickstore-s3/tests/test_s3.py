@@ -21,7 +21,7 @@ import pytest
 
 from emulators._process import free_port, start_server, stop_server
 from emulators.moto import REGION, EmulatedStore, moto_server_command
-from emulators.raw import RawGet, RawPut, raw_access
+from emulators.raw import raw_access
 from tickstore_core import (
     BackendError,
     BackendPermissionError,
@@ -31,7 +31,7 @@ from tickstore_core import (
     StoreNotFoundError,
 )
 from tickstore_core.plugins import get_registry
-from tickstore_core.testing import BackendConformance
+from tickstore_core.testing import BackendConformance, RawGet, RawPut
 from tickstore_s3._backend import S3Backend
 
 pytestmark = pytest.mark.emulator

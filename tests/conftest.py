@@ -1,12 +1,12 @@
 """Shared fixtures: emulator servers and the one store fixture parametrised over every backend.
 
 ``store_location`` yields, for each backend, a callable returning ``(url, options)`` of a fresh,
-empty store: cheapest backends first. Emulators start once per session on 127.0.0.1.
+empty store: cheapest backends first. Emulators start once per session on 127.0.0.1 (their
+plugins, and the isolation from the user's files, are registered by the repository's conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -14,20 +14,9 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["emulators.moto", "emulators.azurite"]
-
 BACKENDS = ["memory", "file", "s3", "azure"]
 SHARED_BACKENDS = BACKENDS[1:]
 StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_from_the_user(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep the tests away from the user's real cache, config file and default store."""
-    home = tmp_path_factory.mktemp("home")
-    os.environ["TICKSTORE_CACHE_DIR"] = str(home / "cache")
-    os.environ["TICKSTORE_CONFIG"] = str(home / "config.toml")
-    os.environ.pop("TICKSTORE_URL", None)
 
 
 def _unique() -> str:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from emulators.raw import raw_access
 from tickstore_core.testing import StoreConformance
 
 
@@ -11,3 +12,13 @@ class TestStoreOnEveryBackend(StoreConformance):
     @pytest.fixture
     def new_store_location(self, store_location):
         return store_location
+
+    @pytest.fixture
+    def raw_get(self, store):  # the files, moto_server or Azurite through their own clients; None for memory
+        access = raw_access(*store._test_location)
+        return access and access[0]
+
+    @pytest.fixture
+    def raw_put(self, store):
+        access = raw_access(*store._test_location)
+        return access and access[1]

@@ -15,6 +15,17 @@ modules and overriding the ``backend`` fixture to yield a fresh, empty backend::
 Optional fixtures to override: ``backend_options`` (options ``from_url`` needs to reopen the
 same store, such as an endpoint), ``secrets`` (strings that must never appear in a repr) and
 class attribute ``listing_page_size`` (how many keys prove that pagination works).
+
+Bypass hooks, so the suite can check what is really stored: override the fixtures ``raw_get``
+(a callable ``key -> bytes`` reading the object's stored bytes) and ``raw_put`` (a callable
+``(key, data) -> None`` storing bytes as the backend would find them), both WITHOUT going
+through the backend under test: open the file under the root, call the service's own client,
+query the database. They may use the ``backend`` fixture to learn where the store lives. Tests
+that need a hook the class does not provide are skipped, saying which hook is missing::
+
+    @pytest.fixture
+    def raw_get(self, tmp_path):
+        return lambda key: (tmp_path / "store" / key).read_bytes()
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from ..errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from .bypass import RawGet, RawPut, required
 
 __all__ = ["BackendConformance"]
 
@@ -74,6 +86,16 @@ class BackendConformance:
     @pytest.fixture
     def secrets(self) -> list[str]:
         return []
+
+    @pytest.fixture
+    def raw_get(self) -> RawGet | None:
+        """Reads a key's stored bytes without the backend under test; ``None`` skips the raw tests."""
+        return None
+
+    @pytest.fixture
+    def raw_put(self) -> RawPut | None:
+        """Stores bytes under a key without the backend under test; ``None`` skips the raw tests."""
+        return None
 
     # --- get / put / head ------------------------------------------------------------------
 
@@ -125,6 +147,43 @@ class BackendConformance:
     def test_invalid_keys_are_rejected(self, backend: Backend, key: str) -> None:
         with pytest.raises(InvalidKeyError):
             backend.put(key, b"x")
+
+    # --- what is really stored (bypass hooks) ----------------------------------------------
+
+    def test_put_stores_exactly_the_bytes_given(self, backend: Backend, raw_get: RawGet | None) -> None:
+        raw_get = required(raw_get, "raw_get")
+        data = bytes(range(256)) * 3 + b"\x00tail"
+        backend.put("raw/a.bin", data)
+        assert raw_get("raw/a.bin") == data
+        backend.put("raw/a.bin", b"shorter")
+        assert raw_get("raw/a.bin") == b"shorter"
+        backend.put("raw/empty", b"")
+        assert raw_get("raw/empty") == b""
+
+    def test_an_object_stored_behind_the_backend_is_read_and_listed(
+        self, backend: Backend, raw_put: RawPut | None
+    ) -> None:
+        raw_put = required(raw_put, "raw_put")
+        data = b"written behind the backend's back\n" * 100
+        raw_put("side/door.bin", data)
+        assert backend.get("side/door.bin") == data
+        assert backend.head("side/door.bin").size == len(data)
+        assert [(m.key, m.size) for m in backend.list("side/")] == [("side/door.bin", len(data))]
+        etag = backend.head("side/door.bin").etag
+        backend.put("side/door.bin", b"replaced", mode=IfMatch(etag))
+        assert backend.get("side/door.bin") == b"replaced"
+
+    def test_an_object_replaced_behind_the_backend_is_seen(
+        self, backend: Backend, raw_get: RawGet | None, raw_put: RawPut | None
+    ) -> None:
+        raw_get, raw_put = required(raw_get, "raw_get"), required(raw_put, "raw_put")
+        first = backend.put("k", b"before")
+        raw_put("k", b"after, and longer")
+        assert backend.get("k") == raw_get("k") == b"after, and longer"
+        assert backend.head("k").size == len(b"after, and longer")
+        with pytest.raises(PreconditionFailedError):
+            backend.put("k", b"stale", mode=IfMatch(first.etag))
+        assert raw_get("k") == b"after, and longer"
 
     # --- conditional puts ------------------------------------------------------------------
 

@@ -10,6 +10,12 @@ each time it is called (several stores per test are needed for the property test
             return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {})
 
 ``property_examples`` sets how many hypothesis examples the model-based test runs.
+
+Bypass hooks (:mod:`tickstore_core.testing.bypass`), as in the backend suite: override the fixtures ``raw_get``
+(``key -> bytes``) and ``raw_put`` (``(key, data) -> None``) to read and write the stored bytes of
+the ``store`` fixture's objects (keys as the store's backend names them) WITHOUT going through the
+store or its backend; ``store._test_location`` holds the ``(url, options)`` it was opened with.
+Tests needing a hook the class does not provide are skipped, saying which.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from ..errors import (
 )
 from ..store import Tickstore
 from ..times import TIME_MAX, TIME_MIN, BiTimestamp
+from .bypass import RawGet, RawPut, required
 from .model import BitemporalModel
 
 __all__ = ["StoreConformance", "make_ticks"]
@@ -102,6 +109,16 @@ class StoreConformance:
     @pytest.fixture
     def store(self, open_new: Callable[..., Tickstore]) -> Tickstore:
         return open_new()
+
+    @pytest.fixture
+    def raw_get(self, store: Tickstore) -> RawGet | None:
+        """Reads a stored object's bytes without the store or its backend; ``None`` skips the raw tests."""
+        return None
+
+    @pytest.fixture
+    def raw_put(self, store: Tickstore) -> RawPut | None:
+        """Stores bytes under a key without the store or its backend; ``None`` skips the raw tests."""
+        return None
 
     @staticmethod
     def reopen(store: Tickstore, **options: Any) -> Tickstore:
@@ -414,6 +431,34 @@ class StoreConformance:
         store.backend.put(version.key, bytes(data))
         with pytest.raises(CorruptObjectError, match=version.key):
             store.select("BROKEN")
+
+    def test_committed_ticks_are_stored_as_the_backend_reports(self, store: Tickstore, raw_get: RawGet | None) -> None:
+        raw_get = required(raw_get, "raw_get")
+        versions = store.insert("STORED", pd.concat([make_ticks(DAY1, 40), make_ticks(DAY2, 30, seed=1)]))
+        store.flush()
+        assert len(versions) == 2
+        for version in versions:
+            assert raw_get(version.key) == store.backend.get(version.key)
+            assert len(raw_get(version.key)) == store.backend.head(version.key).size
+
+    @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "emptied"])
+    def test_an_object_damaged_behind_the_store_is_refused(
+        self, store: Tickstore, raw_get: RawGet | None, raw_put: RawPut | None, damage: str
+    ) -> None:
+        raw_get, raw_put = required(raw_get, "raw_get"), required(raw_put, "raw_put")
+        (version,) = store.insert("DAMAGED", make_ticks(DAY1, 50))
+        data = bytearray(raw_get(version.key))
+        if damage == "flipped byte":
+            data[len(data) // 2] ^= 0xFF
+        elif damage == "truncated":
+            del data[len(data) // 2 :]
+        else:
+            data.clear()
+        raw_put(version.key, bytes(data))
+        with pytest.raises(CorruptObjectError, match=version.key):
+            store.select("DAMAGED")
+        with self.reopen(store) as again, pytest.raises(CorruptObjectError, match=version.key):
+            again.select("DAMAGED")
 
     def test_symbols_days_and_destroy(self, store: Tickstore) -> None:
         store.insert("B", pd.concat([make_ticks(DAY1, 3), make_ticks(DAY3, 3, seed=1)]))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from emulators.raw import raw_access
 from tickstore_core.backend import IfMatch
 from tickstore_core.errors import (
     BackendError,
@@ -37,6 +38,14 @@ class TestLocalBackend(BackendConformance):
     def backend(self, tmp_path):
         with LocalBackend.from_url((tmp_path / "store").as_uri()) as backend:
             yield backend
+
+    @pytest.fixture
+    def raw_get(self, tmp_path):
+        return raw_access((tmp_path / "store").as_uri(), {})[0]  # the file under the root
+
+    @pytest.fixture
+    def raw_put(self, tmp_path):
+        return raw_access((tmp_path / "store").as_uri(), {})[1]
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 from emulators import azurite as azurite_module
 from emulators._process import EmulatorError, free_port
 from emulators.azurite import ACCOUNT_KEY, ACCOUNT_NAME, EmulatedStore, azurite_command, connection_string
+from emulators.raw import raw_access
 from tickstore_azure._backend import AzureBlobBackend
 from tickstore_core import (
     BackendError,
@@ -39,7 +40,7 @@ from tickstore_core import (
     open_store,
 )
 from tickstore_core.plugins import get_registry
-from tickstore_core.testing import BackendConformance
+from tickstore_core.testing import BackendConformance, RawGet, RawPut
 
 pytestmark = pytest.mark.emulator
 
@@ -88,6 +89,14 @@ class TestAzureBackend(BackendConformance):
     @pytest.fixture
     def secrets(self, azure_store: EmulatedStore) -> list[str]:
         return [ACCOUNT_KEY, azure_store.options["connection_string"]]
+
+    @pytest.fixture
+    def raw_get(self, azure_store: EmulatedStore) -> RawGet:  # a BlobServiceClient of its own, not the backend
+        return raw_access(azure_store.url, azure_store.options)[0]  # type: ignore[index]
+
+    @pytest.fixture
+    def raw_put(self, azure_store: EmulatedStore) -> RawPut:
+        return raw_access(azure_store.url, azure_store.options)[1]  # type: ignore[index]
 
 
 # --- URL, options and the plugin ----------------------------------------------------------------

@@ -21,6 +21,7 @@ import pytest
 
 from emulators._process import free_port, start_server, stop_server
 from emulators.moto import REGION, EmulatedStore, moto_server_command
+from emulators.raw import raw_access
 from tickstore_core import (
     BackendError,
     BackendPermissionError,
@@ -30,7 +31,7 @@ from tickstore_core import (
     StoreNotFoundError,
 )
 from tickstore_core.plugins import get_registry
-from tickstore_core.testing import BackendConformance
+from tickstore_core.testing import BackendConformance, RawGet, RawPut
 from tickstore_s3._backend import S3Backend
 
 pytestmark = pytest.mark.emulator
@@ -58,6 +59,14 @@ class TestS3Backend(BackendConformance):
     @pytest.fixture
     def secrets(self) -> list[str]:
         return [KEY_ID, SECRET]
+
+    @pytest.fixture
+    def raw_get(self, s3_store: EmulatedStore) -> RawGet:  # boto3's own client, not the backend
+        return raw_access(s3_store.url, s3_store.options)[0]  # type: ignore[index]
+
+    @pytest.fixture
+    def raw_put(self, s3_store: EmulatedStore) -> RawPut:
+        return raw_access(s3_store.url, s3_store.options)[1]  # type: ignore[index]
 
 
 # --- URL and options ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ reads the day's object and trims it. A version is the truth for ``start_time <= 
 end_time``; serenity's select also takes it at ``as_of == end_time``, so the two differ only at the
 very instant of a correction or delete (where serenity returns both versions). The index's object
 blocks are pickled by pandas; they are
-read under :func:`~tickstore_core.pickle_guard.restricted_unpickling`, which admits only the NumPy
+read under :func:`~tickstore_core.encoding.pickle_guard.restricted_unpickling`, which admits only the NumPy
 array, ``datetime`` and ``Timestamp`` values such an index holds.
 
 :func:`index_from_listing` is the fallback for a store without an index: serenity's own rebuild,
@@ -31,10 +31,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .backend import ObjectMeta
+from .encoding.pickle_guard import SERENITY_INDEX_GLOBALS, restricted_unpickling
 from .errors import CorruptObjectError, UnsafeDataError
 from .index import SymbolIndex, Version
 from .layout import Layout
-from .pickle_guard import SERENITY_INDEX_GLOBALS, restricted_unpickling
 from .times import TIME_MAX, TIME_MIN
 
 __all__ = ["INDEX_KEYS", "index_from_listing", "key_from_path", "read_serenity_index"]
@@ -114,7 +114,7 @@ def _read_frame(data: bytes, where: str) -> Any:
     """The one DataFrame in the index file, read in memory under the pickle guard."""
     import pandas as pd
 
-    from .hdf5_codec import _TABLES_LOCK, _image_name
+    from .encoding.hdf5 import _TABLES_LOCK, _image_name
 
     try:
         with _TABLES_LOCK, restricted_unpickling(True, SERENITY_INDEX_GLOBALS) as refused:

@@ -30,7 +30,7 @@ line.
 
 Safety: PyTables unpickles attributes as it opens files and nodes, and pandas pickles object
 columns. Unless ``allow_pickle=True``, decoding runs under
-:func:`~tickstore_core.pickle_guard.restricted_unpickling`, checks every node first, and raises
+:func:`~tickstore_core.encoding.pickle_guard.restricted_unpickling`, checks every node first, and raises
 :class:`UnsafeDataError` before reading data that would need code from the file to run. The
 object blocks of legacy files (string columns such as ``side``) are read by default: the guard
 admits only what rebuilding a NumPy object array needs, and every value must then be a string,
@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
+from ..errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
 from .pickle_guard import OBJECT_ARRAY_GLOBALS, left_pickled, restricted_unpickling
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "decode_hdf5", "encode_hdf5"]
@@ -408,7 +408,7 @@ def _legacy_table(frame: Any, timestamp_column: str) -> pa.Table:
     """A legacy DataFrame as the canonical table: its DatetimeIndex becomes the timestamp column."""
     import pandas as pd
 
-    from .frames import ticks_to_table
+    from ..frames import ticks_to_table
 
     if not isinstance(frame, pd.DataFrame) or not isinstance(frame.index, pd.DatetimeIndex):
         raise CorruptObjectError(f"the pandas object in the file is not a DataFrame indexed by time ({type(frame)})")

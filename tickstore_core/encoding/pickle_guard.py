@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnsafeDataError
+from ..errors import UnsafeDataError
 
 __all__ = [
     "ALLOWED_GLOBALS",

@@ -12,7 +12,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import ConfigError, CorruptObjectError
+from ..errors import ConfigError, CorruptObjectError
 
 __all__ = ["Codec", "codec_for", "decode_by_content"]
 
@@ -58,7 +58,7 @@ class ParquetCodec:
 
 
 class HDF5Codec:
-    """HDF5 via PyTables, for the local HDF5/RAID store; see :mod:`tickstore_core.hdf5_codec`."""
+    """HDF5 via PyTables, for the local HDF5/RAID store; see :mod:`tickstore_core.encoding.hdf5`."""
 
     name = "hdf5"
     suffix = "h5"
@@ -67,18 +67,18 @@ class HDF5Codec:
         self.allow_pickle = allow_pickle
 
     def encode(self, table: pa.Table) -> bytes:
-        from .hdf5_codec import encode_hdf5
+        from .hdf5 import encode_hdf5
 
         return encode_hdf5(table)
 
     def decode(self, data: bytes, *, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
-        from .hdf5_codec import decode_hdf5
+        from .hdf5 import decode_hdf5
 
         return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=self.allow_pickle)
 
     def wrote(self, data: bytes) -> bool:
         """A file with tickstore's integrity line in its user block; the original store's files have none."""
-        from .hdf5_codec import FORMAT
+        from .hdf5 import FORMAT
 
         return data.startswith(f"{FORMAT} ".encode("ascii"))
 
@@ -104,14 +104,14 @@ def decode_by_content(
     if data[:4] == b"PAR1":
         return _decode_pandas_parquet(data, timestamp_column, columns)
     if data[:8] == b"\x89HDF\r\n\x1a\n" or data[:15] == b"tickstore-hdf5 ":
-        from .hdf5_codec import decode_hdf5
+        from .hdf5 import decode_hdf5
 
         return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=allow_pickle)
     raise CorruptObjectError("neither an HDF5 nor a Parquet file")
 
 
 def _decode_pandas_parquet(data: bytes, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
-    from .hdf5_codec import _legacy_table, _project
+    from .hdf5 import _legacy_table, _project
 
     try:
         frame = pq.read_table(pa.BufferReader(data), use_threads=False).to_pandas()

@@ -111,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def generate(days: int, ticks_per_day: int, data_dir: Path) -> tuple[list[str], dict[str, int], dict[str, float]]:
     """Synthetic trades, one Parquet file per day encoded exactly as the store's Parquet codec does."""
-    from tickstore_core.codecs import codec_for
+    from tickstore_core.encoding import codec_for
     from tickstore_core.frames import ticks_to_table
     from tickstore_core.synthetic import synthetic_trades
 

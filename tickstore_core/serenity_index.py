@@ -15,9 +15,9 @@ transaction times but no statistics (rows, size, checksum, columns are None: unk
 reads the day's object and trims it. A version is the truth for ``start_time <= as_of <
 end_time``; serenity's select also takes it at ``as_of == end_time``, so the two differ only at the
 very instant of a correction or delete (where serenity returns both versions). The index's object
-blocks are pickled by pandas; they are
-read under :func:`~tickstore_core.pickle_guard.restricted_unpickling`, which admits only the NumPy
-array, ``datetime`` and ``Timestamp`` values such an index holds.
+blocks are pickled by pandas; :func:`~tickstore_core.encoding.legacy_hdf5.read_index_frame` reads
+them under :func:`~tickstore_core.encoding.pickle_guard.restricted_unpickling`, which admits only
+the NumPy array, ``datetime`` and ``Timestamp`` values such an index holds.
 
 :func:`index_from_listing` is the fallback for a store without an index: serenity's own rebuild,
 with times taken from the objects' modification times.
@@ -31,10 +31,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .backend import ObjectMeta
-from .errors import CorruptObjectError, UnsafeDataError
+from .encoding.legacy_hdf5 import read_index_frame
+from .errors import CorruptObjectError
 from .index import SymbolIndex, Version
 from .layout import Layout
-from .pickle_guard import SERENITY_INDEX_GLOBALS, restricted_unpickling
 from .times import TIME_MAX, TIME_MIN
 
 __all__ = ["INDEX_KEYS", "index_from_listing", "key_from_path", "read_serenity_index"]
@@ -49,7 +49,7 @@ _BOUND_SLACK_NS = 1_000  # serenity's bounds are Timestamp.min/max truncated to 
 
 def read_serenity_index(data: bytes, *, where: str) -> dict[str, SymbolIndex]:
     """Every symbol's versions in serenity's ``index.h5`` bytes, or :class:`CorruptObjectError`."""
-    frame = _read_frame(data, where)
+    frame = read_index_frame(data, where)
     names = list(getattr(frame.index, "names", []))
     wanted = {"start_time", "end_time", "path"}
     if names != ["symbol", "date", "version"] or not wanted <= set(frame.columns):
@@ -108,41 +108,6 @@ def key_from_path(path: object, symbol: str, day: dt.date, version: int) -> str:
         return text
     tail = re.search(rf"(?:^|/)({_DATA_KEY.pattern})$", text)
     return tail.group(1) if tail else f"{day:%Y/%m/%d}/{symbol}_{version:04d}.h5"
-
-
-def _read_frame(data: bytes, where: str) -> Any:
-    """The one DataFrame in the index file, read in memory under the pickle guard."""
-    import pandas as pd
-
-    from .hdf5_codec import _TABLES_LOCK, _image_name
-
-    try:
-        with _TABLES_LOCK, restricted_unpickling(True, SERENITY_INDEX_GLOBALS) as refused:
-            try:
-                image: dict[str, Any] = {
-                    "driver": "H5FD_CORE",
-                    "driver_core_image": bytes(data),
-                    "driver_core_backing_store": 0,
-                }
-                with pd.HDFStore(_image_name(), mode="r", **image) as store:
-                    keys = store.keys()
-                    if len(keys) != 1:
-                        raise CorruptObjectError(f"{where} holds {len(keys)} pandas objects, not serenity's one index")
-                    frame = store.get(keys[0])
-            except Exception:
-                if refused:
-                    raise UnsafeDataError(
-                        f"{where} holds pickled objects a serenity index does not ({', '.join(sorted(set(refused)))}); "
-                        "it was not read"
-                    ) from None
-                raise
-    except (CorruptObjectError, UnsafeDataError):
-        raise
-    except Exception as exc:
-        raise CorruptObjectError(f"{where} is not a readable serenity index: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(frame, pd.DataFrame):
-        raise CorruptObjectError(f"{where} holds a pandas {type(frame).__name__}, not serenity's index DataFrame")
-    return frame
 
 
 def _legacy_version(day: dt.date, number: int, key: str, start: int, end: int) -> Version:

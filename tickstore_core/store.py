@@ -43,7 +43,7 @@ import pyarrow as pa
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .bitemporal import next_version_number, plan_delete, plan_insert
 from .cache import DEFAULT_CACHE_SIZE, ObjectCache
-from .codecs import Codec, codec_for, decode_by_content
+from .encoding import Codec, codec_for, decode_by_content
 from .errors import (
     BackendError,
     ColumnNotFoundError,

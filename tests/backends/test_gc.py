@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
+from tickstore_core.encoding.hdf5 import encode_hdf5
 from tickstore_core.errors import BackendError
 from tickstore_core.frames import ticks_to_table
-from tickstore_core.hdf5_codec import encode_hdf5
 from tickstore_core.maintenance import find_orphans, fsck, gc
 from tickstore_core.store import Tickstore
 from tickstore_core.testing import make_ticks

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from tickstore_core import open_store
+from tickstore_core.encoding.hdf5 import encode_hdf5
 from tickstore_core.errors import LegacyIndexWarning, LegacyStoreError, ObjectExistsError
 from tickstore_core.frames import ticks_to_table
-from tickstore_core.hdf5_codec import encode_hdf5
 from tickstore_core.testing import make_ticks
 from tickstore_core.times import TIME_MAX, TIME_MIN
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnsafeDataError
+from ..errors import UnsafeDataError
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -43,6 +43,7 @@ __all__ = [
     "SERENITY_INDEX_GLOBALS",
     "left_pickled",
     "restricted_unpickling",
+    "unsafe_error",
 ]
 
 ALLOWED_GLOBALS = frozenset(
@@ -184,3 +185,11 @@ def restricted_unpickling(active: bool = True, admit: frozenset[tuple[str, str]]
 def left_pickled(value: object) -> bool:
     """Whether PyTables kept an attribute as the bytes of a pickle (as when the guard refused it)."""
     return isinstance(value, np.bytes_) and value.endswith(b".")
+
+
+def unsafe_error(where: str) -> UnsafeDataError:
+    """The error for data that would need pickle to read: ``where`` names it, the message says what to do."""
+    return UnsafeDataError(
+        f"{where} would need pickle to read, which can run arbitrary code; open the store with "
+        "allow_pickle=True only if you trust it (for example files your own tick store wrote)"
+    )

@@ -20,9 +20,9 @@ import pytest
 
 tables = pytest.importorskip("tables")
 
+from tickstore_core.encoding.hdf5 import FORMAT, USER_BLOCK, decode_hdf5, encode_hdf5  # noqa: E402
 from tickstore_core.errors import CorruptObjectError, InvalidTicksError, UnsafeDataError  # noqa: E402
 from tickstore_core.frames import ticks_to_table  # noqa: E402
-from tickstore_core.hdf5_codec import FORMAT, USER_BLOCK, decode_hdf5, encode_hdf5  # noqa: E402
 from tickstore_core.testing import make_ticks  # noqa: E402
 
 DAY = dt.date(2024, 3, 4)
@@ -220,7 +220,7 @@ def test_the_file_opens_with_plain_pytables(tmp_path):
 
 
 def test_importing_the_codec_does_not_import_pytables():
-    code = "import sys, tickstore_core, tickstore_core.hdf5_codec; assert 'tables' not in sys.modules"
+    code = "import sys, tickstore_core, tickstore_core.encoding.hdf5; assert 'tables' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

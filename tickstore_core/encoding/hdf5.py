@@ -23,19 +23,16 @@ The file starts with a 512-byte HDF5 user block, which HDF5 ignores. It holds on
 metadata can crash it, so a damaged file is refused before HDF5 sees it. The file opens with
 plain PyTables, or with h5py (plus hdf5plugin for blosc), for inspection.
 
-Reading also accepts the original tick store's files: one pandas DataFrame written with
-``df.to_hdf(path, key="ticks", ...)``, in fixed or table format, with any index name. The index
-becomes the timestamp column, and naive times are taken as UTC. Legacy files have no integrity
-line.
+Reading also accepts the original tick store's files (one pandas DataFrame per file, no integrity
+line): :func:`decode_hdf5` tells them apart and reads them through
+:mod:`tickstore_core.encoding.legacy_hdf5`.
 
 Safety: PyTables unpickles attributes as it opens files and nodes, and pandas pickles object
 columns. Unless ``allow_pickle=True``, decoding runs under
-:func:`~tickstore_core.pickle_guard.restricted_unpickling`, checks every node first, and raises
-:class:`UnsafeDataError` before reading data that would need code from the file to run. The
-object blocks of legacy files (string columns such as ``side``) are read by default: the guard
-admits only what rebuilding a NumPy object array needs, and every value must then be a string,
-bytes, None or NaN; anything else is refused. PyTables is not thread-safe, so all its calls here
-hold one lock.
+:func:`~tickstore_core.encoding.pickle_guard.restricted_unpickling`, checks every node first, and raises
+:class:`UnsafeDataError` before reading data that would need code from the file to run (what
+legacy files' object blocks may hold is in :mod:`tickstore_core.encoding.legacy_hdf5`). PyTables
+is not thread-safe, so all its calls here hold one lock.
 """
 
 from __future__ import annotations
@@ -44,8 +41,6 @@ import base64
 import json
 import keyword
 import re
-import threading
-import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -53,10 +48,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
-from .pickle_guard import OBJECT_ARRAY_GLOBALS, left_pickled, restricted_unpickling
+from ..errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
+from ._columns import project
+from ._pytables import TABLES_LOCK, image_name
+from .legacy_hdf5 import check_plain_objects, legacy_table, pandas_key, read_pandas
+from .pickle_guard import OBJECT_ARRAY_GLOBALS, left_pickled, restricted_unpickling, unsafe_error
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "decode_hdf5", "encode_hdf5"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "HDF5Codec", "decode_hdf5", "encode_hdf5"]
 
 FORMAT = "tickstore-hdf5"
 FORMAT_VERSION = 1
@@ -77,7 +75,26 @@ _SUPPORTED = (
     "timestamps (any unit, with or without time zone), durations, dates and times"
 )
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_TABLES_LOCK = threading.Lock()
+
+
+class HDF5Codec:
+    """HDF5 via PyTables, for the local HDF5/RAID store: :func:`encode_hdf5` and :func:`decode_hdf5`."""
+
+    name = "hdf5"
+    suffix = "h5"
+
+    def __init__(self, allow_pickle: bool = False) -> None:
+        self.allow_pickle = allow_pickle
+
+    def encode(self, table: pa.Table) -> bytes:
+        return encode_hdf5(table)
+
+    def decode(self, data: bytes, *, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
+        return decode_hdf5(data, timestamp_column=timestamp_column, columns=columns, allow_pickle=self.allow_pickle)
+
+    def wrote(self, data: bytes) -> bool:
+        """A file with tickstore's integrity line in its user block; the original store's files have none."""
+        return data.startswith(f"{FORMAT} ".encode("ascii"))
 
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -90,14 +107,14 @@ def encode_hdf5(table: pa.Table) -> bytes:
     """
     records, header = _to_records(table)
     text = json.dumps(header, separators=(",", ":"))
-    with _TABLES_LOCK:
+    with TABLES_LOCK:
         import tables
 
         filters = tables.Filters(
             complevel=COMPLEVEL, complib=COMPLIB, shuffle=not BITSHUFFLE, bitshuffle=BITSHUFFLE, fletcher32=True
         )
         with tables.open_file(
-            _image_name(), "w", driver="H5FD_CORE", driver_core_backing_store=0, user_block_size=USER_BLOCK
+            image_name(), "w", driver="H5FD_CORE", driver_core_backing_store=0, user_block_size=USER_BLOCK
         ) as h5:
             node = h5.create_table(
                 "/", NODE, obj=records, title="tickstore ticks", filters=filters, chunkshape=_chunkshape(records)
@@ -112,11 +129,6 @@ def encode_hdf5(table: pa.Table) -> bytes:
 def _chunkshape(records: np.ndarray) -> tuple[int]:
     """Rows per HDF5 chunk: about CHUNK_BYTES uncompressed, fewer for a small table."""
     return (max(1, min(len(records), CHUNK_BYTES // max(records.dtype.itemsize, 1))),)
-
-
-def _image_name() -> str:
-    """A unique name for an in-memory file: PyTables keeps a registry of open files by name."""
-    return f"tickstore-{uuid.uuid4().hex}.h5"
 
 
 def _to_records(table: pa.Table) -> tuple[np.ndarray, dict[str, Any]]:
@@ -279,34 +291,27 @@ def decode_hdf5(
     data = bytes(data)
     sealed = _unseal(data)
     try:
-        with _TABLES_LOCK, restricted_unpickling(not allow_pickle, OBJECT_ARRAY_GLOBALS) as refused:
+        with TABLES_LOCK, restricted_unpickling(not allow_pickle, OBJECT_ARRAY_GLOBALS) as refused:
             try:
                 header, records, legacy_key = _read_file(data, sealed, None if allow_pickle else refused)
-                frame = _read_pandas(data, legacy_key) if legacy_key is not None else None
+                frame = read_pandas(data, legacy_key) if legacy_key is not None else None
             except Exception as exc:
                 if refused and not isinstance(exc, UnsafeDataError):
-                    raise _unsafe(f"the file ({', '.join(sorted(set(refused)))})") from exc
+                    raise unsafe_error(f"the file ({', '.join(sorted(set(refused)))})") from exc
                 raise
             if refused:
-                raise _unsafe(f"the file ({', '.join(sorted(set(refused)))})")
+                raise unsafe_error(f"the file ({', '.join(sorted(set(refused)))})")
         if frame is not None:
             if not allow_pickle:
-                _check_plain_objects(frame)
-            table = _legacy_table(frame, timestamp_column)
+                check_plain_objects(frame)
+            table = legacy_table(frame, timestamp_column)
         else:
             table = _records_to_table(header, records, timestamp_column)
-        return _project(table, columns)
+        return project(table, columns)
     except (TickstoreError, MemoryError):
         raise
     except Exception as exc:
         raise CorruptObjectError(f"not a readable tickstore HDF5 file: {type(exc).__name__}: {exc}") from exc
-
-
-def _unsafe(where: str) -> UnsafeDataError:
-    return UnsafeDataError(
-        f"{where} would need pickle to read, which can run arbitrary code; open the store with "
-        "allow_pickle=True only if you trust it (for example files your own tick store wrote)"
-    )
 
 
 def _read_file(data: bytes, sealed: bool, refused: list[str] | None) -> tuple[dict[str, Any], np.ndarray, str | None]:
@@ -315,7 +320,7 @@ def _read_file(data: bytes, sealed: bool, refused: list[str] | None) -> tuple[di
     import tables
 
     with tables.open_file(
-        _image_name(), "r", driver="H5FD_CORE", driver_core_image=data, driver_core_backing_store=0
+        image_name(), "r", driver="H5FD_CORE", driver_core_image=data, driver_core_backing_store=0
     ) as h5:
         if refused is not None:
             _scan(h5, refused)
@@ -325,7 +330,7 @@ def _read_file(data: bytes, sealed: bool, refused: list[str] | None) -> tuple[di
             raise CorruptObjectError(f"the file's {FORMAT} integrity line and its /{NODE} table do not go together")
         if ours:
             return _header(node), node.read(), None
-        return {}, np.empty(0), _pandas_key(h5)
+        return {}, np.empty(0), pandas_key(h5)
 
 
 def _scan(h5: Any, refused: list[str]) -> None:
@@ -338,7 +343,7 @@ def _scan(h5: Any, refused: list[str]) -> None:
         attrs = node._v_attrs  # builds the attribute set: reads, and maybe unpickles, every attribute
         kept = [name for name in attrs._v_attrnames if left_pickled(getattr(attrs, name, None))]
         if kept and refused:
-            raise _unsafe(f"{node._v_pathname} attribute(s) {', '.join(kept)} ({', '.join(refused)})")
+            raise unsafe_error(f"{node._v_pathname} attribute(s) {', '.join(kept)} ({', '.join(refused)})")
         if isinstance(node, tables.Group):
             children = [node._f_get_child(name) for name in [*node._v_children, *node._v_hidden]]
             pending.extend(child for child in children if not isinstance(child, tables.link.Link))
@@ -359,63 +364,6 @@ def _header(node: Any) -> dict[str, Any]:
             f"{FORMAT_VERSION}); upgrade tickstore"
         )
     return header
-
-
-def _pandas_key(h5: Any) -> str:
-    """The one pandas DataFrame in the file: ``/ticks`` or the only top-level pandas group."""
-    groups = {name: h5.root._f_get_child(name) for name in h5.root._v_groups}
-    groups = {name: group for name, group in groups.items() if "pandas_type" in group._v_attrs._v_attrnames}
-    if NODE in groups:
-        name = NODE
-    elif len(groups) == 1:
-        (name,) = groups
-    else:
-        raise CorruptObjectError(
-            f"no ticks in the file: expected /{NODE} written by tickstore or one pandas DataFrame "
-            f"(df.to_hdf(path, key='ticks')), found {sorted(h5.root._v_children) or 'nothing'}"
-        )
-    kind = str(getattr(groups[name]._v_attrs, "pandas_type", ""))
-    if kind not in ("frame", "frame_table"):
-        raise CorruptObjectError(f"/{name} holds a pandas {kind}, not a DataFrame of ticks")
-    return name
-
-
-def _read_pandas(data: bytes, key: str) -> Any:
-    """Read the pandas frame at ``key`` with pandas itself (under the same pickle guard)."""
-    import pandas as pd
-
-    with pd.HDFStore(
-        _image_name(), mode="r", driver="H5FD_CORE", driver_core_image=data, driver_core_backing_store=0
-    ) as store:
-        return store.get(key)
-
-
-def _check_plain_objects(frame: Any) -> None:
-    """Refuse a legacy frame whose object columns hold anything but strings, bytes, None and NaN."""
-    import pandas as pd
-
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in ("string", "bytes", "empty"):
-            continue
-        for value in column.array:  # mixed: check value by value
-            if value is None or isinstance(value, (str, bytes)) or (type(value) is float and value != value):
-                continue
-            raise _unsafe(f"column {name!r} holds a {type(value).__name__} object and")
-
-
-def _legacy_table(frame: Any, timestamp_column: str) -> pa.Table:
-    """A legacy DataFrame as the canonical table: its DatetimeIndex becomes the timestamp column."""
-    import pandas as pd
-
-    from .frames import ticks_to_table
-
-    if not isinstance(frame, pd.DataFrame) or not isinstance(frame.index, pd.DatetimeIndex):
-        raise CorruptObjectError(f"the pandas object in the file is not a DataFrame indexed by time ({type(frame)})")
-    try:
-        return ticks_to_table(frame, timestamp_column)
-    except InvalidTicksError as exc:
-        raise CorruptObjectError(f"the DataFrame in the file cannot be read as ticks: {exc}") from exc
 
 
 def _records_to_table(header: dict[str, Any], records: np.ndarray, timestamp_column: str) -> pa.Table:
@@ -492,11 +440,3 @@ def _strings_from_fixed(values: np.ndarray, lengths: np.ndarray | None, valid: n
     )
     array.validate(full=True)
     return array
-
-
-def _project(table: pa.Table, columns: Sequence[str] | None) -> pa.Table:
-    if columns is None:
-        return table
-    first = table.column_names[0]
-    wanted = [first, *dict.fromkeys(c for c in columns if c != first and c in table.column_names)]
-    return table.select(wanted)

@@ -93,7 +93,7 @@ class TickstoreSpecs:
         Example plugin module, registered with
         ``[project.entry-points."tickstore.backends"] mystore = "tickstore_mystore"``::
 
-            from tickstore_core import BackendSpec, hookimpl
+            from tickstore_core.plugin import BackendSpec, hookimpl
 
             @hookimpl
             def tickstore_backends():

@@ -32,10 +32,12 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "BackendRegistry",
     "BackendSpec",
+    "LoadedPlugins",
     "TickstoreSpecs",
     "get_registry",
     "hookimpl",
     "hookspec",
+    "load_plugins",
 ]
 
 PROJECT = "tickstore"
@@ -91,7 +93,7 @@ class TickstoreSpecs:
         Example plugin module, registered with
         ``[project.entry-points."tickstore.backends"] mystore = "tickstore_mystore"``::
 
-            from tickstore_core import BackendSpec, hookimpl
+            from tickstore_core.plugin import BackendSpec, hookimpl
 
             @hookimpl
             def tickstore_backends():
@@ -116,18 +118,17 @@ class _BuiltinBackends:
 
 
 class BackendRegistry:
-    """The installed backends by URL scheme, built from a plugin manager."""
+    """The installed backends by URL scheme, built from the loaded plugins."""
 
-    def __init__(self, plugin_manager: pluggy.PluginManager) -> None:
-        self.plugin_manager = plugin_manager
-        self.broken: dict[str, str] = dict(getattr(plugin_manager, "tickstore_broken", {}))
-        distributions: dict[str, str] = getattr(plugin_manager, "tickstore_distributions", {})
+    def __init__(self, plugins: LoadedPlugins) -> None:
+        self.plugins = plugins
+        self.broken: dict[str, str] = dict(plugins.broken)
         by_scheme: dict[str, list[BackendSpec]] = {}
-        for impl in plugin_manager.hook.tickstore_backends.get_hookimpls():
+        for impl in plugins.manager.hook.tickstore_backends.get_hookimpls():
             specs = cast(Iterable[BackendSpec], impl.function())
             for spec in specs:
                 if not spec.distribution:
-                    spec = dataclasses.replace(spec, distribution=distributions.get(impl.plugin_name, ""))
+                    spec = dataclasses.replace(spec, distribution=plugins.distributions.get(impl.plugin_name, ""))
                 for scheme in spec.schemes:
                     by_scheme.setdefault(scheme.lower(), []).append(spec)
         self._by_scheme = by_scheme
@@ -160,12 +161,29 @@ class BackendRegistry:
         return self.spec_for(scheme).backend_class()
 
 
-def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
-    """Build a fresh manager: hookspecs, the built-in backends, then installed plugins.
+@dataclass
+class LoadedPlugins:
+    """A pluggy manager with tickstore's hooks, plus what loading the installed plugins found.
 
-    A plugin that fails to import is logged and remembered (``tickstore_broken``) instead of
-    stopping the others. ``TICKSTORE_PLUGINS`` (comma-separated entry-point names) limits which
-    installed plugins load.
+    ``broken`` maps each entry point that failed to import to its error; ``distributions`` maps
+    each loaded entry point to the distribution that installed it (named in conflict messages).
+    """
+
+    manager: pluggy.PluginManager
+    broken: dict[str, str] = field(default_factory=dict)
+    distributions: dict[str, str] = field(default_factory=dict)
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register one more plugin object (a module or instance with ``@hookimpl`` functions)."""
+        self.manager.register(plugin, name=name)
+
+
+def load_plugins(load_entry_points: bool = True) -> LoadedPlugins:
+    """Build a fresh plugin manager: hookspecs, the built-in backends, then installed plugins.
+
+    A plugin that fails to import is logged and remembered (in ``broken``) instead of stopping
+    the others. ``TICKSTORE_PLUGINS`` (comma-separated entry-point names) limits which installed
+    plugins load.
     """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(TickstoreSpecs)
@@ -188,12 +206,10 @@ def make_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
                 broken[ep.name] = f"{type(exc).__name__}: {exc}"
                 log.warning("tickstore backend plugin %r failed to load: %s", ep.name, exc)
     pm.check_pending()
-    pm.tickstore_broken = broken  # type: ignore[attr-defined]
-    pm.tickstore_distributions = distributions  # type: ignore[attr-defined]
-    return pm
+    return LoadedPlugins(pm, broken, distributions)
 
 
 @functools.cache
 def get_registry() -> BackendRegistry:
     """The process-wide registry of installed backends, loaded once on first use."""
-    return BackendRegistry(make_plugin_manager())
+    return BackendRegistry(load_plugins())

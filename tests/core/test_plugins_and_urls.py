@@ -15,7 +15,7 @@ from tickstore_core.errors import (
     UnknownBackendError,
 )
 from tickstore_core.memory import MemoryBackend
-from tickstore_core.plugins import BackendRegistry, BackendSpec, hookimpl, make_plugin_manager
+from tickstore_core.plugins import BackendRegistry, BackendSpec, hookimpl, load_plugins
 
 
 class _Plugin:
@@ -28,44 +28,44 @@ class _Plugin:
 
 
 @pytest.fixture
-def plugin_manager():
-    """A fresh manager with only the built-in backends (installed plugins left out)."""
-    return make_plugin_manager(load_entry_points=False)
+def plugins():
+    """Fresh plugins with only the built-in backends (installed plugins left out)."""
+    return load_plugins(load_entry_points=False)
 
 
 def test_installed_backends_are_found_through_entry_points():
-    registry = BackendRegistry(make_plugin_manager())
+    registry = BackendRegistry(load_plugins())
     assert registry.backend_class("memory") is MemoryBackend
     assert {"memory", "file", "s3", "az"} <= set(registry.schemes)
 
 
-def test_unknown_scheme_lists_the_installed_ones(plugin_manager):
+def test_unknown_scheme_lists_the_installed_ones(plugins):
     with pytest.raises(UnknownBackendError, match="'gs://'; installed schemes: memory"):
-        BackendRegistry(plugin_manager).spec_for("gs")
+        BackendRegistry(plugins).spec_for("gs")
 
 
-def test_a_third_party_plugin_registers_a_scheme(plugin_manager):
-    plugin_manager.register(_Plugin(BackendSpec("mine", ("mine",), lambda: MemoryBackend, distribution="acme")))
-    assert BackendRegistry(plugin_manager).backend_class("MINE") is MemoryBackend
+def test_a_third_party_plugin_registers_a_scheme(plugins):
+    plugins.register(_Plugin(BackendSpec("mine", ("mine",), lambda: MemoryBackend, distribution="acme")))
+    assert BackendRegistry(plugins).backend_class("MINE") is MemoryBackend
 
 
-def test_two_plugins_claiming_a_scheme_is_a_conflict_naming_both(plugin_manager):
-    plugin_manager.register(_Plugin(BackendSpec("one", ("dup",), lambda: MemoryBackend, distribution="dist-one")))
-    plugin_manager.register(_Plugin(BackendSpec("two", ("dup",), "x:Y", distribution="dist-two")))
+def test_two_plugins_claiming_a_scheme_is_a_conflict_naming_both(plugins):
+    plugins.register(_Plugin(BackendSpec("one", ("dup",), lambda: MemoryBackend, distribution="dist-one")))
+    plugins.register(_Plugin(BackendSpec("two", ("dup",), "x:Y", distribution="dist-two")))
     with pytest.raises(BackendConflictError, match=r"one \(dist-one\).*two \(dist-two\)"):
-        BackendRegistry(plugin_manager).spec_for("dup")
+        BackendRegistry(plugins).spec_for("dup")
 
 
-def test_a_backend_whose_sdk_is_missing_explains_how_to_install_it(plugin_manager):
+def test_a_backend_whose_sdk_is_missing_explains_how_to_install_it(plugins):
     spec = BackendSpec(
         "gcs", ("gs",), "tickstore_gcs_not_installed._backend:GCS", install_hint="pip install tickstore-gcs"
     )
-    plugin_manager.register(_Plugin(spec))
+    plugins.register(_Plugin(spec))
     with pytest.raises(BackendUnavailableError, match="pip install tickstore-gcs"):
-        BackendRegistry(plugin_manager).backend_class("gs")
-    plugin_manager.register(_Plugin(BackendSpec("bad", ("bad",), lambda: dict)))  # type: ignore[arg-type]
+        BackendRegistry(plugins).backend_class("gs")
+    plugins.register(_Plugin(BackendSpec("bad", ("bad",), lambda: dict)))  # type: ignore[arg-type]
     with pytest.raises(BackendUnavailableError, match=r"not a tickstore_core\.Backend"):
-        BackendRegistry(plugin_manager).backend_class("bad")
+        BackendRegistry(plugins).backend_class("bad")
 
 
 def test_a_broken_plugin_is_reported_and_does_not_hide_the_others(monkeypatch, caplog):
@@ -80,8 +80,10 @@ def test_a_broken_plugin_is_reported_and_does_not_hide_the_others(monkeypatch, c
 
     monkeypatch.setattr(metadata, "entry_points", entry_points)
     with caplog.at_level(logging.WARNING, logger="tickstore_core.plugins"):
-        registry = BackendRegistry(make_plugin_manager())
-    assert "broken" in registry.broken and "broken" in caplog.text
+        plugins = load_plugins()
+        registry = BackendRegistry(plugins)
+    assert "broken" in plugins.broken and "broken" in registry.broken and "broken" in caplog.text
+    assert not hasattr(plugins.manager, "tickstore_broken")  # our record, not an attribute patched onto pluggy's
     assert registry.backend_class("memory") is MemoryBackend
     with pytest.raises(UnknownBackendError, match="failed to load: broken"):
         registry.spec_for("gs")
@@ -89,7 +91,7 @@ def test_a_broken_plugin_is_reported_and_does_not_hide_the_others(monkeypatch, c
 
 def test_tickstore_plugins_limits_which_plugins_load(monkeypatch):
     monkeypatch.setenv("TICKSTORE_PLUGINS", "s3")
-    schemes = set(BackendRegistry(make_plugin_manager()).schemes)
+    schemes = set(BackendRegistry(load_plugins()).schemes)
     assert "s3" in schemes and "file" not in schemes and "memory" in schemes
 
 

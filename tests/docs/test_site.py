@@ -71,7 +71,8 @@ def test_the_api_page_lists_select_and_the_store_api(site: Path) -> None:
 
 def test_the_plugin_api_page_lists_the_backend_contract(site: Path) -> None:
     dom = _rendered(site / "plugin-api" / "index.html")
-    for name in ("Backend.get", "Backend.put", "BackendSpec", "testing.BackendConformance"):
+    names = ("plugin.Backend.get", "plugin.Backend.put", "plugin.BackendSpec", "options.BackendOptions.parse")
+    for name in (*names, "testing.BackendConformance"):
         assert f'id="tickstore_core.{name}"' in dom, name
 
 

@@ -1,6 +1,6 @@
 """Registers the Azure Blob backend with tickstore; importing this module never imports the Azure SDK."""
 
-from tickstore_core import BackendSpec, hookimpl
+from tickstore_core.plugin import BackendSpec, hookimpl
 
 
 @hookimpl

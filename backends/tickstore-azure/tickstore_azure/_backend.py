@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -26,7 +26,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient
 
-from tickstore_core import (
+from tickstore_core.plugin import (
     Backend,
     BackendError,
     BackendPermissionError,
@@ -38,11 +38,12 @@ from tickstore_core import (
     PreconditionFailedError,
     PutMode,
     StorageError,
+    check_key,
+    split_bucket_url,
 )
-from tickstore_core.backend import check_key
 
 from ._client import make_client
-from ._options import AzureOptions, check_container, redact
+from ._options import AzureOptions, check_container
 
 __all__ = ["AzureBlobBackend"]
 
@@ -72,7 +73,7 @@ class AzureBlobBackend(Backend):
         try:
             self._service, self._owned_credential = make_client(self.options)
         except (ValueError, TypeError) as exc:  # malformed connection string, URL or credential type
-            message = redact(str(exc), self.options.secrets())
+            message = self.options.redact(str(exc))
             raise InvalidURLError(f"cannot open az://{self.container}: {message}") from exc
         endpoint = urlsplit(self._service.primary_endpoint)  # the query may hold a SAS: leave it out
         self.account_url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path}".rstrip("/")
@@ -86,16 +87,8 @@ class AzureBlobBackend(Backend):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AzureBlobBackend:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in cls.schemes or "@" in parts.netloc:
-            raise InvalidURLError(f"not an az://container/prefix URL without credentials: {parts.scheme}://...")
-        if parts.path.strip("/"):
-            try:
-                check_key(parts.path.strip("/"))
-            except ValueError as exc:
-                raise InvalidURLError(f"invalid prefix in az://{parts.netloc}{parts.path}: {exc}") from exc
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return cls(parts.netloc, parts.path, AzureOptions.parse(query, options))
+        parts = split_bucket_url(url, cls.schemes, "az://container/prefix")
+        return cls(parts.netloc, parts.path, AzureOptions.parse(parts.query, options))
 
     @property
     def url(self) -> str:
@@ -186,7 +179,7 @@ class AzureBlobBackend(Backend):
         where = "/".join(part for part in (f"az://{self.container}", self.prefix, key) if part)
         status, code = getattr(exc, "status_code", None), _code(exc)
         first_line = (str(exc.message or exc).strip().splitlines() or [""])[0]
-        detail = redact(f"{code}: {first_line}" if code else first_line, self.options.secrets())
+        detail = self.options.redact(f"{code}: {first_line}" if code else first_line)
         if mode == "create" and (isinstance(exc, ResourceExistsError) or status in (409, 412)):
             return ObjectExistsError(f"{where} already exists (or another writer is creating it)")
         if isinstance(mode, IfMatch) and status in (404, 412):

@@ -22,7 +22,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, ExponentialRetry
 from urllib3.util.retry import Retry
 
-from tickstore_core import InvalidURLError
+from tickstore_core.plugin import InvalidURLError
 
 from ._options import AzureOptions, check_account_url, redact
 

@@ -10,17 +10,22 @@ without echoing it. :func:`redact` removes secrets from any text the SDK hands b
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tickstore_core import InvalidURLError
-from tickstore_core.options import check_option_names, number_option, text_option
+from tickstore_core.plugin import (
+    BackendOptions,
+    InvalidURLError,
+    any_option,
+    number_option,
+    option,
+    redact_secrets,
+    text_option,
+)
 
 __all__ = ["SECRETS", "AzureOptions", "check_account_url", "check_container", "redact"]
 
-SECRETS = ("connection_string", "sas_token", "credential")
 _CONTAINER_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _CONTAINER_RULE = (
     "Azure container names are 3-63 characters of lowercase letters, digits and single dashes, "
@@ -30,8 +35,12 @@ _ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
 _SECRET_TEXT = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature)=[^&;\s'\"]+")
 
 
+def _sas_token(name: str, value: Any) -> str | None:
+    return (text_option(name, value) or "").lstrip("?") or None
+
+
 @dataclass(frozen=True)
-class AzureOptions:
+class AzureOptions(BackendOptions):
     """Everything the backend can be told besides the container and prefix.
 
     ``account_url`` (or ``account_name``, or ``AZURE_STORAGE_ACCOUNT_URL``) names the account when
@@ -42,48 +51,33 @@ class AzureOptions:
     endpoint.
     """
 
-    account_url: str | None = None
-    account_name: str | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    retries: int = 3
-    max_pool_connections: int = 32
-    connection_string: str | None = field(default=None, repr=False)
-    sas_token: str | None = field(default=None, repr=False)
-    credential: Any = field(default=None, repr=False)
+    backend = "azure"
+    scheme = "az"
+    credentials_from = "as keyword options or through AZURE_STORAGE_CONNECTION_STRING"
 
-    @classmethod
-    def parse(cls, query: Mapping[str, str], keywords: Mapping[str, Any]) -> AzureOptions:
-        """Options from the URL query and keyword arguments; raise :class:`InvalidURLError` if invalid."""
-        check_option_names(
-            [*query, *keywords],
-            query,
-            valid=[f.name for f in fields(cls)],
-            secrets=SECRETS,
-            backend="azure",
-            scheme="az",
-            credentials_from="as keyword options or through AZURE_STORAGE_CONNECTION_STRING",
-        )
-        values = {name: _CONVERTERS[name](name, value) for name, value in {**query, **keywords}.items()}
-        options = cls(**values)
-        given = [name for name in SECRETS if getattr(options, name) is not None]
+    account_url: str | None = option(text_option)
+    account_name: str | None = option(text_option)
+    connect_timeout: float = option(number_option(float, 0.001), 10.0)
+    read_timeout: float = option(number_option(float, 0.001), 60.0)
+    retries: int = option(number_option(int, 0), 3)
+    max_pool_connections: int = option(number_option(int, 1), 32)
+    connection_string: str | None = option(text_option, secret=True)
+    sas_token: str | None = option(_sas_token, secret=True)
+    credential: Any = option(any_option, secret=True)  # noqa: RUF009 - option() makes a dataclass field
+
+    def check(self) -> None:
+        given = [name for name in self.secret_names() if getattr(self, name) is not None]
         if len(given) > 1:
             raise InvalidURLError(f"give only one of {', '.join(given)} to the azure backend")
-        if options.account_url is not None:
-            check_account_url(options.account_url, "option account_url")
-        if options.account_name is not None and not _ACCOUNT_RE.fullmatch(options.account_name):
+        if self.account_url is not None:
+            check_account_url(self.account_url, "option account_url")
+        if self.account_name is not None and not _ACCOUNT_RE.fullmatch(self.account_name):
             raise InvalidURLError(
-                f"invalid Azure storage account name {options.account_name!r}: 3-24 lowercase letters and digits"
+                f"invalid Azure storage account name {self.account_name!r}: 3-24 lowercase letters and digits"
             )
-        return options
-
-    def given(self) -> dict[str, Any]:
-        """The options that differ from the defaults, secrets included (to reopen a pickled backend)."""
-        values, defaults = vars(self), vars(AzureOptions())
-        return {name: value for name, value in values.items() if value != defaults[name]}
 
     def secrets(self) -> list[str]:
-        """Every secret string these options hold, so that text can be scrubbed of them."""
+        """Every secret string these options hold: also keys inside credential objects and connection strings."""
         found = [self.connection_string, self.sas_token, self.credential if isinstance(self.credential, str) else None]
         named_key = getattr(self.credential, "named_key", None)  # AzureNamedKeyCredential
         found.append(getattr(named_key, "key", None))
@@ -95,12 +89,17 @@ class AzureOptions:
                 found += [value, unquote(value)]
         return [secret for secret in found if isinstance(secret, str) and len(secret) >= 4]
 
+    def redact(self, text: str) -> str:
+        """``text`` with SAS signatures, account keys and these options' secrets replaced by ``***``."""
+        return redact(text, self.secrets())
+
+
+SECRETS = AzureOptions.secret_names()
+
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     """``text`` with SAS signatures, account keys and the given secrets replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _SECRET_TEXT.sub(lambda match: f"{match.group(1)}=***", text)
+    return _SECRET_TEXT.sub(lambda match: f"{match.group(1)}=***", redact_secrets(text, secrets))
 
 
 def check_account_url(url: str, source: str) -> str:
@@ -121,20 +120,3 @@ def check_container(container: str) -> str:
             f"invalid Azure container name {container!r}: {_CONTAINER_RULE}; use az://container/prefix"
         )
     return container
-
-
-def _anything(name: str, value: Any) -> Any:
-    return value
-
-
-_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
-    "account_url": text_option,
-    "account_name": text_option,
-    "connect_timeout": number_option(float, 0.001),
-    "read_timeout": number_option(float, 0.001),
-    "retries": number_option(int, 0),
-    "max_pool_connections": number_option(int, 1),
-    "connection_string": text_option,
-    "sas_token": lambda name, value: (text_option(name, value) or "").lstrip("?") or None,
-    "credential": _anything,
-}

@@ -1,6 +1,6 @@
 """Registers the local disk backend with tickstore; importing this module never imports PyTables."""
 
-from tickstore_core import BackendSpec, hookimpl
+from tickstore_core.plugin import BackendSpec, hookimpl
 
 
 @hookimpl

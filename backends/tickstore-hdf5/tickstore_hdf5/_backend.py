@@ -35,9 +35,9 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
-from tickstore_core import (
+from tickstore_core.plugin import (
     Backend,
     BackendError,
     BackendPermissionError,
@@ -51,8 +51,9 @@ from tickstore_core import (
     PreconditionFailedError,
     PutMode,
     StorageError,
+    check_key,
+    split_url,
 )
-from tickstore_core.backend import check_key
 
 from ._options import LocalOptions
 
@@ -78,11 +79,10 @@ class LocalBackend(Backend):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> LocalBackend:
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        parts = split_url(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise InvalidURLError(f"use file:///absolute/path/to/db for a local store, not {url!r}")
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return cls(unquote(parts.path), LocalOptions.parse({**query, **options}))
+        return cls(unquote(parts.path), LocalOptions.parse(parts.query, options))
 
     @property
     def url(self) -> str:

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
-from tickstore_core import InvalidURLError
-from tickstore_core.options import flag_option
+from tickstore_core.plugin import BackendOptions, InvalidURLError, flag_option, option
 
 __all__ = ["LocalOptions"]
-
-
-@dataclass(frozen=True)
-class LocalOptions:
-    """How the local backend writes and waits (see :mod:`tickstore_hdf5._backend`)."""
-
-    fsync: bool = True
-    lock_timeout: float | None = None
-
-    @classmethod
-    def parse(cls, options: dict[str, Any]) -> LocalOptions:
-        """Options from keywords (typed) or the URL query (strings); unknown names are refused."""
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(options) - set(valid))
-        if unknown:
-            raise InvalidURLError(
-                f"unknown option(s) {', '.join(unknown)} for the file backend; valid options: {', '.join(valid)}"
-            )
-        parsed = cls()
-        if "fsync" in options:
-            parsed = replace(parsed, fsync=flag_option("fsync", options["fsync"]))
-        if "lock_timeout" in options:
-            parsed = replace(parsed, lock_timeout=_seconds("lock_timeout", options["lock_timeout"]))
-        return parsed
 
 
 def _seconds(name: str, value: Any) -> float | None:
@@ -45,3 +20,14 @@ def _seconds(name: str, value: Any) -> float | None:
     if isinstance(value, bool) or not seconds >= 0:
         raise InvalidURLError(f"option {name}={value!r} must be a number of seconds >= 0, or none")
     return seconds
+
+
+@dataclass(frozen=True)
+class LocalOptions(BackendOptions):
+    """How the local backend writes and waits (see :mod:`tickstore_hdf5._backend`)."""
+
+    backend = "file"
+    scheme = "file"
+
+    fsync: bool = option(flag_option, True)
+    lock_timeout: float | None = option(_seconds)

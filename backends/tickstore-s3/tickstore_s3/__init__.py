@@ -1,6 +1,6 @@
 """Registers the S3 backend with tickstore; importing this module never imports boto3."""
 
-from tickstore_core import BackendSpec, hookimpl
+from tickstore_core.plugin import BackendSpec, hookimpl
 
 
 @hookimpl

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import botocore.exceptions
 import botocore.loaders
@@ -30,7 +30,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from tickstore_core import (
+from tickstore_core.plugin import (
     Backend,
     BackendError,
     BackendPermissionError,
@@ -44,8 +44,9 @@ from tickstore_core import (
     PutMode,
     StorageError,
     StoreNotFoundError,
+    check_key,
+    split_bucket_url,
 )
-from tickstore_core.backend import check_key
 
 from ._logs import protect_logs
 from ._options import S3Options, check_bucket
@@ -125,18 +126,8 @@ class S3Backend(Backend):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3Backend:
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "s3" or "@" in parts.netloc:
-            raise InvalidURLError(
-                f"not an s3://bucket/prefix URL without credentials: {parts.scheme}://{parts.hostname}"
-            )
-        if parts.path.strip("/"):
-            try:
-                check_key(parts.path.strip("/"))
-            except ValueError as exc:
-                raise InvalidURLError(f"invalid prefix in {parts.scheme}://{parts.netloc}{parts.path}: {exc}") from exc
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return cls(parts.netloc, parts.path, S3Options.parse(query, options))
+        parts = split_bucket_url(url, cls.schemes, "s3://bucket/prefix")
+        return cls(parts.netloc, parts.path, S3Options.parse(parts.query, options))
 
     @property
     def url(self) -> str:
@@ -256,9 +247,7 @@ class S3Backend(Backend):
         """The tickstore error for a botocore error, its message scrubbed of credentials."""
         code = _code(exc)
         where = "/".join(part for part in (f"s3://{self.bucket}", self.prefix, key) if part)
-        detail = str(exc)
-        for secret in self.options.secrets():
-            detail = detail.replace(secret, "***")
+        detail = self.options.redact(str(exc))
         endpoint = self._client.meta.endpoint_url
         if bucket_missing or code == "NoSuchBucket":  # never created unasked: a typo must not make a bucket
             return StoreNotFoundError(

@@ -9,16 +9,20 @@ keywords: a URL ends up in logs, so a credential in one is refused without echoi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
-from tickstore_core import InvalidURLError
-from tickstore_core.options import check_option_names, flag_option, number_option, text_option
+from tickstore_core.plugin import (
+    BackendOptions,
+    InvalidURLError,
+    flag_option,
+    number_option,
+    option,
+    text_option,
+)
 
 __all__ = ["IDENTITY", "SECRETS", "S3Options", "check_bucket"]
 
-SECRETS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 IDENTITY = ("endpoint_url", "region", "profile", "addressing_style")
 """Non-secret options that select which store is opened: they are part of the backend's URL."""
 
@@ -31,7 +35,7 @@ _BUCKET_RULE = (
 
 
 @dataclass(frozen=True)
-class S3Options:
+class S3Options(BackendOptions):
     """Everything the backend can be told besides the bucket and prefix.
 
     Defaults suit a thread pool of about 16 readers and give up on an unreachable endpoint within
@@ -40,64 +44,35 @@ class S3Options:
     bucket is an error that says how to create it.
     """
 
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    addressing_style: Literal["auto", "path", "virtual"] | None = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
-    retries: int = 3
-    max_pool_connections: int = 32
-    create_bucket: bool = False
-    aws_access_key_id: str | None = field(default=None, repr=False)
-    aws_secret_access_key: str | None = field(default=None, repr=False)
-    aws_session_token: str | None = field(default=None, repr=False)
+    backend = "s3"
+    scheme = "s3"
+    credentials_from = "as keyword options, through AWS_* environment variables or an AWS profile"
 
-    @classmethod
-    def parse(cls, query: Mapping[str, str], keywords: Mapping[str, Any]) -> S3Options:
-        """Options from the URL query and keyword arguments; raise :class:`InvalidURLError` if invalid."""
-        check_option_names(
-            [*query, *keywords],
-            query,
-            valid=list(_CONVERTERS),
-            secrets=SECRETS,
-            backend="s3",
-            scheme="s3",
-            credentials_from="as keyword options, through AWS_* environment variables or an AWS profile",
-        )
-        values = {name: _CONVERTERS[name](name, value) for name, value in {**query, **keywords}.items()}
-        options = cls(**values)
-        if options.addressing_style not in (None, "auto", "path", "virtual"):
-            style = options.addressing_style
+    endpoint_url: str | None = option(text_option)
+    region: str | None = option(text_option)
+    profile: str | None = option(text_option)
+    addressing_style: Literal["auto", "path", "virtual"] | None = option(text_option)
+    connect_timeout: float = option(number_option(float, 0.001), 5.0)
+    read_timeout: float = option(number_option(float, 0.001), 60.0)
+    retries: int = option(number_option(int, 0), 3)
+    max_pool_connections: int = option(number_option(int, 1), 32)
+    create_bucket: bool = option(flag_option, False)
+    aws_access_key_id: str | None = option(text_option, secret=True)
+    aws_secret_access_key: str | None = option(text_option, secret=True)
+    aws_session_token: str | None = option(text_option, secret=True)
+
+    def check(self) -> None:
+        if self.addressing_style not in (None, "auto", "path", "virtual"):
+            style = self.addressing_style
             raise InvalidURLError(f"option addressing_style must be auto, path or virtual, not {style!r}")
-        return options
 
     def identity(self) -> dict[str, str]:
         """The options that belong in the URL, in a fixed order."""
-        return {name: value for name, value in asdict(self).items() if name in IDENTITY and value is not None}
-
-    def given(self) -> dict[str, Any]:
-        """The options that differ from the defaults, secrets included (to reopen a pickled backend)."""
-        defaults = asdict(S3Options())
-        return {name: value for name, value in asdict(self).items() if value != defaults[name]}
-
-    def secrets(self) -> list[str]:
-        """The credential values, so messages can be scrubbed of them (not 1-3 characters: they would maul words)."""
-        return [value for value in (getattr(self, name) for name in SECRETS) if value and len(value) >= 4]
+        values = {name: getattr(self, name) for name in IDENTITY}
+        return {name: value for name, value in values.items() if value is not None}
 
 
-_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
-    "endpoint_url": text_option,
-    "region": text_option,
-    "profile": text_option,
-    "addressing_style": text_option,
-    "connect_timeout": number_option(float, 0.001),
-    "read_timeout": number_option(float, 0.001),
-    "retries": number_option(int, 0),
-    "max_pool_connections": number_option(int, 1),
-    "create_bucket": flag_option,
-    **dict.fromkeys(SECRETS, text_option),
-}
+SECRETS = S3Options.secret_names()
 
 
 def check_bucket(bucket: str) -> str:

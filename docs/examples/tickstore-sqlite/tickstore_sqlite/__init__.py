@@ -1,6 +1,6 @@
 """Registers the SQLite backend with tickstore; importing this never imports the backend itself."""
 
-from tickstore_core import BackendSpec, hookimpl
+from tickstore_core.plugin import BackendSpec, hookimpl
 
 
 @hookimpl

@@ -10,14 +10,15 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
-from tickstore_core import (
+from tickstore_core.plugin import (
     Backend,
     BackendError,
+    BackendOptions,
     IfMatch,
     InvalidURLError,
     ObjectExistsError,
@@ -25,10 +26,19 @@ from tickstore_core import (
     ObjectNotFoundError,
     PreconditionFailedError,
     PutMode,
+    check_key,
+    split_url,
 )
-from tickstore_core.backend import check_key
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, data BLOB, etag TEXT, modified TEXT)"
+
+
+@dataclass(frozen=True)
+class SQLiteOptions(BackendOptions):
+    """This backend takes no options; a backend with some declares them here as fields made by ``option``."""
+
+    backend = "sqlite"
+    scheme = "sqlite"
 
 
 class SQLiteBackend(Backend):
@@ -43,11 +53,8 @@ class SQLiteBackend(Backend):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteBackend:
-        if options:
-            raise InvalidURLError(
-                f"unknown option(s) {', '.join(sorted(options))} for the sqlite backend; valid options: none"
-            )
-        parts = urlsplit(url)
+        parts = split_url(url)
+        SQLiteOptions.parse(parts.query, options)  # none are valid: refuses any, naming them
         if parts.netloc or not parts.path:
             raise InvalidURLError(f"use sqlite:///absolute/path/to/store.db, not {url!r}")
         path = Path(parts.path)

@@ -14,13 +14,11 @@ import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import boto3
 import pandas as pd
 import pytest
-from azure.storage.blob import BlobServiceClient
 
+from emulators.raw import raw_access
 from tickstore_core import CacheWarning, CorruptObjectError, open_store
 from tickstore_core.maintenance import fsck
 from tickstore_core.testing import make_ticks
@@ -50,26 +48,10 @@ DAMAGES = {"bit_flip": bit_flipped, "truncation": truncated}
 
 def overwrite_behind_the_store(url: str, options: dict[str, Any], key: str, damage: Any) -> None:
     """Replace the object ``key`` of the store at ``url`` with damaged bytes, without tickstore."""
-    parts = urlsplit(url)
-    name = "/".join(p for p in (parts.path.strip("/"), key) if p)
-    if parts.scheme == "file":
-        path = Path(parts.path) / key
-        path.write_bytes(damage(path.read_bytes()))
-    elif parts.scheme == "s3":
-        client = boto3.client(
-            "s3",
-            endpoint_url=options["endpoint_url"],
-            region_name=options["region"],
-            aws_access_key_id=options["aws_access_key_id"],
-            aws_secret_access_key=options["aws_secret_access_key"],
-        )
-        data = client.get_object(Bucket=parts.netloc, Key=name)["Body"].read()
-        client.put_object(Bucket=parts.netloc, Key=name, Body=damage(data))
-        client.close()
-    else:
-        with BlobServiceClient.from_connection_string(options["connection_string"]) as service:
-            blob = service.get_blob_client(parts.netloc, name)
-            blob.upload_blob(damage(blob.download_blob().readall()), overwrite=True)
+    access = raw_access(url, options)
+    assert access is not None, url
+    raw_get, raw_put = access
+    raw_put(key, damage(raw_get(key)))
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))

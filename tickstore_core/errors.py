@@ -32,6 +32,7 @@ __all__ = [
     "OfflineError",
     "OfflineWarning",
     "PreconditionFailedError",
+    "PrunedError",
     "SchemaError",
     "StorageError",
     "StoreClosedError",
@@ -41,6 +42,7 @@ __all__ = [
     "TransactionTimeError",
     "UnknownBackendError",
     "UnknownLayoutError",
+    "UnknownTagError",
     "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
@@ -157,6 +159,17 @@ class UnsafeDataError(StorageError):
 
 class CommitConflictError(StorageError):
     """A commit kept losing the compare-and-swap race and gave up; nothing was committed."""
+
+
+class PrunedError(TickstoreError, LookupError):
+    """A select as of a transaction time whose versions were removed by `Tickstore.prune`."""
+
+
+class UnknownTagError(InvalidInputError, KeyError):
+    """A tag named in ``as_of="tag:NAME"`` or `Tickstore.untag` does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class LegacyStoreError(TickstoreError):

@@ -12,16 +12,43 @@ import bisect
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CorruptObjectError
-from .times import TIME_MAX
+from .errors import CorruptObjectError, PrunedError
+from .times import TIME_MAX, format_ns
 
-__all__ = ["INDEX_FORMAT", "SymbolIndex", "Version"]
+__all__ = ["INDEX_FORMAT", "INDEX_FORMAT_2", "Chunk", "Segment", "SymbolIndex", "Version", "chunk_from_bytes"]
 
 INDEX_FORMAT = "tickstore-index/1"
+INDEX_FORMAT_2 = "tickstore-index/2"
+"""Written when an index uses what tickstore 0.1 cannot read (segments, kinds, metadata, pruning,
+sealed chunks); an index without any of them is still written as ``tickstore-index/1``."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One immutable object of a version made by appends: its key, ticks and checksum.
+
+    A version of a day that was appended to is its previous version's segments plus one new
+    segment; reading it concatenates them and sorts by time stably (appended rows after the rows
+    already there with the same timestamp).
+    """
+
+    key: str
+    rows: int
+    bytes: int
+    checksum: str
+    min_time: int | None
+    max_time: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Segment:
+        return cls(**record)
 
 
 @dataclass(frozen=True)
@@ -80,6 +107,34 @@ class Version:
     types: tuple[str, ...] | None = None
     """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1
     and in serenity stores."""
+    segments: tuple[Segment, ...] | None = None
+    """The objects of a version made by `Tickstore.append`, oldest first; None for one object (``key``)."""
+    kind: str | None = None
+    """How it was made: None for an insert, ``"append"`` or ``"compaction"`` (the same ticks in one object)."""
+    metadata: str | None = dataclasses.field(default=None, hash=False)
+    """The user's metadata given to insert or append, as canonical JSON text (see `user_metadata`)."""
+
+    @property
+    def parts(self) -> tuple[Segment, ...]:
+        """The objects holding the version's ticks, in the order they were written."""
+        if self.segments is not None:
+            return self.segments
+        return (Segment(self.key, self.rows or 0, self.bytes or 0, self.checksum or "", self.min_time, self.max_time),)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys of every object the version references."""
+        return tuple(s.key for s in self.segments) if self.segments is not None else (self.key,)
+
+    @property
+    def user_metadata(self) -> dict[str, Any] | None:
+        """The metadata given to insert or append, or None."""
+        return None if self.metadata is None else dict(json.loads(self.metadata))
+
+    @property
+    def new_format(self) -> bool:
+        """Whether the version uses what an index of tickstore 0.1 cannot hold."""
+        return self.segments is not None or self.kind is not None or self.metadata is not None
 
     @property
     def stats_known(self) -> bool:
@@ -107,6 +162,9 @@ class Version:
         record["day"] = self.day.isoformat()
         record["columns"] = None if self.columns is None else list(self.columns)
         del record["types"]  # kept beside the versions, see SymbolIndex.to_bytes
+        for name in ("segments", "kind", "metadata"):  # absent unless used, so 0.1's records stay as they were
+            if record[name] is None:
+                del record[name]
         return record
 
     @classmethod
@@ -114,15 +172,75 @@ class Version:
         fields = dict(record)
         fields["day"] = dt.date.fromisoformat(fields["day"])
         fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
+        if fields.get("segments") is not None:
+            fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
         return cls(**fields)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A sealed, immutable part of an index: ended versions moved out of the index object.
+
+    The index object (the one compare-and-swap commits change) keeps each day's latest version
+    and the versions ended since the last seal; older ones are written once to a chunk object and
+    referenced here with the days and transaction times they cover, so a commit rewrites a small
+    object however long the history, and a read as of a time loads only the chunks covering it.
+    """
+
+    key: str
+    count: int
+    first_day: dt.date
+    last_day: dt.date
+    min_start: int
+    max_end: int
+
+    def covers(self, day: dt.date, as_of: int | None = None) -> bool:
+        return self.first_day <= day <= self.last_day and (as_of is None or self.min_start <= as_of < self.max_end)
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record["first_day"], record["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Chunk:
+        fields = dict(record)
+        fields["first_day"] = dt.date.fromisoformat(fields["first_day"])
+        fields["last_day"] = dt.date.fromisoformat(fields["last_day"])
+        return cls(**fields)
+
+
+ChunkLoader = Callable[[Chunk], Sequence[Version]]
+CHUNK_FORMAT = "tickstore-index-chunk/1"
+SEAL_AT = 32
+"""Ended versions the index object holds (besides each day's latest) before they are sealed into a chunk."""
+
+
+def _no_chunks(chunk: Chunk) -> Sequence[Version]:
+    raise CorruptObjectError(f"index chunk {chunk.key} referenced, but no way to read it was given")
+
+
 class SymbolIndex:
-    """All versions of one symbol, by day; immutable."""
+    """All versions of one symbol, by day; immutable.
 
-    __slots__ = ("_days", "_versions", "symbol")
+    ``versions`` are those the index object holds; ``chunks`` the sealed parts, read through
+    ``loader`` when a query needs them. ``pruned`` maps a day to the transaction time before which
+    its history was pruned; ``garbage`` lists objects pruned versions left, with when, for deletion
+    after a grace period.
+    """
 
-    def __init__(self, symbol: str, versions: Iterable[Version] = ()) -> None:
+    __slots__ = ("_days", "_loader", "_versions", "chunks", "garbage", "pruned", "symbol")
+
+    def __init__(
+        self,
+        symbol: str,
+        versions: Iterable[Version] = (),
+        *,
+        chunks: Sequence[Chunk] = (),
+        pruned: dict[dt.date, int] | None = None,
+        garbage: Sequence[tuple[str, int]] = (),
+        loader: ChunkLoader | None = None,
+    ) -> None:
         self.symbol = symbol
         by_day: dict[dt.date, list[Version]] = {}
         for version in versions:
@@ -131,15 +249,30 @@ class SymbolIndex:
             day_versions.sort(key=lambda v: v.version)
         self._versions: dict[dt.date, tuple[Version, ...]] = {d: tuple(v) for d, v in by_day.items()}
         self._days: list[dt.date] = sorted(by_day)
+        self.chunks: tuple[Chunk, ...] = tuple(chunks)
+        self.pruned: dict[dt.date, int] = dict(pruned or {})
+        self.garbage: tuple[tuple[str, int], ...] = tuple(garbage)
+        self._loader: ChunkLoader = loader or _no_chunks
+
+    def _like(self, versions: Iterable[Version], **changes: Any) -> SymbolIndex:
+        """A new index with ``versions`` in the object and this one's chunks, marks and loader unless changed."""
+        fields: dict[str, Any] = {
+            "chunks": self.chunks,
+            "pruned": self.pruned,
+            "garbage": self.garbage,
+            "loader": self._loader,
+        }
+        fields.update(changes)
+        return SymbolIndex(self.symbol, versions, **fields)
 
     # --- queries ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._versions.values())
+        return sum(len(v) for v in self._versions.values()) + sum(c.count for c in self.chunks)
 
     def __iter__(self) -> Iterator[Version]:
         for day in self._days:
-            yield from self._versions[day]
+            yield from self.versions(day)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SymbolIndex) and other.symbol == self.symbol and list(other) == list(self)
@@ -147,17 +280,55 @@ class SymbolIndex:
     __hash__ = None  # type: ignore[assignment]
 
     def days(self) -> list[dt.date]:
-        """Every day that has ever had a version, ascending."""
+        """Every day that has ever had a version, ascending (each day's latest version is never sealed)."""
         return list(self._days)
 
+    def _sealed(self, day: dt.date, as_of: int | None = None) -> list[Version]:
+        return [v for c in self.chunks if c.covers(day, as_of) for v in self._loader(c) if v.day == day]
+
     def versions(self, day: dt.date) -> tuple[Version, ...]:
-        """Every version of ``day``, oldest first."""
-        return self._versions.get(day, ())
+        """Every version of ``day``, oldest first (sealed ones read from their chunks)."""
+        held = self._versions.get(day, ())
+        if not self.chunks:
+            return held
+        sealed = self._sealed(day)
+        if not sealed:
+            return held
+        return tuple(sorted((*sealed, *held), key=lambda v: v.version))
+
+    @property
+    def held(self) -> tuple[Version, ...]:
+        """The versions the index object holds (not sealed in chunks)."""
+        return tuple(v for day in self._days for v in self._versions[day])
 
     def latest(self, day: dt.date) -> Version | None:
         """The newest version of ``day``, current or ended."""
         versions = self._versions.get(day)
         return versions[-1] if versions else None
+
+    def at(self, day: dt.date, as_of: int | None) -> Version | None:
+        """The version of ``day`` valid at ``as_of`` (None: the current one), or None.
+
+        Raises :class:`PrunedError` when the day's history at ``as_of`` was pruned and no kept
+        version answers for it: never an older or newer version in its place.
+        """
+        for version in reversed(self._versions.get(day, ())):
+            if version.valid_at(as_of):
+                return version
+            if as_of is not None and version.start_time <= as_of:
+                break
+        if as_of is None:
+            return None
+        for version in self._sealed(day, as_of):
+            if version.valid_at(as_of):
+                return version
+        pruned = self.pruned.get(day)
+        if pruned is not None and as_of < pruned:
+            raise PrunedError(
+                f"{self.symbol} {day}: history before {format_ns(pruned)} was pruned, so the data as of "
+                f"{format_ns(as_of)} is gone; select as of {format_ns(pruned)} or later (or as of a tag)"
+            )
+        return None
 
     def lookup(self, first: dt.date, last: dt.date, as_of: int | None = None) -> list[Version]:
         """The version valid at ``as_of`` (None: the current one) of each day in ``[first, last]``."""
@@ -165,52 +336,128 @@ class SymbolIndex:
         hi = bisect.bisect_right(self._days, last)
         found = []
         for day in self._days[lo:hi]:
-            for version in reversed(self._versions[day]):
-                if version.valid_at(as_of):
-                    found.append(version)
-                    break
+            version = self.at(day, as_of)
+            if version is not None:
+                found.append(version)
         return found
 
     # --- changes ---------------------------------------------------------------------------
 
     def replace(self, changed: Iterable[Version]) -> SymbolIndex:
-        """A new index with ``changed`` versions added, or replacing those of the same (day, number)."""
-        versions = {(v.day, v.version): v for v in self}
+        """A new index with ``changed`` versions added, or replacing those of the same (day, number).
+
+        Only versions the index object holds can change: each day's latest, and ended versions not
+        yet sealed.
+        """
+        versions = {(v.day, v.version): v for v in self.held}
         versions.update({(v.day, v.version): v for v in changed})
-        return SymbolIndex(self.symbol, versions.values())
+        return self._like(versions.values())
+
+    def with_marks(
+        self, *, pruned: dict[dt.date, int] | None = None, garbage: Sequence[tuple[str, int]]
+    ) -> SymbolIndex:
+        """The same versions with other pruning marks or garbage."""
+        return self._like(self.held, pruned=self.pruned if pruned is None else pruned, garbage=garbage)
+
+    def rebuilt(
+        self, versions: Iterable[Version], *, pruned: dict[dt.date, int], garbage: Sequence[tuple[str, int]]
+    ) -> SymbolIndex:
+        """An index of exactly ``versions``, all held in the object (chunks dropped; sealed again on commit)."""
+        return self._like(versions, chunks=(), pruned=pruned, garbage=garbage)
+
+    @property
+    def needs_seal(self) -> bool:
+        """Whether the object holds more than `SEAL_AT` ended versions besides each day's latest."""
+        return sum(len(v) - 1 for v in self._versions.values()) > SEAL_AT
+
+    def seal(self, key: str) -> tuple[SymbolIndex, bytes]:
+        """Move every held version but each day's latest into a new chunk stored under ``key``.
+
+        Returns the new index and the chunk's bytes, to be written before the index is committed.
+        """
+        sealed = [v for versions in self._versions.values() for v in versions[:-1]]
+        kept = [versions[-1] for versions in self._versions.values()]
+        chunk = Chunk(
+            key,
+            len(sealed),
+            min(v.day for v in sealed),
+            max(v.day for v in sealed),
+            min(v.start_time for v in sealed),
+            max(v.end_time for v in sealed),
+        )
+        document = {"format": CHUNK_FORMAT, "symbol": self.symbol, **_versions_json(sealed)}
+        return self._like(kept, chunks=(*self.chunks, chunk)), json.dumps(document, separators=(",", ":")).encode()
 
     # --- serialisation ---------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The index as JSON. Column types go in a list beside ``versions``, which tickstore 0.1 ignores."""
-        versions = list(self)
+        """The index as JSON. Column types go in a list beside ``versions``, which tickstore 0.1 ignores.
+
+        Written as ``tickstore-index/1`` while nothing in it needs more, else ``tickstore-index/2``.
+        """
+        versions = self.held
+        newer = bool(self.chunks or self.pruned or self.garbage) or any(v.new_format for v in versions)
         document: dict[str, Any] = {
-            "format": INDEX_FORMAT,
+            "format": INDEX_FORMAT_2 if newer else INDEX_FORMAT,
             "symbol": self.symbol,
-            "versions": [v.to_json() for v in versions],
+            **_versions_json(versions),
         }
-        if any(v.types is not None for v in versions):
-            document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
+        if self.chunks:
+            document["chunks"] = [c.to_json() for c in self.chunks]
+        if self.pruned:
+            document["pruned"] = {d.isoformat(): t for d, t in sorted(self.pruned.items())}
+        if self.garbage:
+            document["garbage"] = [list(g) for g in self.garbage]
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, where: str) -> SymbolIndex:
+    def from_bytes(cls, data: bytes, *, where: str, loader: ChunkLoader | None = None) -> SymbolIndex:
         try:
             document = json.loads(data)
-            if document.get("format") != INDEX_FORMAT:
+            if document.get("format") not in (INDEX_FORMAT, INDEX_FORMAT_2):
                 raise ValueError(f"unknown index format {document.get('format')!r}")
-            versions = [Version.from_json(r) for r in document["versions"]]
-            types = document.get("column_types")
-            if isinstance(types, list) and len(types) == len(versions):  # else unknown: checked on read
-                versions = [
-                    dataclasses.replace(v, types=tuple(t))
-                    if isinstance(t, list) and v.columns is not None and len(t) == len(v.columns)
-                    else v
-                    for v, t in zip(versions, types, strict=True)
-                ]
-            return cls(document["symbol"], versions)
+            return cls(
+                document["symbol"],
+                versions_from_json(document),
+                chunks=[Chunk.from_json(c) for c in document.get("chunks", ())],
+                pruned={dt.date.fromisoformat(d): int(t) for d, t in document.get("pruned", {}).items()},
+                garbage=[(str(k), int(t)) for k, t in document.get("garbage", ())],
+                loader=loader,
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptObjectError(
                 f"index {where} cannot be read ({exc}); restore that file from a backup of the store. "
                 "The symbol's data objects are untouched (gc leaves them alone) and other symbols read as before"
             ) from exc
+
+
+def _versions_json(versions: Sequence[Version]) -> dict[str, Any]:
+    document: dict[str, Any] = {"versions": [v.to_json() for v in versions]}
+    if any(v.types is not None for v in versions):
+        document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
+    return document
+
+
+def versions_from_json(document: dict[str, Any]) -> list[Version]:
+    """The versions of an index or chunk document, with their column types where recorded."""
+    versions = [Version.from_json(r) for r in document["versions"]]
+    types = document.get("column_types")
+    if isinstance(types, list) and len(types) == len(versions):  # else unknown: checked on read
+        versions = [
+            dataclasses.replace(v, types=tuple(t))
+            if isinstance(t, list) and v.columns is not None and len(t) == len(v.columns)
+            else v
+            for v, t in zip(versions, types, strict=True)
+        ]
+    return versions
+
+
+def chunk_from_bytes(data: bytes, *, where: str) -> list[Version]:
+    """The versions of a sealed chunk object."""
+    try:
+        document = json.loads(data)
+        if document.get("format") != CHUNK_FORMAT:
+            raise ValueError(f"unknown chunk format {document.get('format')!r}")
+        return versions_from_json(document)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptObjectError(f"index chunk {where} cannot be read ({exc}); restore it from a backup") from exc

@@ -30,6 +30,7 @@ from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError, Unr
 from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY
+from .lifecycle import segment_version
 from .store import Tickstore
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
@@ -91,8 +92,10 @@ def _orphans(
         parsed = store.layout.parse_data_key(meta.key)
         if parsed is not None and parsed.symbol not in unreadable and store.layout.writer_named(meta.key):
             objects.append(meta)
-    referenced = {v.key for index in indexes.values() for v in index}
     cutoff = dt.datetime.now(dt.timezone.utc) - grace
+    pruned_after = int(cutoff.timestamp() * 1e9)  # objects prune dropped since then are still for readers
+    referenced = {key for index in indexes.values() for v in index for key in v.keys}
+    referenced |= {key for index in indexes.values() for key, since in index.garbage if since > pruned_after}
     unreferenced = [
         meta
         for meta in objects
@@ -161,16 +164,23 @@ def fsck(
                     report.problems.append(f"{where}: version {version.version} has an empty validity interval")
                 if version.current and version is not versions[-1]:
                     report.problems.append(f"{where}: version {version.version} is current but not the last")
-                size = sizes.get(version.key)
-                if size is None:
-                    report.problems.append(f"{where}: version {version.version} object {version.key} is missing")
-                elif version.bytes is not None and size != version.bytes:
-                    report.problems.append(
-                        f"{where}: version {version.version} object {version.key} has {size} bytes, "
-                        f"{version.bytes} were committed"
-                    )
+                for part in version.parts:
+                    size = sizes.get(part.key)
+                    if size is None:
+                        report.problems.append(f"{where}: version {version.version} object {part.key} is missing")
+                    elif version.bytes is not None and size != part.bytes:
+                        report.problems.append(
+                            f"{where}: version {version.version} object {part.key} has {size} bytes, "
+                            f"{part.bytes} were committed"
+                        )
     if deep:
-        checks = [(name, v) for name, index in indexes.items() for v in index if v.key in sizes]
+        checks = [
+            (name, segment_version(v, part) if v.segments is not None else v)
+            for name, index in indexes.items()
+            for v in index
+            for part in v.parts
+            if part.key in sizes
+        ]
 
         def verify(item: tuple[str, Version]) -> str | None:
             name, version = item

@@ -41,7 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
-from .bitemporal import next_version_number, plan_delete, plan_insert
+from .bitemporal import earliest_commit_time, next_version_number, plan_delete, plan_insert
 from .cache import DEFAULT_CACHE_SIZE, ObjectCache
 from .encoding import Codec, codec_for, decode_by_content
 from .errors import (
@@ -61,22 +61,35 @@ from .errors import (
     OfflineError,
     OfflineWarning,
     PreconditionFailedError,
+    PrunedError,
     SchemaError,
     StoreClosedError,
     StoreNotFoundError,
     TickstoreError,
     TransactionTimeError,
     UnknownLayoutError,
+    UnknownTagError,
     UnreadableIndexWarning,
 )
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
-from .index import SymbolIndex, Version
+from .index import Chunk, SymbolIndex, Version, chunk_from_bytes
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, summary_key, writer_token
+from .lifecycle import (
+    COMPACT_AT,
+    PrunePlan,
+    appended_version,
+    check_metadata,
+    compacted_version,
+    plan_prune,
+    read_segments,
+    segment_version,
+)
 from .progress import progress_bar
 from .schema import check_compatible, type_code, unify_tables
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
 from .symbols import check_symbol
+from .tags import TAGS_KEY, Tag, check_message, check_tag_name, tag_name_of, tags_from_bytes, tags_to_bytes
 from .times import (
     FIRST_DAY,
     LAST_DAY,
@@ -138,6 +151,10 @@ class _Query:
     versions: list[Version]
 
 
+class _Superseded(CommitConflictError):
+    """A compaction found the day changed (replaced or deleted) meanwhile: nothing to commit."""
+
+
 @dataclass(frozen=True)
 class _Encoded:
     """One day of an insert, encoded and summarised before anything is written."""
@@ -191,6 +208,7 @@ class Tickstore:
         self.progress = progress
         self._owns_backend = owns_backend
         self._indexes: dict[str, _LoadedIndex] = {}
+        self._chunks: dict[str, Sequence[Version]] = {}
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
@@ -287,7 +305,13 @@ class Tickstore:
     # --- public API: writing ---------------------------------------------------------------
 
     def insert(
-        self, symbol: str, ticks: pd.DataFrame, day: DayLike | None = None, *, as_of: TimeLike | None = None
+        self,
+        symbol: str,
+        ticks: pd.DataFrame,
+        day: DayLike | None = None,
+        *,
+        as_of: TimeLike | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> list[Version]:
         """Store ``ticks`` as a new version of each day they fall on.
 
@@ -308,6 +332,9 @@ class Tickstore:
             Record the insert at this transaction time instead of now, for replaying history (times
             must move forward). A day's first version then starts at ``as_of``, not at the beginning
             of time.
+        metadata : dict, optional
+            JSON-serialisable notes stored with each new version (at most 16 KiB as JSON) and shown
+            by `history`, e.g. ``{"source": "vendor-x", "job": 42}``.
 
         Returns
         -------
@@ -333,6 +360,7 @@ class Tickstore:
         check_symbol(symbol)
         self._check_writable()
         explicit = self._explicit_as_of(day, as_of)
+        note = check_metadata(metadata)
         table = ticks_to_table(ticks, self.timestamp_column)
         self._check_tick_range(table)
         by_day = split_days(table, self.tz)
@@ -348,10 +376,163 @@ class Tickstore:
             by_day = {wanted_day: by_day.get(wanted_day, table.slice(0, 0))}
         elif not by_day:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
-        encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
+        encoded = [self._encode(symbol, d, t, note) for d, t in sorted(by_day.items())]
         _check_schema(symbol, self._index_to_check(symbol), encoded)  # before anything is written
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
+
+    def append(
+        self,
+        symbol: str,
+        ticks: pd.DataFrame,
+        *,
+        as_of: TimeLike | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[Version]:
+        """Add ``ticks`` to the current version of each day they fall on, rewriting nothing.
+
+        The new version of a day is its current version's objects (segments) plus one new object
+        holding ``ticks``, committed atomically for all days like an insert: a select as of a time
+        before the append does not see them, and concurrent appenders lose nothing (a writer that
+        loses the commit race re-bases on the new current version). A select sorts by time stably,
+        so appended ticks come after ticks already there with the same timestamp. Once a day has
+        32 segments it is compacted into one object (see `compact`). Appending to a day with no
+        current version starts it, as an insert would.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        ticks : pandas.DataFrame
+            Indexed by timestamp (naive means UTC); not empty.
+        as_of : timestamp, optional
+            Record the append at this transaction time instead of now (times must move forward).
+        metadata : dict, optional
+            JSON-serialisable notes stored with the new versions (at most 16 KiB) and shown by `history`.
+
+        Returns
+        -------
+        list of Version
+            The new version of each day, in day order.
+
+        Raises
+        ------
+        InvalidTicksError
+            The frame is empty, not indexed by time, or has ticks outside the supported days.
+        SchemaError
+            A column's type cannot be combined with the type the day or other days hold.
+
+        Examples
+        --------
+        >>> store.append("BTCUSD", last_minute_trades)  # doctest: +SKIP
+        """
+        self._check_open()
+        check_symbol(symbol)
+        self._check_writable()
+        explicit = self._explicit_as_of(None, as_of)
+        note = check_metadata(metadata)
+        table = ticks_to_table(ticks, self.timestamp_column)
+        self._check_tick_range(table)
+        by_day = split_days(table, self.tz)
+        if not by_day:
+            raise InvalidTicksError("the ticks are empty; there is nothing to append")
+        encoded = [self._encode(symbol, d, t, note) for d, t in sorted(by_day.items())]
+        _check_schema(symbol, self._index_to_check(symbol), encoded, replacing=False)
+        self._ensure_manifest()
+        if explicit is not None:  # fail before uploading anything when the order is already wrong
+            self._plan_insert(self._index(symbol), encoded, [""] * len(encoded), explicit)
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, list[Version]]:
+            done = _already_committed(index, encoded, keys)
+            if done is not None:
+                return done
+            _check_schema(symbol, index, encoded, replacing=False)
+            appended = [
+                dataclasses.replace(
+                    e, version=appended_version(index.latest(e.day), dataclasses.replace(e.version, key=k))
+                )
+                for e, k in zip(encoded, keys, strict=True)
+            ]
+            return self._plan_insert(index, appended, [v.version.key for v in appended], explicit)
+
+        versions = self._write_versions(
+            symbol, encoded, number=lambda index, e: next_version_number(index, e.day), finish=finish
+        )
+        for version in versions:
+            if version.segments is not None and len(version.segments) >= COMPACT_AT:
+                try:
+                    self._compact_day(symbol, version)
+                except (CommitConflictError, BackendError) as exc:  # the append is done; the next one compacts
+                    log.warning("compaction of %s %s after an append failed: %s", symbol, version.day, exc)
+        return versions
+
+    def compact(self, symbol: str | None = None, start: Any = None, end: Any = None) -> list[Version]:
+        """Merge each day made of several segments (by appends) into one object.
+
+        A compaction version holds exactly the ticks of the version it replaces, in the same order,
+        and is valid from the earliest time the day may change, so no select as of any time returns
+        anything different; `history` marks it ``kind="compaction"``. Appends made meanwhile are
+        kept (after the merged object); a day replaced or deleted meanwhile is left alone.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol (default: every symbol).
+        start, end : date or str, optional
+            Only days in this range (inclusive), as for `select`.
+
+        Returns
+        -------
+        list of Version
+            The compaction versions committed.
+
+        Examples
+        --------
+        >>> store.compact("BTCUSD", "2024-03-04")  # doctest: +SKIP
+        """
+        self._check_open()
+        self._check_writable()
+        symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
+        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", self.tz)
+        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self.tz)
+        done = []
+        for name in symbols:
+            index = self._load_index(name, offline_ok=False).index
+            days = index.days()
+            if not days:
+                continue
+            first, last = self._day_of(start_ns, index, first=True), self._day_of(end_ns, index, first=False)
+            for version in index.lookup(first, last):
+                if version.segments is not None and len(version.segments) > 1:
+                    compacted = self._compact_day(name, version)
+                    if compacted is not None:
+                        done.append(compacted)
+        return done
+
+    def _compact_day(self, symbol: str, version: Version) -> Version | None:
+        """Commit the current ``version`` of a day (made of segments) again as one object."""
+        table = self._read_version(symbol, version, None)
+        (encoded,) = [self._encode(symbol, version.day, table, version.metadata)]
+        original = version.keys
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, Version | None]:
+            current = index.latest(version.day)
+            if current is not None and current.key == keys[0] and current.kind == "compaction":
+                return None, current  # committed by an earlier attempt whose reply was lost
+            if current is None:
+                raise _Superseded(f"{symbol} {version.day} has no version to compact")
+            new = compacted_version(current, dataclasses.replace(encoded.version, key=keys[0]), original)
+            if new is None:
+                raise _Superseded(f"{symbol} {version.day} changed while it was compacted; nothing to do")
+            changed = plan_insert(index, new, wanted=earliest_commit_time(current), explicit=False)
+            return index.replace(changed), changed[-1]
+
+        try:
+            return self._write_versions(
+                symbol, [encoded], number=lambda index, e: next_version_number(index, e.day), finish=finish
+            )
+        except _Superseded:  # the object written is deleted (or, numbered, left for the next writer/gc)
+            return None
 
     def delete(self, symbol: str, day: DayLike, *, as_of: TimeLike | None = None) -> Version | None:
         """End the current version of ``(symbol, day)``: the day reads as empty from now on.
@@ -545,7 +726,7 @@ class Tickstore:
         end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self.tz)
         if start_ns > end_ns:
             raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
-        as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
+        as_of_ns = self._as_of_ns(as_of)
         wanted = self._check_columns(columns)
         index = self._index(symbol)
         if not len(index):
@@ -573,7 +754,7 @@ class Tickstore:
                 )
         return _Query(symbol, start_ns, end_ns, wanted, versions)
 
-    def history(self, symbol: str, day: DayLike | None = None) -> pd.DataFrame:
+    def history(self, symbol: str, day: DayLike | None = None, as_of: Any = None) -> pd.DataFrame:
         """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
 
         Parameters
@@ -590,8 +771,12 @@ class Tickstore:
             transaction times at which it is the truth; a first version starts at the beginning of
             time, shown as ``Timestamp.min``, or at the explicit ``as_of`` it was inserted with; the
             current one ends at ``Timestamp.max``), ``recorded_at``, ``current``, ``rows``, ``bytes``,
-            ``min_time``, ``max_time``, ``columns``, ``schema``, ``checksum`` and ``key``. Versions of
-            a serenity store have no statistics: those columns are NA.
+            ``min_time``, ``max_time``, ``columns``, ``schema``, ``checksum``, ``key``, ``kind``
+            (``insert``, ``append`` or ``compaction``), ``segments`` (objects it is made of) and
+            ``metadata`` (the dict given to insert or append, or None). Versions of a serenity store
+            have no statistics: those columns are NA.
+        as_of : timestamp or "tag:NAME", optional
+            Only the versions the store knew at that transaction time (started by then).
 
         Examples
         --------
@@ -603,6 +788,9 @@ class Tickstore:
         if not len(index):
             self._check_exists()
         versions: Iterable[Version] = index if day is None else index.versions(to_day(day, self.tz))
+        as_of_ns = self._as_of_ns(as_of)
+        if as_of_ns is not None:
+            versions = [v for v in versions if v.start_time <= as_of_ns]
         rows = [
             {
                 "day": v.day,
@@ -619,6 +807,9 @@ class Tickstore:
                 "schema": v.schema,
                 "checksum": v.checksum,
                 "key": v.key,
+                "kind": v.kind or "insert",
+                "segments": len(v.keys),
+                "metadata": v.user_metadata,
             }
             for v in versions
         ]
@@ -677,7 +868,7 @@ class Tickstore:
         """
         self._check_open()
         check_symbol(symbol)
-        as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
+        as_of_ns = self._as_of_ns(as_of)
         index = self._index(symbol)
         days = index.days()
         if not days:
@@ -794,6 +985,240 @@ class Tickstore:
             self.backend.put(key, data, mode="create" if etag is None else IfMatch(etag))
         except TickstoreError as exc:  # another reader won, or no right to write: the next call tries again
             log.debug("summary of %s not updated: %s", self.backend.url, exc)
+
+    # --- tags and pruning ------------------------------------------------------------------
+
+    def tag(self, name: str, *, as_of: Any = None, message: str = "") -> Tag:
+        """Pin the whole store (every symbol) at one transaction time under ``name``.
+
+        ``as_of="tag:NAME"`` then reads exactly what the store held at that time, wherever an
+        ``as_of`` is accepted (`select`, `to_dask`, `history`, `days`, `prefetch`), and `prune`
+        never removes a version valid then. Tags are stored in the store (``_tags.json``, changed
+        by compare-and-swap), so every machine sees them.
+
+        Parameters
+        ----------
+        name : str
+            Letters, digits and ``._-+=@^~#!`` (the rules of symbol names).
+        as_of : timestamp or "tag:OTHER", optional
+            The transaction time to pin (default: now).
+        message : str, optional
+            Why, e.g. the paper it reproduces.
+
+        Returns
+        -------
+        Tag
+
+        Raises
+        ------
+        InvalidInputError
+            A bad name, or a tag of that name exists (untag it first).
+        PrunedError
+            History at ``as_of`` was already pruned for some symbol.
+
+        Examples
+        --------
+        >>> store.tag("paper-2024", message="results of section 4")  # doctest: +SKIP
+        """
+        self._check_open()
+        self._check_writable()
+        check_tag_name(name)
+        check_message(message)
+        when = now_ns() if as_of is None else self._as_of_ns(as_of)
+        assert when is not None
+        if when > now_ns() + FUTURE_TOLERANCE_NS:
+            raise TransactionTimeError(f"as_of {format_ns(when)} is in the future; a tag pins a time already past")
+        for symbol in self.symbols():  # refuse a time whose history is gone
+            pruned = [d for d, t in self._load_index(symbol, offline_ok=False).index.pruned.items() if when < t]
+            if pruned:
+                raise PrunedError(
+                    f"cannot tag {format_ns(when)}: {symbol}'s history before then was pruned (e.g. {pruned[0]})"
+                )
+        tag = Tag(name, when, now_ns(), message)
+        self._ensure_manifest()
+
+        def change(tags: dict[str, Tag]) -> dict[str, Tag]:
+            if name in tags:
+                raise InvalidInputError(f"tag {name!r} exists already; untag it first or choose another name")
+            return {**tags, name: tag}
+
+        self._change_tags(change)
+        return tag
+
+    def tags(self) -> pd.DataFrame:
+        """Every tag: ``name`` (the index), ``time`` it pins, ``created``, ``message``; sorted by name.
+
+        Examples
+        --------
+        >>> store.tags()  # doctest: +SKIP
+        """
+        self._check_open()
+        rows = [
+            {"name": t.name, "time": t.time, "created": t.created, "message": t.message}
+            for t in sorted(self._read_tags()[1].values(), key=lambda t: t.name)
+        ]
+        frame = pd.DataFrame(rows, columns=["name", "time", "created", "message"])
+        for column in ("time", "created"):
+            frame[column] = pd.to_datetime(frame[column].astype("int64"), unit="ns", utc=True)
+        result: pd.DataFrame = frame.set_index("name")
+        return result
+
+    def untag(self, name: str) -> Tag:
+        """Remove the tag ``name`` (its versions may then be pruned); returns it.
+
+        Raises
+        ------
+        UnknownTagError
+            No such tag.
+        """
+        self._check_open()
+        self._check_writable()
+        check_tag_name(name)
+        removed: list[Tag] = []
+
+        def change(tags: dict[str, Tag]) -> dict[str, Tag]:
+            if name not in tags:
+                raise UnknownTagError(f"no tag {name!r} in {self.backend.url}; `tickstore tag ls` lists them")
+            removed[:] = [tags[name]]
+            return {n: t for n, t in tags.items() if n != name}
+
+        self._change_tags(change)
+        return removed[0]
+
+    def tag_time(self, name: str) -> int:
+        """The transaction time (UTC nanoseconds) tag ``name`` pins; :class:`UnknownTagError` if none."""
+        tags = self._read_tags()[1]
+        if name not in tags:
+            self.refresh()
+            tags = self._read_tags()[1]
+        if name not in tags:
+            known = ", ".join(sorted(tags)[:10]) or "none"
+            raise UnknownTagError(f"no tag {name!r} in {self.backend.url} (tags: {known})")
+        return tags[name].time
+
+    def _as_of_ns(self, as_of: Any) -> int | None:
+        """An ``as_of`` argument as UTC nanoseconds: a time, or ``"tag:NAME"`` (the tag's time), or None."""
+        if as_of is None:
+            return None
+        name = tag_name_of(as_of)
+        if name is not None:
+            return self.tag_time(name)
+        return to_utc_ns(as_of, "as_of")
+
+    def _read_tags(self, *, offline_ok: bool = True) -> tuple[str | None, dict[str, Tag]]:
+        etag, data = self._read_revalidated(TAGS_KEY, offline_ok=offline_ok)
+        return etag, tags_from_bytes(data, where=f"{self.backend.url}/{TAGS_KEY}")
+
+    def _change_tags(self, change: Callable[[dict[str, Tag]], dict[str, Tag]]) -> None:
+        for attempt in range(MAX_COMMIT_ATTEMPTS):
+            etag, tags = self._read_tags(offline_ok=False)
+            data = tags_to_bytes(change(tags))
+            try:
+                meta = self.backend.put(TAGS_KEY, data, mode="create" if etag is None else IfMatch(etag))
+            except (PreconditionFailedError, ObjectExistsError):
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                continue
+            if self.cache is not None:
+                self.cache.put_tagged(self.backend.url, TAGS_KEY, meta.etag, data)
+            return
+        raise CommitConflictError(
+            f"gave up changing the tags of {self.backend.url} after {MAX_COMMIT_ATTEMPTS} lost races"
+        )
+
+    def prune(
+        self,
+        *,
+        symbol: str | None = None,
+        before: Any = None,
+        keep_versions: int | None = None,
+        dry_run: bool = True,
+        grace: dt.timedelta | None = None,
+    ) -> list[PrunePlan]:
+        """Remove superseded versions (and the objects only they use) to shrink the store.
+
+        A version is removed when its validity ended at or before ``before`` (default: any ended
+        version), unless it is the latest version of its day (current or deleted), one of the
+        ``keep_versions`` newest of its day, or valid at a tag's time. An object shared with a kept
+        version stays. Afterwards a select as of a pruned time raises :class:`PrunedError` (never
+        other data); ``history`` no longer lists the versions.
+
+        Concurrent writers are safe (each symbol's change is a compare-and-swap commit). Concurrent
+        readers are too: the objects are deleted only ``grace`` (default one hour, as for `gc`)
+        after the commit that dropped them, by a later prune (or `gc`); a reader that still misses
+        one gets a :class:`PrunedError`.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol (default: every symbol).
+        before : timestamp, optional
+            Only versions whose validity ended at or before this transaction time.
+        keep_versions : int, optional
+            Keep at least this many newest versions of each day.
+        dry_run : bool
+            Only report what would be removed (the default).
+        grace : timedelta, optional
+            How long dropped objects are kept for readers (default one hour; 0 deletes them now).
+
+        Returns
+        -------
+        list of PrunePlan
+            Per symbol with something to prune: the versions, the objects freed and their bytes.
+
+        Examples
+        --------
+        >>> plans = store.prune(before="2024-01-01", dry_run=False)  # doctest: +SKIP
+        >>> sum(p.bytes for p in plans)  # doctest: +SKIP
+        """
+        from .maintenance import DEFAULT_GRACE
+
+        self._check_open()
+        self._check_writable()
+        if keep_versions is not None and (
+            isinstance(keep_versions, bool) or not isinstance(keep_versions, int) or keep_versions < 0
+        ):
+            raise InvalidInputError(f"keep_versions must be an integer >= 0, got {keep_versions!r}")
+        before_ns = None if before is None else self._as_of_ns(before)
+        grace_ns = int((DEFAULT_GRACE if grace is None else grace).total_seconds() * 1e9)
+        symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
+        plans = []
+        for name in symbols:
+            tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]
+            plan = plan_prune(
+                self._load_index(name, offline_ok=False).index,
+                before=before_ns,
+                keep_versions=keep_versions,
+                tag_times=tag_times,
+            )
+            if not plan.empty:
+                plans.append(plan)
+            if not dry_run:
+                self._prune_symbol(name, before_ns, keep_versions, grace_ns)
+        return plans
+
+    def _prune_symbol(self, symbol: str, before: int | None, keep_versions: int | None, grace_ns: int) -> None:
+        """Commit one symbol's prune (dropped objects to the index's garbage), then delete old enough garbage."""
+
+        def change(index: SymbolIndex) -> tuple[SymbolIndex | None, list[str]]:
+            tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]  # read again: tags may be new
+            plan = plan_prune(index, before=before, keep_versions=keep_versions, tag_times=tag_times)
+            now = now_ns()
+            garbage = [*index.garbage, *((k, now) for k in plan.keys)]
+            garbage += [(c.key, now) for c in index.chunks] if plan.versions else []
+            due = [k for k, since in garbage if since + grace_ns <= now]
+            if not plan.versions and not due:
+                return None, []
+            removed = {(v.day, v.version) for v in plan.versions}
+            kept = [v for v in index if (v.day, v.version) not in removed] if plan.versions else None
+            left = [(k, t) for k, t in garbage if k not in due]
+            if kept is None:
+                return index.with_marks(garbage=left), due
+            return index.rebuilt(kept, pruned=plan.pruned, garbage=left), due
+
+        due = self._commit(symbol, change)
+        self._map(self.backend.delete, due, f"prune {symbol}")
+        if due:
+            log.info("prune deleted %d objects of %s from %s", len(due), symbol, self.backend.url)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -939,7 +1364,7 @@ class Tickstore:
                 f"{pd.Timestamp(first, tz='UTC')} .. {pd.Timestamp(last, tz='UTC')}; drop or correct such ticks"
             )
 
-    def _encode(self, symbol: str, day: dt.date, table: pa.Table) -> _Encoded:
+    def _encode(self, symbol: str, day: dt.date, table: pa.Table, metadata: str | None = None) -> _Encoded:
         payload = self.codec.encode(table)
         times = table.column(0)
         rows = table.num_rows
@@ -958,11 +1383,27 @@ class Tickstore:
             schema=schema_fingerprint(table.schema),
             checksum=checksum(payload),
             types=tuple(type_code(field.type) for field in table.schema)[1:],
+            metadata=metadata,
         )
         return _Encoded(day, payload, version)
 
     def _read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
-        """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
+        """The version's ticks (timestamp and ``columns``; all if None), sorted by time.
+
+        A version made by appends is read segment by segment (each from the cache, else fetched and
+        decoded by the version's codec), concatenated in the order they were written and sorted
+        stably by time: appended rows come after rows already there with the same timestamp.
+        """
+        if version.segments is None:
+            return self._read_object(symbol, version, columns)
+        return read_segments(
+            [self._read_object(symbol, segment_version(version, s), None) for s in version.segments],
+            columns,
+            label=f"{symbol} {version.day} version {version.version}",
+        )
+
+    def _read_object(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
+        """One object's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
         if self.cache is not None:
             cached = self.cache.get_table(self.backend.url, version.key, columns, checksum=_identity(version))
             if cached is not None:
@@ -991,6 +1432,13 @@ class Tickstore:
         try:
             data = self.backend.get(version.key)
         except ObjectNotFoundError as exc:
+            if self._legacy is None:
+                fresh = self._load_index(symbol).index
+                if not any(v.version == version.version for v in fresh.versions(version.day)):
+                    raise PrunedError(
+                        f"{symbol} {version.day} version {version.version} was pruned while it was read; "
+                        "select again (as of a later time, or of a tag)"
+                    ) from exc
             raise ObjectNotFoundError(
                 f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
                 f"{self.backend.url} although the index references it; run `tickstore fsck`"
@@ -1085,10 +1533,47 @@ class Tickstore:
         if data is None:
             loaded = _LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
         else:
-            index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}")
+            index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}", loader=self._read_chunk)
             loaded = _LoadedIndex(index, etag, time.monotonic())
         self._remember(symbol, loaded)
         return loaded
+
+    def _read_chunk(self, chunk: Chunk) -> Sequence[Version]:
+        """The versions of a sealed index chunk: immutable, so read once per store object."""
+        with self._lock:
+            held = self._chunks.get(chunk.key)
+        if held is not None:
+            return held
+        cached = self.cache.get_tagged(self.backend.url, chunk.key) if self.cache is not None else None
+        if cached is not None:
+            data = cached[1]
+        else:
+            try:
+                data = self.backend.get(chunk.key)
+            except ObjectNotFoundError as exc:
+                raise ObjectNotFoundError(
+                    f"index chunk {chunk.key} is missing from {self.backend.url} (pruned meanwhile?); "
+                    "call store.refresh() and select again, or run `tickstore fsck`"
+                ) from exc
+            if self.cache is not None:
+                self.cache.put_tagged(self.backend.url, chunk.key, "chunk", data)
+        versions = tuple(chunk_from_bytes(data, where=f"{self.backend.url}/{chunk.key}"))
+        with self._lock:
+            self._chunks[chunk.key] = versions
+        return versions
+
+    def _seal(self, symbol: str, index: SymbolIndex) -> tuple[SymbolIndex, str | None]:
+        """``index`` with its ended versions sealed into a new chunk object when it holds too many.
+
+        The chunk is written (under a new unique key) before the index that references it is
+        committed; a commit that then loses its race leaves it behind, and it is deleted.
+        """
+        if not index.needs_seal:
+            return index, None
+        key = f"{INDEX_PREFIX}{symbol}/{writer_token()}.json"
+        sealed, data = index.seal(key)
+        self.backend.put(key, data, mode="create")
+        return sealed, key
 
     def _read_revalidated(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, bytes | None]:
         """(ETag, bytes) of a mutable object, or (None, None) if it does not exist.
@@ -1160,12 +1645,16 @@ class Tickstore:
                 new_index, result = change(loaded.index)
                 if new_index is None:
                     return result
+                new_index, chunk = self._seal(symbol, new_index)
                 mode: PutMode = IfMatch(loaded.etag) if loaded.etag is not None else "create"
                 data = new_index.to_bytes()
                 try:
                     meta: ObjectMeta = self.backend.put(key, data, mode=mode)
                 except (PreconditionFailedError, ObjectExistsError):
                     log.debug("commit of %s lost a race (attempt %d); retrying", symbol, attempt + 1)
+                    if chunk is not None:
+                        with contextlib.suppress(TickstoreError):
+                            self.backend.delete(chunk)
                     time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                     continue
                 except BackendError as exc:  # the request may have reached the backend before the failure
@@ -1425,6 +1914,9 @@ _HISTORY_COLUMNS = (
     "schema",
     "checksum",
     "key",
+    "kind",
+    "segments",
+    "metadata",
 )
 
 
@@ -1437,7 +1929,8 @@ def _already_committed(
     conditional put then fails its precondition, and the commit loop sees the index again. Data
     keys are unique, so finding them there means the insert is done, not to be committed twice.
     """
-    committed = {v.key: v for day in {e.day for e in encoded} for v in index.versions(day)}
+    days = {e.day for e in encoded}
+    committed = {v.key: v for v in index.held if v.day in days}  # a lost reply's commit is recent: never sealed yet
     if not keys or keys[0] not in committed:
         return None
     return None, [committed[key] for key in keys]
@@ -1484,13 +1977,14 @@ def _summary_entries(data: bytes | None) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded]) -> None:
+def _check_schema(symbol: str, index: SymbolIndex, encoded: list[_Encoded], *, replacing: bool = True) -> None:
     """Refuse column types no select could combine with those of the other days' current versions.
 
-    The days being inserted are replaced, so only the other days count; versions of tickstore 0.1
+    The days being inserted are replaced, so only the other days count (an append, not
+    ``replacing``, keeps the day's ticks, so they count too); versions of tickstore 0.1
     (no recorded types) and days without ticks are not checked (a select checks what it reads).
     """
-    inserted = {e.day for e in encoded}
+    inserted = {e.day for e in encoded} if replacing else set()
     days = index.days()
     existing: dict[str, dict[str, list[dt.date]]] = {}
     for version in index.lookup(days[0], days[-1]) if days else []:

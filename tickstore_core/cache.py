@@ -163,6 +163,7 @@ class ObjectCache:
         self._lock = threading.Lock()
         self._writable = True
         self._cache: diskcache.Cache | None = None
+        self._pinned: diskcache.Cache | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._cache = diskcache.Cache(
@@ -214,9 +215,13 @@ class ObjectCache:
         """
         entry = _key(namespace, key, checksum)
         raw = self._live().get(entry, default=None, retry=True)
+        store = self._live()
+        if raw is None and os.path.isdir(self.directory / _PINNED):  # a tag pinned for offline work
+            store = self._pins()
+            raw = store.get(entry, default=None, retry=True)
         table = None if raw is None else _read_table_entry(raw, columns)
         if raw is not None and table is None:
-            self._live().delete(entry, retry=True)
+            store.delete(entry, retry=True)
             self._count(corrupt_dropped=1)
         if table is None:
             self._count(misses=1)
@@ -229,6 +234,64 @@ class ObjectCache:
         """Keep a partition decoded from ``fetched`` bytes with ``checksum`` (already verified by the caller)."""
         self._count(bytes_fetched=fetched)
         self._set(_key(namespace, key, checksum), *_table_entry(table))
+
+    # --- pinned partitions (exempt from eviction) -----------------------------------------
+
+    def _pins(self) -> diskcache.Cache:
+        """The pinned entries: a second cache beside the LRU one, never evicted, only unpinned."""
+        self._live()
+        with self._lock:
+            if self._pinned is None:
+                self._pinned = diskcache.Cache(
+                    str(self.directory / _PINNED), size_limit=2**62, eviction_policy="none", cull_limit=0
+                )
+            return self._pinned
+
+    @_tolerant(writes=True, default=False)
+    def pin_table(self, namespace: str, key: str, table: pa.Table, *, checksum: str, pin: str) -> bool:
+        """Keep a partition under the pin ``pin`` (e.g. a tag) until `unpin`; LRU eviction never drops it."""
+        pins = self._pins()
+        entry = _key(namespace, key, checksum)
+        if entry not in pins:
+            pins.set(entry, b"".join(bytes(part) for part in _table_entry(table)), retry=True)
+        record = _pin_key(namespace, pin)
+        with pins.transact(retry=True):
+            held = set(json.loads(pins.get(record, default=b"[]", retry=True)))
+            held.add(entry)
+            pins.set(record, json.dumps(sorted(held)).encode(), retry=True)
+        return True
+
+    @_tolerant(writes=True, default=0)
+    def unpin(self, namespace: str, pin: str) -> int:
+        """Release the pin ``pin``: its entries no other pin holds are removed; returns how many."""
+        if not os.path.isdir(self.directory / _PINNED):
+            return 0
+        pins = self._pins()
+        removed = 0
+        with pins.transact(retry=True):
+            if pins.pop(_pin_key(namespace, pin), default=None, retry=True) is None:
+                return 0
+            held: set[str] = set()
+            for record in list(pins.iterkeys()):
+                if str(record).startswith("pin|"):
+                    held.update(json.loads(pins.get(record, default=b"[]", retry=True)))
+            for entry in list(pins.iterkeys()):
+                if not str(entry).startswith("pin|") and entry not in held:
+                    removed += bool(pins.delete(entry, retry=True))
+        return removed
+
+    @_tolerant(writes=False, default=[])
+    def pins(self, namespace: str) -> list[str]:
+        """The pins held for ``namespace`` (a store's URL)."""
+        if not os.path.isdir(self.directory / _PINNED):
+            return []
+        prefix = _pin_key(namespace, "")
+        return sorted(str(k)[len(prefix) :] for k in self._pins().iterkeys() if str(k).startswith(prefix))
+
+    @_tolerant(writes=False, default=0)
+    def pinned_volume(self) -> int:
+        """Bytes the pinned entries use on disk."""
+        return int(self._pins().volume()) if os.path.isdir(self.directory / _PINNED) else 0
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
@@ -284,6 +347,10 @@ class ObjectCache:
             raise ConfigError(f"the local cache in {self.directory} cannot be cleared: {_why(exc)}({exc})") from exc
 
     def close(self) -> None:
+        pinned, self._pinned = self._pinned, None
+        if pinned is not None:
+            with contextlib.suppress(*_FAILURES):
+                pinned.close()
         cache, self._cache = self._cache, None
         if cache is not None:
             with contextlib.suppress(*_FAILURES):
@@ -332,6 +399,11 @@ class ObjectCache:
 
 
 _LEAST_RECENTLY_USED = "SELECT key FROM Cache WHERE key != ? ORDER BY access_time LIMIT 1"
+_PINNED = "pinned"
+
+
+def _pin_key(namespace: str, pin: str) -> str:
+    return f"pin|{namespace}|{pin}"
 
 
 def _key(namespace: str, key: str, checksum: str = "", *, tagged: bool = False) -> str:

@@ -24,6 +24,7 @@ from .config import open_store
 from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
 from .symbols import check_symbol
+from .times import format_ns
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
     import pandas as pd
@@ -47,6 +48,7 @@ Times (START, END, --as-of, DAY); a time without an offset is UTC:
   2024                    a year; as END, the whole year
   2024-03-05 09:30        a minute; as END, up to the end of that minute
   2024-03-05T09:30:00.25  an exact time; add Z or +01:00 for an offset
+  tag:NAME                (--as-of) the time a tag pins (`tickstore tag ls`)
 START and END are both inclusive.
 """
 ERRORS_HELP = """\
@@ -125,8 +127,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     """Every version of a symbol (or of one day) with its transaction times."""
     with _store(args) as store:
         _check_known(store, [args.symbol])
-        history = store.history(args.symbol, args.day)
-        columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "checksum"]
+        history = store.history(args.symbol, args.day, as_of=args.as_of)
+        columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "kind", "checksum"]
+        if history["metadata"].notna().any():
+            columns.append("metadata")
         shown = _readable_times(history[columns])
         _print_frame(shown.set_index(["day", "version"]) if len(shown) else shown)
     return 0
@@ -323,6 +327,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
                 print(f"{key:>18}: {value:,}" if isinstance(value, int) else f"{key:>18}: {value}")
         elif args.action == "clear":
             print(f"removed {store.cache.clear():,} entries from {store.cache.directory}")
+        elif args.action in ("pin", "unpin"):
+            if not args.symbol or args.start or args.end:
+                raise InvalidInputError(f"cache {args.action} needs one TAG")
+            if args.action == "pin":
+                print(f"tag {args.symbol}: {store.pin(args.symbol):,} bytes pinned in {store.cache.directory}")
+            else:
+                print(f"tag {args.symbol}: {store.unpin(args.symbol):,} entries unpinned")
         else:
             if not args.symbol:
                 raise InvalidInputError("cache prefetch needs SYMBOL [START END]")
@@ -389,6 +400,54 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    """Merge days made of many appended segments into one object each (no select changes)."""
+    with _store(args) as store:
+        versions = store.compact(args.symbol, args.start, args.end)
+    for version in versions:
+        print(f"compacted {version.day} into version {version.version} ({version.rows:,} rows)")
+    print(f"{len(versions)} days compacted", file=sys.stderr)
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    """Store-wide tags: `tag add NAME [--as-of T] [-m MSG]`, `tag ls`, `tag rm NAME`."""
+    with _store(args) as store:
+        if args.action == "ls":
+            tags = store.tags()
+            for name, row in tags.iterrows():
+                print(f"{name}  {row['time'].isoformat()}  {row['message']}")
+            return 0
+        if not args.name:
+            raise InvalidInputError(f"tag {args.action} needs a NAME")
+        if args.action == "add":
+            tag = store.tag(args.name, as_of=args.as_of, message=args.message)
+            print(f"tagged {tag.name} at {format_ns(tag.time)}")
+        else:
+            tag = store.untag(args.name)
+            print(f"removed tag {tag.name} (was {format_ns(tag.time)})")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Remove superseded versions (never current or tagged ones) and their objects; a dry run by default."""
+    with _store(args) as store:
+        plans = store.prune(
+            symbol=args.symbol,
+            before=args.before,
+            keep_versions=args.keep_versions,
+            dry_run=not args.delete,
+            grace=args.grace,
+        )
+    for plan in plans:
+        verb = "pruned" if args.delete else "would prune"
+        print(f"{plan.symbol}: {verb} {len(plan.versions)} versions, {len(plan.keys)} objects, {plan.bytes:,} bytes")
+    versions, size = sum(len(p.versions) for p in plans), sum(p.bytes for p in plans)
+    tail = "pruned" if args.delete else "would be pruned (dry run; --delete prunes)"
+    print(f"{versions} versions, {size:,} bytes {tail}", file=sys.stderr)
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     """The installed backends and their URL schemes."""
     registry = get_registry()
@@ -449,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("history", cmd_history, times=True)
     sub.add_argument("symbol")
     sub.add_argument("day", nargs="?", metavar="DAY")
+    sub.add_argument("--as-of", dest="as_of", help="only versions known then (a time or tag:NAME)")
     sub = command("select", cmd_select, times=True)
     sub.add_argument("symbol")
     sub.add_argument("start", metavar="START")
@@ -466,8 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("symbol")
     sub.add_argument("day")
     sub = command("cache", cmd_cache, times=True)
-    sub.add_argument("action", choices=["stats", "clear", "prefetch"])
-    sub.add_argument("symbol", nargs="?")
+    sub.add_argument("action", choices=["stats", "clear", "prefetch", "pin", "unpin"])
+    sub.add_argument("symbol", nargs="?", help="SYMBOL to prefetch, or TAG to pin or unpin")
     sub.add_argument("start", nargs="?")
     sub.add_argument("end", nargs="?")
     sub = command("copy", cmd_copy, aliases=["import"])
@@ -480,6 +540,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("fsck", cmd_fsck)
     sub.add_argument("symbols", nargs="*")
     sub.add_argument("--deep", action="store_true", help="also read every object and verify its checksum")
+    sub = command("compact", cmd_compact, times=True)
+    sub.add_argument("symbol", nargs="?", help="only this symbol (default: all)")
+    sub.add_argument("start", nargs="?", metavar="START")
+    sub.add_argument("end", nargs="?", metavar="END")
+    sub = command("tag", cmd_tag, times=True)
+    sub.add_argument("action", choices=["add", "ls", "rm"])
+    sub.add_argument("name", nargs="?", metavar="NAME")
+    sub.add_argument("--as-of", dest="as_of", help="the transaction time to pin (default: now)")
+    sub.add_argument("-m", "--message", default="", help="why (e.g. the paper it reproduces)")
+    sub = command("prune", cmd_prune, times=True)
+    sub.add_argument("--symbol", help="only this symbol (default: all)")
+    sub.add_argument("--before", help="only versions whose validity ended by this transaction time")
+    sub.add_argument("--keep-versions", type=int, help="keep this many newest versions of each day")
+    sub.add_argument("--delete", action="store_true", help="prune (default: only report what would go)")
+    sub.add_argument("--grace", type=_duration, help="keep dropped objects this long for readers (1h)")
     command("backends", cmd_backends)
     command("demo", cmd_demo).add_argument("--days", type=int, default=21)
     return parser

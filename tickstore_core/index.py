@@ -19,7 +19,18 @@ from typing import Any
 from .errors import CorruptObjectError, PrunedError
 from .times import TIME_MAX, format_ns
 
-__all__ = ["INDEX_FORMAT", "INDEX_FORMAT_2", "Chunk", "Segment", "SymbolIndex", "Version", "chunk_from_bytes"]
+__all__ = [
+    "INDEX_FORMAT",
+    "INDEX_FORMAT_2",
+    "Chunk",
+    "Pruned",
+    "Segment",
+    "SymbolIndex",
+    "Version",
+    "add_pruned",
+    "chunk_from_bytes",
+    "pruned_interval",
+]
 
 INDEX_FORMAT = "tickstore-index/1"
 INDEX_FORMAT_2 = "tickstore-index/2"
@@ -211,6 +222,35 @@ class Chunk:
 
 
 ChunkLoader = Callable[[Chunk], Sequence[Version]]
+Pruned = dict[dt.date, tuple[tuple[int, int], ...]]
+"""Per day, the transaction-time intervals ``[start, end)`` whose versions were pruned (merged, sorted)."""
+
+
+def pruned_interval(pruned: Pruned, day: dt.date, as_of: int) -> tuple[int, int] | None:
+    """The pruned interval of ``day`` holding ``as_of``, or None."""
+    for start, end in pruned.get(day, ()):
+        if start <= as_of < end:
+            return start, end
+    return None
+
+
+def add_pruned(pruned: Pruned, versions: Iterable[Version]) -> Pruned:
+    """``pruned`` with the validity intervals of ``versions`` added (merged where they touch)."""
+    spans: dict[dt.date, list[tuple[int, int]]] = {d: list(i) for d, i in pruned.items()}
+    for version in versions:
+        spans.setdefault(version.day, []).append((version.start_time, version.end_time))
+    merged: Pruned = {}
+    for day, intervals in spans.items():
+        out: list[tuple[int, int]] = []
+        for start, end in sorted(intervals):
+            if out and start <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], end))
+            else:
+                out.append((start, end))
+        merged[day] = tuple(out)
+    return merged
+
+
 CHUNK_FORMAT = "tickstore-index-chunk/1"
 SEAL_AT = 32
 """Ended versions the index object holds (besides each day's latest) before they are sealed into a chunk."""
@@ -237,7 +277,7 @@ class SymbolIndex:
         versions: Iterable[Version] = (),
         *,
         chunks: Sequence[Chunk] = (),
-        pruned: dict[dt.date, int] | None = None,
+        pruned: Pruned | None = None,
         garbage: Sequence[tuple[str, int]] = (),
         loader: ChunkLoader | None = None,
     ) -> None:
@@ -250,7 +290,7 @@ class SymbolIndex:
         self._versions: dict[dt.date, tuple[Version, ...]] = {d: tuple(v) for d, v in by_day.items()}
         self._days: list[dt.date] = sorted(by_day)
         self.chunks: tuple[Chunk, ...] = tuple(chunks)
-        self.pruned: dict[dt.date, int] = dict(pruned or {})
+        self.pruned: Pruned = dict(pruned or {})
         self.garbage: tuple[tuple[str, int], ...] = tuple(garbage)
         self._loader: ChunkLoader = loader or _no_chunks
 
@@ -296,6 +336,18 @@ class SymbolIndex:
             return held
         return tuple(sorted((*sealed, *held), key=lambda v: v.version))
 
+    def version(self, day: dt.date, number: int) -> Version | None:
+        """Version ``number`` of ``day``, or None; looks in the newest chunks covering the day first."""
+        for version in self._versions.get(day, ()):
+            if version.version == number:
+                return version
+        for chunk in reversed(self.chunks):
+            if chunk.covers(day):
+                for version in self._loader(chunk):
+                    if version.day == day and version.version == number:
+                        return version
+        return None
+
     @property
     def held(self) -> tuple[Version, ...]:
         """The versions the index object holds (not sealed in chunks)."""
@@ -322,11 +374,12 @@ class SymbolIndex:
         for version in self._sealed(day, as_of):
             if version.valid_at(as_of):
                 return version
-        pruned = self.pruned.get(day)
-        if pruned is not None and as_of < pruned:
+        gone = pruned_interval(self.pruned, day, as_of)
+        if gone is not None:
             raise PrunedError(
-                f"{self.symbol} {day}: history before {format_ns(pruned)} was pruned, so the data as of "
-                f"{format_ns(as_of)} is gone; select as of {format_ns(pruned)} or later (or as of a tag)"
+                f"{self.symbol} {day}: history before {format_ns(gone[1])} was pruned (from {format_ns(gone[0])}), "
+                f"so the data as of {format_ns(as_of)} is gone; select as of {format_ns(gone[1])} or later, "
+                "or as of a tag"
             )
         return None
 
@@ -343,24 +396,26 @@ class SymbolIndex:
 
     # --- changes ---------------------------------------------------------------------------
 
-    def replace(self, changed: Iterable[Version]) -> SymbolIndex:
+    def replace(
+        self, changed: Iterable[Version], *, dropped: Iterable[Version] = (), garbage: Sequence[tuple[str, int]] = ()
+    ) -> SymbolIndex:
         """A new index with ``changed`` versions added, or replacing those of the same (day, number).
 
         Only versions the index object holds can change: each day's latest, and ended versions not
-        yet sealed.
+        yet sealed. ``dropped`` versions (a compacted one) leave the index, ``garbage`` is added.
         """
         versions = {(v.day, v.version): v for v in self.held}
+        for version in dropped:
+            versions.pop((version.day, version.version), None)
         versions.update({(v.day, v.version): v for v in changed})
-        return self._like(versions.values())
+        return self._like(versions.values(), garbage=(*self.garbage, *garbage))
 
-    def with_marks(
-        self, *, pruned: dict[dt.date, int] | None = None, garbage: Sequence[tuple[str, int]]
-    ) -> SymbolIndex:
+    def with_marks(self, *, pruned: Pruned | None = None, garbage: Sequence[tuple[str, int]]) -> SymbolIndex:
         """The same versions with other pruning marks or garbage."""
         return self._like(self.held, pruned=self.pruned if pruned is None else pruned, garbage=garbage)
 
     def rebuilt(
-        self, versions: Iterable[Version], *, pruned: dict[dt.date, int], garbage: Sequence[tuple[str, int]]
+        self, versions: Iterable[Version], *, pruned: Pruned, garbage: Sequence[tuple[str, int]]
     ) -> SymbolIndex:
         """An index of exactly ``versions``, all held in the object (chunks dropped; sealed again on commit)."""
         return self._like(versions, chunks=(), pruned=pruned, garbage=garbage)
@@ -405,7 +460,7 @@ class SymbolIndex:
         if self.chunks:
             document["chunks"] = [c.to_json() for c in self.chunks]
         if self.pruned:
-            document["pruned"] = {d.isoformat(): t for d, t in sorted(self.pruned.items())}
+            document["pruned"] = {d.isoformat(): [list(i) for i in t] for d, t in sorted(self.pruned.items())}
         if self.garbage:
             document["garbage"] = [list(g) for g in self.garbage]
         return json.dumps(document, separators=(",", ":")).encode()
@@ -420,7 +475,10 @@ class SymbolIndex:
                 document["symbol"],
                 versions_from_json(document),
                 chunks=[Chunk.from_json(c) for c in document.get("chunks", ())],
-                pruned={dt.date.fromisoformat(d): int(t) for d, t in document.get("pruned", {}).items()},
+                pruned={
+                    dt.date.fromisoformat(d): tuple((int(a), int(b)) for a, b in t)
+                    for d, t in document.get("pruned", {}).items()
+                },
                 garbage=[(str(k), int(t)) for k, t in document.get("garbage", ())],
                 loader=loader,
             )

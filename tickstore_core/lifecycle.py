@@ -16,7 +16,6 @@ store (:mod:`tickstore_core.store`) uploads objects and commits what they plan.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import InvalidInputError
-from .index import Segment, SymbolIndex, Version
+from .index import Pruned, Segment, SymbolIndex, Version, add_pruned
 from .schema import unify_tables
 from .times import TIME_MAX
 
@@ -38,6 +37,7 @@ __all__ = [
     "appended_version",
     "check_metadata",
     "compacted_version",
+    "freed_by_compaction",
     "plan_prune",
     "read_segments",
     "segment_version",
@@ -143,7 +143,7 @@ def appended_version(previous: Version | None, new: Version) -> Version:
             if types is not None and new.types is not None:
                 types.append(new.types[i])
     return _combined(
-        dataclasses.replace(new, kind="append", metadata=new.metadata or previous.metadata),
+        dataclasses.replace(new, kind="append"),
         (*base, added),
         columns,
         types,
@@ -156,17 +156,46 @@ def compacted_version(current: Version, compacted: Version, original: tuple[str,
     ``current`` is the day's version at commit time: the one compacted (its keys are ``original``),
     or one that appends have extended since (they are kept after the compacted object). Anything
     else (a new insert, a delete) makes the compaction pointless: None.
+
+    The compaction version replaces ``current`` in the index: the next number, but ``current``'s
+    validity (same start, current), so every select as of any time reads the same ticks as before.
     """
     if not current.current or current.keys[: len(original)] != original:
         return None
     later = current.parts[len(original) :]
     (merged,) = compacted.parts
     base = dataclasses.replace(
-        compacted, kind="compaction", metadata=current.metadata, columns=current.columns, types=current.types
+        compacted,
+        version=current.version + 1,
+        start_time=current.start_time,
+        end_time=current.end_time,
+        kind="compaction",
+        metadata=current.metadata,
+        columns=current.columns,
+        types=current.types,
     )
     if not later:
         return base
     return _combined(base, (merged, *later), list(current.columns or ()), list(current.types or ()) or None)
+
+
+def freed_by_compaction(index: SymbolIndex, current: Version, new: Version) -> list[str]:
+    """The objects of ``current`` no version references once a compaction replaced it by ``new``.
+
+    Keys pass from a version to the next only by appends, so a key of ``current`` that an older
+    version holds is also its predecessor's: checking the day's held versions and the predecessor
+    (from its chunk) is enough, unless the day was pruned (a kept tagged version may then hold keys
+    whose chain was pruned): then every version of the day is checked.
+    """
+    day = current.day
+    if day in index.pruned:
+        others: Iterable[Version] = [v for v in index.versions(day) if v.version != current.version]
+    else:
+        previous = index.version(day, current.version - 1)
+        held = [v for v in index.held if v.day == day and v.version != current.version]
+        others = [*held, *([previous] if previous is not None else [])]
+    kept = {key for version in (*others, new) for key in version.keys}
+    return [key for key in current.keys if key not in kept]
 
 
 @dataclass(frozen=True)
@@ -177,7 +206,7 @@ class PrunePlan:
     versions: tuple[Version, ...]
     keys: tuple[str, ...]
     bytes: int
-    pruned: dict[dt.date, int]
+    pruned: Pruned
 
     @property
     def empty(self) -> bool:
@@ -218,7 +247,5 @@ def plan_prune(
         for part in version.parts:
             if part.key not in kept_keys:
                 freed[part.key] = part.bytes
-    pruned = dict(index.pruned)
-    for version in removed:
-        pruned[version.day] = max(pruned.get(version.day, version.end_time), version.end_time)
+    pruned = add_pruned(index.pruned, removed)
     return PrunePlan(index.symbol, tuple(removed), tuple(freed), sum(freed.values()), pruned)

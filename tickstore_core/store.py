@@ -41,7 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
-from .bitemporal import earliest_commit_time, next_version_number, plan_delete, plan_insert
+from .bitemporal import next_version_number, plan_delete, plan_insert
 from .cache import DEFAULT_CACHE_SIZE, ObjectCache
 from .encoding import Codec, codec_for, decode_by_content
 from .errors import (
@@ -72,7 +72,7 @@ from .errors import (
     UnreadableIndexWarning,
 )
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
-from .index import Chunk, SymbolIndex, Version, chunk_from_bytes
+from .index import Chunk, SymbolIndex, Version, chunk_from_bytes, pruned_interval
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, summary_key, writer_token
 from .lifecycle import (
@@ -81,6 +81,7 @@ from .lifecycle import (
     appended_version,
     check_metadata,
     compacted_version,
+    freed_by_compaction,
     plan_prune,
     read_segments,
     segment_version,
@@ -517,15 +518,16 @@ class Tickstore:
 
         def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, Version | None]:
             current = index.latest(version.day)
-            if current is not None and current.key == keys[0] and current.kind == "compaction":
+            if current is not None and current.keys[0] == keys[0] and current.kind == "compaction":
                 return None, current  # committed by an earlier attempt whose reply was lost
             if current is None:
                 raise _Superseded(f"{symbol} {version.day} has no version to compact")
             new = compacted_version(current, dataclasses.replace(encoded.version, key=keys[0]), original)
             if new is None:
                 raise _Superseded(f"{symbol} {version.day} changed while it was compacted; nothing to do")
-            changed = plan_insert(index, new, wanted=earliest_commit_time(current), explicit=False)
-            return index.replace(changed), changed[-1]
+            new = dataclasses.replace(new, recorded_at=now_ns())
+            freed = [(key, new.recorded_at) for key in freed_by_compaction(index, current, new)]
+            return index.replace([new], dropped=[current], garbage=freed), new
 
         try:
             return self._write_versions(
@@ -689,6 +691,10 @@ class Tickstore:
     def prefetch(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> int:
         """Fetch the objects a select would read into the local cache, for offline work.
 
+        With ``as_of="tag:NAME"`` the objects are pinned in the cache under that tag: exempt from
+        LRU eviction until `unpin` (``tickstore cache unpin NAME``), so the tagged state of the
+        store stays readable offline, however much else is read meanwhile.
+
         Parameters
         ----------
         symbol : str
@@ -715,8 +721,38 @@ class Tickstore:
         if not self.cache.writable:
             raise ConfigError(f"cannot prefetch: {self.cache.problem}")
         query = self._query(symbol, start, end, as_of, None)
-        self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
+        tag = tag_name_of(as_of)
+        if tag is None:
+            self._map(lambda v: self._read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
+        else:
+            objects = [segment_version(v, p) if v.segments else v for v in query.versions for p in v.parts]
+            self._map(lambda v: self._pin_object(symbol, v, tag), objects, f"pin {symbol}")
         return sum(v.bytes or 0 for v in query.versions)
+
+    def _pin_object(self, symbol: str, version: Version, tag: str) -> None:
+        assert self.cache is not None
+        table = self._read_object(symbol, version, None)
+        self.cache.pin_table(self.backend.url, version.key, table, checksum=_identity(version), pin=tag)
+
+    def pin(self, tag: str) -> int:
+        """Keep every object the tag ``tag`` reads (all symbols) in the local cache until `unpin`.
+
+        Pinned objects are exempt from LRU eviction: the tagged state stays readable offline.
+        Returns their bytes (as stored).
+
+        Examples
+        --------
+        >>> store.pin("paper-2024")  # doctest: +SKIP
+        """
+        self.tag_time(check_tag_name(tag))
+        return sum(self.prefetch(symbol, as_of=f"tag:{tag}") for symbol in self.symbols())
+
+    def unpin(self, tag: str) -> int:
+        """Release the objects `pin` kept for ``tag`` (those no other pin holds); returns how many."""
+        check_tag_name(tag)
+        if self.cache is None:
+            raise ConfigError(f"the store {self.backend.url} has no cache; open it with cache=True")
+        return int(self.cache.unpin(self.backend.url, tag))
 
     def _query(self, symbol: str, start: Any, end: Any, as_of: Any, columns: str | Sequence[str] | None) -> _Query:
         """Check a select's arguments and find the versions it reads: those with ticks in range."""
@@ -1029,11 +1065,10 @@ class Tickstore:
         if when > now_ns() + FUTURE_TOLERANCE_NS:
             raise TransactionTimeError(f"as_of {format_ns(when)} is in the future; a tag pins a time already past")
         for symbol in self.symbols():  # refuse a time whose history is gone
-            pruned = [d for d, t in self._load_index(symbol, offline_ok=False).index.pruned.items() if when < t]
-            if pruned:
-                raise PrunedError(
-                    f"cannot tag {format_ns(when)}: {symbol}'s history before then was pruned (e.g. {pruned[0]})"
-                )
+            pruned = self._load_index(symbol, offline_ok=False).index.pruned
+            gone = [d for d in pruned if pruned_interval(pruned, d, when) is not None]
+            if gone:
+                raise PrunedError(f"cannot tag {format_ns(when)}: {symbol}'s history then was pruned (e.g. {gone[0]})")
         tag = Tag(name, when, now_ns(), message)
         self._ensure_manifest()
 

@@ -554,6 +554,7 @@ class StoreConformance:
             def __init__(self) -> None:
                 super().__init__()
                 self.store = open_new()
+                self.store.insert("OTHER", make_ticks(DAY1, 1))  # the store exists: selects read it
                 self.model = BitemporalModel(self.store.timestamp_column)
                 self.now = base
                 self.tagged = 0
@@ -728,7 +729,8 @@ class StoreConformance:
             store.insert("M", make_ticks(DAY1, 2), metadata={"when": dt.date(2024, 1, 1)})
         with pytest.raises(InvalidInputError, match="limit"):
             store.append("M", make_ticks(DAY1, 2), metadata={"blob": "x" * 20_000})
-        assert store.symbols() == []
+        store.insert("OTHER", make_ticks(DAY1, 1))
+        assert store.symbols() == ["OTHER"]  # nothing of M was written
 
 
 def unique_name(prefix: str = "t") -> str:

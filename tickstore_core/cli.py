@@ -24,7 +24,6 @@ from .config import open_store
 from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
 from .symbols import check_symbol
-from .times import format_ns
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
     import pandas as pd
@@ -412,6 +411,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 def cmd_tag(args: argparse.Namespace) -> int:
     """Store-wide tags: `tag add NAME [--as-of T] [-m MSG]`, `tag ls`, `tag rm NAME`."""
+    from .times import format_ns
+
     with _store(args) as store:
         if args.action == "ls":
             tags = store.tags()

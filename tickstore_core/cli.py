@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
+from . import cli_lifecycle as lifecycle_commands
 from .config import open_store
 from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
@@ -402,51 +403,19 @@ def cmd_fsck(args: argparse.Namespace) -> int:
 def cmd_compact(args: argparse.Namespace) -> int:
     """Merge days made of many appended segments into one object each (no select changes)."""
     with _store(args) as store:
-        versions = store.compact(args.symbol, args.start, args.end)
-    for version in versions:
-        print(f"compacted {version.day} into version {version.version} ({version.rows:,} rows)")
-    print(f"{len(versions)} days compacted", file=sys.stderr)
-    return 0
+        return lifecycle_commands.compact(store, args)
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
     """Store-wide tags: `tag add NAME [--as-of T] [-m MSG]`, `tag ls`, `tag rm NAME`."""
-    from .times import format_ns
-
     with _store(args) as store:
-        if args.action == "ls":
-            tags = store.tags()
-            for name, row in tags.iterrows():
-                print(f"{name}  {row['time'].isoformat()}  {row['message']}")
-            return 0
-        if not args.name:
-            raise InvalidInputError(f"tag {args.action} needs a NAME")
-        if args.action == "add":
-            tag = store.tag(args.name, as_of=args.as_of, message=args.message)
-            print(f"tagged {tag.name} at {format_ns(tag.time)}")
-        else:
-            tag = store.untag(args.name)
-            print(f"removed tag {tag.name} (was {format_ns(tag.time)})")
-    return 0
+        return lifecycle_commands.tag(store, args)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Remove superseded versions (never current or tagged ones) and their objects; a dry run by default."""
     with _store(args) as store:
-        plans = store.prune(
-            symbol=args.symbol,
-            before=args.before,
-            keep_versions=args.keep_versions,
-            dry_run=not args.delete,
-            grace=args.grace,
-        )
-    for plan in plans:
-        verb = "pruned" if args.delete else "would prune"
-        print(f"{plan.symbol}: {verb} {len(plan.versions)} versions, {len(plan.keys)} objects, {plan.bytes:,} bytes")
-    versions, size = sum(len(p.versions) for p in plans), sum(p.bytes for p in plans)
-    tail = "pruned" if args.delete else "would be pruned (dry run; --delete prunes)"
-    print(f"{versions} versions, {size:,} bytes {tail}", file=sys.stderr)
-    return 0
+        return lifecycle_commands.prune(store, args)
 
 
 def cmd_backends(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ store (:mod:`tickstore_core.store`) uploads objects and commits what they plan.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from .times import TIME_MAX
 __all__ = [
     "COMPACT_AT",
     "MAX_METADATA_BYTES",
+    "PRUNE_GRACE",
     "PrunePlan",
     "appended_version",
     "check_metadata",
@@ -45,6 +47,8 @@ __all__ = [
 
 COMPACT_AT = 32
 """Segments a day's current version may reach before an append compacts it into one object."""
+PRUNE_GRACE = dt.timedelta(hours=1)
+"""How long objects a prune or compaction dropped stay for readers that still use an older index (as gc's grace)."""
 MAX_METADATA_BYTES = 16 * 1024
 """The largest user metadata (as compact JSON) a version carries: it is held in the index."""
 

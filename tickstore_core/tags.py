@@ -9,11 +9,15 @@ never removes a version valid at it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CorruptObjectError, InvalidInputError, InvalidSymbolError
+from .errors import CorruptObjectError, InvalidInputError, InvalidSymbolError, UnknownTagError
 from .symbols import check_symbol
+from .times import to_utc_ns
+
+ReadMutable = Callable[..., "tuple[str | None, bytes | None]"]
 
 __all__ = [
     "TAGS_FORMAT",
@@ -100,3 +104,26 @@ def tags_from_bytes(data: bytes | None, *, where: str) -> dict[str, Tag]:
         }
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptObjectError(f"{where} cannot be read ({exc}); restore it from a backup of the store") from exc
+
+
+def read_tags(read_mutable: ReadMutable, url: str, *, offline_ok: bool = True) -> tuple[str | None, dict[str, Tag]]:
+    """(ETag, tags) of the store whose mutable objects ``read_mutable`` reads (none: no tags yet)."""
+    etag, data = read_mutable(TAGS_KEY, offline_ok=offline_ok)
+    return etag, tags_from_bytes(data, where=f"{url}/{TAGS_KEY}")
+
+
+def tag_time(read_mutable: ReadMutable, url: str, name: str) -> int:
+    """The transaction time tag ``name`` pins; :class:`UnknownTagError` if there is no such tag."""
+    tags = read_tags(read_mutable, url)[1]
+    if name not in tags:
+        known = ", ".join(sorted(tags)[:10]) or "none"
+        raise UnknownTagError(f"no tag {name!r} in {url} (tags: {known}); `tickstore tag ls` lists them")
+    return tags[name].time
+
+
+def resolve_as_of(read_mutable: ReadMutable, url: str, as_of: Any) -> int | None:
+    """An ``as_of`` argument as UTC nanoseconds: a time, ``"tag:NAME"`` (the tag's time), or None (now)."""
+    if as_of is None:
+        return None
+    name = tag_name_of(as_of)
+    return to_utc_ns(as_of, "as_of") if name is None else tag_time(read_mutable, url, name)

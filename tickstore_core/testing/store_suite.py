@@ -31,7 +31,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ..config import open_store
 from ..errors import (
@@ -41,15 +40,16 @@ from ..errors import (
     InvalidSymbolError,
     InvalidTicksError,
     InvalidTimeError,
-    PrunedError,
     StoreClosedError,
     TransactionTimeError,
-    UnknownTagError,
 )
 from ..store import Tickstore
 from ..times import TIME_MAX, TIME_MIN, BiTimestamp
 from .bypass import RawGet, RawPut, required
+from .lifecycle_suite import LifecycleConformance
 from .model import BitemporalModel
+from .ticks import make_ticks
+from .ticks import same_ticks as _same
 
 __all__ = ["StoreConformance", "make_ticks"]
 
@@ -57,35 +57,7 @@ StoreLocation = Callable[[], tuple[str, dict[str, Any]]]
 DAY1, DAY2, DAY3 = dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)
 
 
-def make_ticks(day: dt.date, n: int, *, seed: int = 0, start_hour: int = 0) -> pd.DataFrame:
-    """``n`` trades spread over ``day`` (UTC): price, size, side, trade_id; deterministic by seed."""
-    rng = np.random.default_rng(seed)
-    start = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=start_hour)
-    span = pd.Timedelta(hours=24 - start_hour).value
-    offsets = np.sort(rng.integers(0, span, n))
-    ticks: pd.DataFrame = pd.DataFrame(
-        {
-            "price": np.round(40_000 + rng.normal(0, 50, n).cumsum(), 2),
-            "size": rng.exponential(0.5, n),
-            "side": rng.choice(["buy", "sell"], n),
-            "trade_id": np.arange(n, dtype="int64") + seed * 1_000_000,
-        },
-        index=pd.DatetimeIndex(start.value + offsets, tz="UTC", name="time"),
-    )
-    return ticks
-
-
-def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    """Same ticks in the same order; index names and frequency aside."""
-    assert list(actual.columns) == list(expected.columns)
-    assert len(actual) == len(expected)
-    if len(expected):
-        expected = expected.copy()
-        expected.index = pd.DatetimeIndex(expected.index).tz_convert("UTC").as_unit("ns")
-        pd.testing.assert_frame_equal(actual, expected, check_names=False, check_freq=False)
-
-
-class StoreConformance:
+class StoreConformance(LifecycleConformance):
     """The bitemporal contract of :class:`Tickstore`, run over one backend."""
 
     property_examples: int = 25
@@ -539,198 +511,6 @@ class StoreConformance:
             store.destroy()
 
         check()
-
-    # --- the version lifecycle: append, compact, tags, prune ----------------------------------
-
-    lifecycle_examples: int = 6
-
-    def test_lifecycle_matches_the_model(self, open_new: Callable[..., Tickstore]) -> None:
-        """Sequences of insert/append/delete/compact/tag/untag/prune against the model, selects as of every time."""
-        days = [DAY1, DAY2]
-        base = pd.Timestamp("2024-06-01", tz="UTC").value
-        suite = self
-
-        class Lifecycle(RuleBasedStateMachine):
-            def __init__(self) -> None:
-                super().__init__()
-                self.store = open_new()
-                self.store.insert("OTHER", make_ticks(DAY1, 1))  # the store exists: selects read it
-                self.model = BitemporalModel(self.store.timestamp_column)
-                self.now = base
-                self.tagged = 0
-
-            def tick(self) -> pd.Timestamp:
-                self.now += 1_000
-                return cast(pd.Timestamp, pd.Timestamp(self.now, tz="UTC"))
-
-            @rule(day=st.sampled_from(days), rows=st.integers(0, 4), seed=st.integers(0, 99))
-            def insert(self, day: dt.date, rows: int, seed: int) -> None:
-                ticks = make_ticks(day, rows, seed=seed)
-                self.store.insert("L", ticks, day=day, as_of=self.tick())
-                self.model.insert(day, ticks, self.now)
-
-            @rule(day=st.sampled_from(days), rows=st.integers(1, 3), seed=st.integers(0, 99), repeat=st.booleans())
-            def append(self, day: dt.date, rows: int, seed: int, repeat: bool) -> None:
-                ticks = make_ticks(day, rows, seed=seed + 100)
-                current = self.model.state(day, None)
-                if repeat and current is not None and len(current):  # same timestamps as ticks already there
-                    ticks.index = pd.DatetimeIndex([current.index[0]] * rows, name=ticks.index.name)
-                self.store.append("L", ticks, as_of=self.tick(), metadata={"seed": seed})
-                self.model.append(day, ticks, self.now)
-
-            @rule(day=st.sampled_from(days))
-            def delete(self, day: dt.date) -> None:
-                self.store.delete("L", day, as_of=self.tick())
-                self.model.delete(day, self.now)
-
-            @rule()
-            def compact(self) -> None:
-                for version in self.store.compact("L"):
-                    assert version.segments is None and version.kind == "compaction"
-
-            @rule()
-            def tag(self) -> None:
-                self.tagged += 1
-                self.store.tag(f"t{self.tagged}", as_of=self.tick())
-                self.model.tag(f"t{self.tagged}", self.now)
-
-            @rule()
-            def untag(self) -> None:
-                if self.model.tags:
-                    name = sorted(self.model.tags)[0]
-                    self.store.untag(name)
-                    self.model.untag(name)
-
-            @rule(back=st.integers(0, 20_000), keep=st.sampled_from([None, 0, 2]))
-            def prune(self, back: int, keep: int | None) -> None:
-                before = self.now - back
-                plans = self.store.prune(
-                    before=pd.Timestamp(before, tz="UTC"), keep_versions=keep, dry_run=False, grace=dt.timedelta(0)
-                )
-                assert sum(len(p.versions) for p in plans) == self.model.prune(before, keep)
-
-            @invariant()
-            def selects_agree(self) -> None:
-                start = pd.Timestamp(DAY1, tz="UTC")
-                end = pd.Timestamp(DAY2, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
-                for as_of in [None, base - 1, *range(base + 500, self.now + 1, 1_000)]:
-                    stamp = None if as_of is None else pd.Timestamp(as_of, tz="UTC")
-                    try:
-                        expected = self.model.select(start, end, as_of)
-                    except PrunedError:
-                        with pytest.raises(PrunedError):
-                            self.store.select("L", start, end, as_of=stamp)
-                        continue
-                    actual = self.store.select("L", start, end, as_of=stamp)
-                    if expected.empty:
-                        assert actual.empty
-                    else:
-                        _same(actual, expected)
-                for name, when in self.model.tags.items():
-                    tagged = self.store.select("L", start, end, as_of=f"tag:{name}")
-                    expected = self.model.select(start, end, when)
-                    assert len(tagged) == len(expected)
-                for day in days:
-                    assert len(self.store.history("L", day)) == self.model.versions(day)
-
-            def teardown(self) -> None:
-                self.store.destroy()
-
-        run_state_machine_as_test(
-            Lifecycle,
-            settings=settings(
-                max_examples=suite.lifecycle_examples,
-                stateful_step_count=10,
-                deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-            ),
-        )
-
-    def test_append_adds_a_segment_and_as_of_before_does_not_see_it(self, store: Tickstore) -> None:
-        ticks = make_ticks(DAY1, 20, seed=1)
-        (first,) = store.insert("A", ticks)
-        (appended,) = store.append("A", make_ticks(DAY1, 3, seed=2), metadata={"feed": "minute"})
-        assert appended.kind == "append" and appended.segments is not None
-        assert appended.keys[0] == first.key  # the existing object is reused, not rewritten
-        assert appended.user_metadata == {"feed": "minute"}
-        _same(store.select("A", as_of=pd.Timestamp(appended.start_time - 1, tz="UTC")), ticks)
-        expected = pd.concat([ticks, make_ticks(DAY1, 3, seed=2)]).sort_index(kind="stable")
-        _same(store.select("A"), expected)
-        history = store.history("A")
-        assert list(history["kind"]) == ["insert", "append"]
-        assert list(history["segments"]) == [1, 2]
-        assert history["metadata"].iloc[1] == {"feed": "minute"}
-
-    def test_concurrent_appenders_lose_nothing(self, store: Tickstore) -> None:
-        store.insert("C", make_ticks(DAY1, 5, seed=0))
-        writers, each = 4, 3
-        errors: list[BaseException] = []
-
-        def append(worker: int) -> None:
-            try:
-                with self.reopen(store) as mine:
-                    for i in range(each):
-                        mine.append("C", make_ticks(DAY1, 1, seed=1 + worker * 10 + i))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=append, args=(w,)) for w in range(writers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors
-        store.refresh()
-        assert len(store.select("C")) == 5 + writers * each
-        assert len(store.history("C", DAY1)) == 1 + writers * each
-
-    def test_compaction_changes_no_select(self, store: Tickstore) -> None:
-        store.insert("K", make_ticks(DAY1, 10, seed=1))
-        times = []
-        for i in range(4):
-            (version,) = store.append("K", make_ticks(DAY1, 2, seed=10 + i))
-            times.append(version.start_time)
-        before = {t: store.select("K", as_of=pd.Timestamp(t, tz="UTC")) for t in times}
-        latest = store.select("K")
-        (compacted,) = store.compact()
-        assert compacted.kind == "compaction" and compacted.segments is None
-        for t, frame in before.items():
-            _same(store.select("K", as_of=pd.Timestamp(t, tz="UTC")), frame)
-        _same(store.select("K"), latest)
-        assert store.history("K")["kind"].iloc[-1] == "compaction"
-        assert store.compact() == []  # nothing left to compact
-
-    def test_tags_pin_the_store_and_prune_keeps_them(self, store: Tickstore) -> None:
-        original = make_ticks(DAY1, 10, seed=1)
-        store.insert("T", original)
-        store.tag("paper", message="section 4")
-        store.insert("T", make_ticks(DAY1, 7, seed=2))
-        store.insert("T", make_ticks(DAY1, 8, seed=3))
-        assert list(store.tags().index) == ["paper"]
-        _same(store.select("T", as_of="tag:paper"), original)
-        assert store.days("T", as_of="tag:paper") == [DAY1]
-        plans = store.prune(dry_run=True)
-        assert [len(p.versions) for p in plans] == [1]  # version 1; version 0 is tagged, version 2 current
-        assert len(store.history("T")) == 3  # a dry run removes nothing
-        store.prune(dry_run=False, grace=dt.timedelta(0))
-        assert list(store.history("T")["version"]) == [0, 2]
-        _same(store.select("T", as_of="tag:paper"), original)
-        store.untag("paper")
-        with pytest.raises(UnknownTagError):
-            store.select("T", as_of="tag:paper")
-        with pytest.raises(InvalidInputError):
-            store.tag("../bad")
-        store.prune(dry_run=False, grace=dt.timedelta(0))
-        with pytest.raises(PrunedError, match="pruned"):
-            store.select("T", as_of="2020-01-01")  # version 0, valid from the beginning of time, is gone
-
-    def test_metadata_must_be_small_json(self, store: Tickstore) -> None:
-        with pytest.raises(InvalidInputError, match="JSON"):
-            store.insert("M", make_ticks(DAY1, 2), metadata={"when": dt.date(2024, 1, 1)})
-        with pytest.raises(InvalidInputError, match="limit"):
-            store.append("M", make_ticks(DAY1, 2), metadata={"blob": "x" * 20_000})
-        store.insert("OTHER", make_ticks(DAY1, 1))
-        assert store.symbols() == ["OTHER"]  # nothing of M was written
 
 
 def unique_name(prefix: str = "t") -> str:

@@ -1,0 +1,467 @@
+"""The store's version lifecycle API: append, compaction, tags, cache pins and pruning.
+
+Part of `tickstore_core.store.Tickstore`. The rules (what an append, a compaction or a prune
+makes of the versions) are `tickstore_core.lifecycle`'s; tags are `tickstore_core.tags`'; the
+engine (`tickstore_core.engine`) writes and commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .backend import IfMatch
+from .engine import MAX_COMMIT_ATTEMPTS, Engine
+from .errors import (
+    BackendError,
+    CommitConflictError,
+    ConfigError,
+    InvalidInputError,
+    InvalidTicksError,
+    ObjectExistsError,
+    PreconditionFailedError,
+    PrunedError,
+    TransactionTimeError,
+    UnknownTagError,
+)
+from .frames import split_days, ticks_to_table
+from .index import SymbolIndex, Version, pruned_interval
+from .lifecycle import (
+    COMPACT_AT,
+    PRUNE_GRACE,
+    PrunePlan,
+    appended_version,
+    check_metadata,
+    compacted_version,
+    freed_by_compaction,
+    plan_prune,
+)
+from .symbols import check_symbol
+from .tags import (
+    TAGS_KEY,
+    Tag,
+    check_message,
+    check_tag_name,
+    read_tags,
+    tag_time,
+    tags_to_bytes,
+)
+from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
+from .writes import already_committed, check_schema, plan_inserts
+from .writing import FUTURE_TOLERANCE_NS, check_tick_range, explicit_as_of
+
+__all__ = ["LifecycleAPI"]
+
+log = logging.getLogger("tickstore")
+
+
+class _Superseded(CommitConflictError):
+    """A compaction found the day changed (replaced or deleted) meanwhile: nothing to commit."""
+
+
+class LifecycleAPI:
+    """Append, compact, tag, pin and prune (mixed into `Tickstore`)."""
+
+    _engine: Engine
+
+    if TYPE_CHECKING:  # from ReadAPI, mixed into the same class
+
+        def symbols(self) -> list[str]: ...
+
+        def prefetch(
+            self,
+            symbol: str,
+            start: TimeLike | None = None,
+            end: TimeLike | None = None,
+            as_of: TimeLike | None = None,
+        ) -> int: ...
+
+    def append(
+        self,
+        symbol: str,
+        ticks: pd.DataFrame,
+        *,
+        as_of: TimeLike | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[Version]:
+        """Add ``ticks`` to the current version of each day they fall on, rewriting nothing.
+
+        The new version of a day is its current version's objects (segments) plus one new object
+        holding ``ticks``, committed atomically for all days like an insert: a select as of a time
+        before the append does not see them, and concurrent appenders lose nothing (a writer that
+        loses the commit race re-bases on the new current version). A select sorts by time stably,
+        so appended ticks come after ticks already there with the same timestamp. Once a day has
+        32 segments it is compacted into one object (see `compact`). Appending to a day with no
+        current version starts it, as an insert would.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        ticks : pandas.DataFrame
+            Indexed by timestamp (naive means UTC); not empty.
+        as_of : timestamp, optional
+            Record the append at this transaction time instead of now (times must move forward).
+        metadata : dict, optional
+            JSON-serialisable notes stored with the new versions (at most 16 KiB) and shown by `history`.
+
+        Returns
+        -------
+        list of Version
+            The new version of each day, in day order.
+
+        Raises
+        ------
+        InvalidTicksError
+            The frame is empty, not indexed by time, or has ticks outside the supported days.
+        SchemaError
+            A column's type cannot be combined with the type the day or other days hold.
+
+        Examples
+        --------
+        >>> store.append("BTCUSD", last_minute_trades)  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        check_symbol(symbol)
+        self._engine.check_writable()
+        explicit = explicit_as_of(None, as_of)
+        note = check_metadata(metadata)
+        table = ticks_to_table(ticks, self._engine.timestamp_column)
+        check_tick_range(table, self._engine.tz)
+        by_day = split_days(table, self._engine.tz)
+        if not by_day:
+            raise InvalidTicksError("the ticks are empty; there is nothing to append")
+        encoded = [self._engine.encode(d, t, note) for d, t in sorted(by_day.items())]
+        check_schema(symbol, self._engine.index_for_write(symbol), encoded, replacing=False)
+        self._engine.ensure_manifest()
+        if explicit is not None:  # fail before uploading anything when the order is already wrong
+            plan_inserts(self._engine.index(symbol), encoded, [""] * len(encoded), explicit)
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, list[Version]]:
+            done = already_committed(index, encoded, keys)
+            if done is not None:
+                return done
+            check_schema(symbol, index, encoded, replacing=False)
+            appended = [
+                dataclasses.replace(
+                    e, version=appended_version(index.latest(e.day), dataclasses.replace(e.version, key=k))
+                )
+                for e, k in zip(encoded, keys, strict=True)
+            ]
+            return plan_inserts(index, appended, [v.version.key for v in appended], explicit)
+
+        versions = self._engine.write_versions(symbol, encoded, finish)
+        for version in versions:
+            if version.segments is not None and len(version.segments) >= COMPACT_AT:
+                try:
+                    self._compact_day(symbol, version)
+                except (CommitConflictError, BackendError) as exc:  # the append is done; the next one compacts
+                    log.warning("compaction of %s %s after an append failed: %s", symbol, version.day, exc)
+        return versions
+
+    def compact(self, symbol: str | None = None, start: Any = None, end: Any = None) -> list[Version]:
+        """Merge each day made of several segments (by appends) into one object.
+
+        A compaction version holds exactly the ticks of the version it replaces, in the same order,
+        and is valid from the earliest time the day may change, so no select as of any time returns
+        anything different; `history` marks it ``kind="compaction"``. Appends made meanwhile are
+        kept (after the merged object); a day replaced or deleted meanwhile is left alone.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol (default: every symbol).
+        start, end : date or str, optional
+            Only days in this range (inclusive), as for `select`.
+
+        Returns
+        -------
+        list of Version
+            The compaction versions committed.
+
+        Examples
+        --------
+        >>> store.compact("BTCUSD", "2024-03-04")  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        self._engine.check_writable()
+        symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
+        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", self._engine.tz)
+        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self._engine.tz)
+        done = []
+        for name in symbols:
+            index = self._engine.load_index(name, offline_ok=False).index
+            days = index.days()
+            if not days:
+                continue
+            first = days[0] if start_ns == TIME_MIN else to_day(pd.Timestamp(start_ns, tz="UTC"), self._engine.tz)
+            last = days[-1] if end_ns == TIME_MAX else to_day(pd.Timestamp(end_ns, tz="UTC"), self._engine.tz)
+            for version in index.lookup(first, last):
+                if version.segments is not None and len(version.segments) > 1:
+                    compacted = self._compact_day(name, version)
+                    if compacted is not None:
+                        done.append(compacted)
+        return done
+
+    def _compact_day(self, symbol: str, version: Version) -> Version | None:
+        """Commit the current ``version`` of a day (made of segments) again as one object."""
+        table = self._engine.read_version(symbol, version, None)
+        (encoded,) = [self._engine.encode(version.day, table, version.metadata)]
+        original = version.keys
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, Version | None]:
+            current = index.latest(version.day)
+            if current is not None and current.keys[0] == keys[0] and current.kind == "compaction":
+                return None, current  # committed by an earlier attempt whose reply was lost
+            if current is None:
+                raise _Superseded(f"{symbol} {version.day} has no version to compact")
+            new = compacted_version(current, dataclasses.replace(encoded.version, key=keys[0]), original)
+            if new is None:
+                raise _Superseded(f"{symbol} {version.day} changed while it was compacted; nothing to do")
+            new = dataclasses.replace(new, recorded_at=now_ns())
+            freed = [(key, new.recorded_at) for key in freed_by_compaction(index, current, new)]
+            return index.replace([new], dropped=[current], garbage=freed), new
+
+        try:
+            return self._engine.write_versions(symbol, [encoded], finish)
+        except _Superseded:  # the object written is deleted (or, numbered, left for the next writer/gc)
+            return None
+
+    # --- tags ---------------------------------------------------------------------------------
+
+    def tag(self, name: str, *, as_of: Any = None, message: str = "") -> Tag:
+        """Pin the whole store (every symbol) at one transaction time under ``name``.
+
+        ``as_of="tag:NAME"`` then reads exactly what the store held at that time, wherever an
+        ``as_of`` is accepted (`select`, `to_dask`, `history`, `days`, `prefetch`), and `prune`
+        never removes a version valid then. Tags are stored in the store (``_tags.json``, changed
+        by compare-and-swap), so every machine sees them.
+
+        Parameters
+        ----------
+        name : str
+            Letters, digits and ``._-+=@^~#!`` (the rules of symbol names).
+        as_of : timestamp or "tag:OTHER", optional
+            The transaction time to pin (default: now).
+        message : str, optional
+            Why, e.g. the paper it reproduces.
+
+        Returns
+        -------
+        Tag
+
+        Raises
+        ------
+        InvalidInputError
+            A bad name, or a tag of that name exists (untag it first).
+        PrunedError
+            History at ``as_of`` was already pruned for some symbol.
+
+        Examples
+        --------
+        >>> store.tag("paper-2024", message="results of section 4")  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        self._engine.check_writable()
+        check_tag_name(name)
+        check_message(message)
+        when = now_ns() if as_of is None else self._engine.as_of_ns(as_of)
+        assert when is not None
+        if when > now_ns() + FUTURE_TOLERANCE_NS:
+            raise TransactionTimeError(f"as_of {format_ns(when)} is in the future; a tag pins a time already past")
+        for symbol in self.symbols():  # refuse a time whose history is gone
+            pruned = self._engine.load_index(symbol, offline_ok=False).index.pruned
+            gone = [d for d in pruned if pruned_interval(pruned, d, when) is not None]
+            if gone:
+                raise PrunedError(f"cannot tag {format_ns(when)}: {symbol}'s history then was pruned (e.g. {gone[0]})")
+        tag = Tag(name, when, now_ns(), message)
+        self._engine.ensure_manifest()
+
+        def change(tags: dict[str, Tag]) -> dict[str, Tag]:
+            if name in tags:
+                raise InvalidInputError(f"tag {name!r} exists already; untag it first or choose another name")
+            return {**tags, name: tag}
+
+        self._change_tags(change)
+        return tag
+
+    def tags(self) -> pd.DataFrame:
+        """Every tag: ``name`` (the index), ``time`` it pins, ``created``, ``message``; sorted by name.
+
+        Examples
+        --------
+        >>> store.tags()  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        rows = [
+            {"name": t.name, "time": t.time, "created": t.created, "message": t.message}
+            for t in sorted(self._read_tags()[1].values(), key=lambda t: t.name)
+        ]
+        frame = pd.DataFrame(rows, columns=["name", "time", "created", "message"])
+        for column in ("time", "created"):
+            frame[column] = pd.to_datetime(frame[column].astype("int64"), unit="ns", utc=True)
+        result: pd.DataFrame = frame.set_index("name")
+        return result
+
+    def untag(self, name: str) -> Tag:
+        """Remove the tag ``name`` (its versions may then be pruned); returns it.
+
+        Raises
+        ------
+        UnknownTagError
+            No such tag.
+        """
+        self._engine.check_open()
+        self._engine.check_writable()
+        check_tag_name(name)
+        removed: list[Tag] = []
+
+        def change(tags: dict[str, Tag]) -> dict[str, Tag]:
+            if name not in tags:
+                raise UnknownTagError(f"no tag {name!r} in {self._engine.backend.url}; `tickstore tag ls` lists them")
+            removed[:] = [tags[name]]
+            return {n: t for n, t in tags.items() if n != name}
+
+        self._change_tags(change)
+        return removed[0]
+
+    def _read_tags(self, *, offline_ok: bool = True) -> tuple[str | None, dict[str, Tag]]:
+        return read_tags(self._engine.read_mutable, self._engine.backend.url, offline_ok=offline_ok)
+
+    def _change_tags(self, change: Callable[[dict[str, Tag]], dict[str, Tag]]) -> None:
+        for attempt in range(MAX_COMMIT_ATTEMPTS):
+            etag, tags = self._read_tags(offline_ok=False)
+            data = tags_to_bytes(change(tags))
+            try:
+                meta = self._engine.backend.put(TAGS_KEY, data, mode="create" if etag is None else IfMatch(etag))
+            except (PreconditionFailedError, ObjectExistsError):
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                continue
+            if self._engine.cache is not None:
+                self._engine.cache.put_tagged(self._engine.backend.url, TAGS_KEY, meta.etag, data)
+            return
+        raise CommitConflictError(
+            f"gave up changing the tags of {self._engine.backend.url} after {MAX_COMMIT_ATTEMPTS} lost races"
+        )
+
+    def pin(self, tag: str) -> int:
+        """Keep every object the tag ``tag`` reads (all symbols) in the local cache until `unpin`.
+
+        Pinned objects are exempt from LRU eviction: the tagged state stays readable offline.
+        Returns their bytes (as stored).
+
+        Examples
+        --------
+        >>> store.pin("paper-2024")  # doctest: +SKIP
+        """
+        tag_time(self._engine.read_mutable, self._engine.backend.url, check_tag_name(tag))
+        return sum(self.prefetch(symbol, as_of=f"tag:{tag}") for symbol in self.symbols())
+
+    def unpin(self, tag: str) -> int:
+        """Release the objects `pin` kept for ``tag`` (those no other pin holds); returns how many."""
+        check_tag_name(tag)
+        if self._engine.cache is None:
+            raise ConfigError(f"the store {self._engine.backend.url} has no cache; open it with cache=True")
+        return int(self._engine.cache.unpin(self._engine.backend.url, tag))
+
+    # --- pruning ------------------------------------------------------------------------------
+
+    def prune(
+        self,
+        *,
+        symbol: str | None = None,
+        before: Any = None,
+        keep_versions: int | None = None,
+        dry_run: bool = True,
+        grace: dt.timedelta | None = None,
+    ) -> list[PrunePlan]:
+        """Remove superseded versions (and the objects only they use) to shrink the store.
+
+        A version is removed when its validity ended at or before ``before`` (default: any ended
+        version), unless it is the latest version of its day (current or deleted), one of the
+        ``keep_versions`` newest of its day, or valid at a tag's time. An object shared with a kept
+        version stays. Afterwards a select as of a pruned time raises :class:`PrunedError` (never
+        other data); ``history`` no longer lists the versions.
+
+        Concurrent writers are safe (each symbol's change is a compare-and-swap commit). Concurrent
+        readers are too: the objects are deleted only ``grace`` (default one hour, as for `gc`)
+        after the commit that dropped them, by a later prune (or `gc`); a reader that still misses
+        one gets a :class:`PrunedError`.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol (default: every symbol).
+        before : timestamp, optional
+            Only versions whose validity ended at or before this transaction time.
+        keep_versions : int, optional
+            Keep at least this many newest versions of each day.
+        dry_run : bool
+            Only report what would be removed (the default).
+        grace : timedelta, optional
+            How long dropped objects are kept for readers (default one hour; 0 deletes them now).
+
+        Returns
+        -------
+        list of PrunePlan
+            Per symbol with something to prune: the versions, the objects freed and their bytes.
+
+        Examples
+        --------
+        >>> plans = store.prune(before="2024-01-01", dry_run=False)  # doctest: +SKIP
+        >>> sum(p.bytes for p in plans)  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        self._engine.check_writable()
+        if keep_versions is not None and (
+            isinstance(keep_versions, bool) or not isinstance(keep_versions, int) or keep_versions < 0
+        ):
+            raise InvalidInputError(f"keep_versions must be an integer >= 0, got {keep_versions!r}")
+        before_ns = None if before is None else self._engine.as_of_ns(before)
+        grace_ns = int((PRUNE_GRACE if grace is None else grace).total_seconds() * 1e9)
+        symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
+        plans = []
+        for name in symbols:
+            tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]
+            plan = plan_prune(
+                self._engine.load_index(name, offline_ok=False).index,
+                before=before_ns,
+                keep_versions=keep_versions,
+                tag_times=tag_times,
+            )
+            if not plan.empty:
+                plans.append(plan)
+            if not dry_run:
+                self._prune_symbol(name, before_ns, keep_versions, grace_ns)
+        return plans
+
+    def _prune_symbol(self, symbol: str, before: int | None, keep_versions: int | None, grace_ns: int) -> None:
+        """Commit one symbol's prune (dropped objects to the index's garbage), then delete old enough garbage."""
+
+        def change(index: SymbolIndex) -> tuple[SymbolIndex | None, list[str]]:
+            tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]  # read again: tags may be new
+            plan = plan_prune(index, before=before, keep_versions=keep_versions, tag_times=tag_times)
+            now = now_ns()
+            garbage = [*index.garbage, *((k, now) for k in plan.keys)]
+            garbage += [(c.key, now) for c in index.chunks] if plan.versions else []
+            due = [k for k, since in garbage if since + grace_ns <= now]
+            if not plan.versions and not due:
+                return None, []
+            removed = {(v.day, v.version) for v in plan.versions}
+            kept = [v for v in index if (v.day, v.version) not in removed] if plan.versions else None
+            left = [(k, t) for k, t in garbage if k not in due]
+            if kept is None:
+                return index.with_marks(garbage=left), due
+            return index.rebuilt(kept, pruned=plan.pruned, garbage=left), due
+
+        due = self._engine.commit(symbol, change)
+        self._engine.map(self._engine.backend.delete, due, f"prune {symbol}")
+        if due:
+            log.info("prune deleted %d objects of %s from %s", len(due), symbol, self._engine.backend.url)

@@ -443,7 +443,12 @@ class LifecycleAPI:
         return plans
 
     def _prune_symbol(self, symbol: str, before: int | None, keep_versions: int | None, grace_ns: int) -> None:
-        """Commit one symbol's prune (dropped objects to the index's garbage), then delete old enough garbage."""
+        """Commit one symbol's prune, then delete the garbage old enough, then forget it.
+
+        The objects the pruned versions leave go to the index's garbage list with the commit time;
+        those older than the grace period are deleted, and only then taken off the list, so a
+        prune killed at any moment leaves the next one everything still to delete.
+        """
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, list[str]]:
             tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]  # read again: tags may be new
@@ -452,16 +457,21 @@ class LifecycleAPI:
             garbage = [*index.garbage, *((k, now) for k in plan.keys)]
             garbage += [(c.key, now) for c in index.chunks] if plan.versions else []
             due = [k for k, since in garbage if since + grace_ns <= now]
-            if not plan.versions and not due:
-                return None, []
+            if not plan.versions:
+                return None, due
             removed = {(v.day, v.version) for v in plan.versions}
-            kept = [v for v in index if (v.day, v.version) not in removed] if plan.versions else None
-            left = [(k, t) for k, t in garbage if k not in due]
-            if kept is None:
-                return index.with_marks(garbage=left), due
-            return index.rebuilt(kept, pruned=plan.pruned, garbage=left), due
+            kept = [v for v in index if (v.day, v.version) not in removed]
+            return index.rebuilt(kept, pruned=plan.pruned, garbage=garbage), due
 
         due = self._engine.commit(symbol, change)
+        if not due:
+            return
         self._engine.map(self._engine.backend.delete, due, f"prune {symbol}")
-        if due:
-            log.info("prune deleted %d objects of %s from %s", len(due), symbol, self._engine.backend.url)
+        gone = set(due)
+
+        def forget(index: SymbolIndex) -> tuple[SymbolIndex | None, None]:
+            left = [(k, t) for k, t in index.garbage if k not in gone]
+            return (None, None) if len(left) == len(index.garbage) else (index.with_marks(garbage=left), None)
+
+        self._engine.commit(symbol, forget)
+        log.info("prune deleted %d objects of %s from %s", len(due), symbol, self._engine.backend.url)

@@ -281,7 +281,12 @@ class Engine:
         if data is None:
             loaded = LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
         else:
-            index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}", loader=self.chunks.read)
+            with self._lock:
+                held = self._indexes.get(symbol)
+            if held is not None and etag is not None and held.etag == etag:  # unchanged: no parse
+                index = held.index
+            else:
+                index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}", loader=self.chunks.read)
             loaded = LoadedIndex(index, etag, time.monotonic())
         self._remember(symbol, loaded)
         return loaded

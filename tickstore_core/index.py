@@ -55,7 +55,7 @@ class Segment:
     max_time: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in _SEGMENT_FIELDS}
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Segment:
@@ -169,13 +169,18 @@ class Version:
         return self.start_time <= as_of < self.end_time
 
     def to_json(self) -> dict[str, Any]:
-        record = dataclasses.asdict(self)
+        """The version's index record (computed once: versions never change, indexes are rewritten often)."""
+        cached: dict[str, Any] | None = self.__dict__.get("_record")
+        if cached is not None:
+            return cached
+        record = {name: getattr(self, name) for name in _VERSION_FIELDS}  # types are kept beside, see to_bytes
         record["day"] = self.day.isoformat()
         record["columns"] = None if self.columns is None else list(self.columns)
-        del record["types"]  # kept beside the versions, see SymbolIndex.to_bytes
         for name in ("segments", "kind", "metadata"):  # absent unless used, so 0.1's records stay as they were
-            if record[name] is None:
-                del record[name]
+            value = getattr(self, name)
+            if value is not None:
+                record[name] = [s.to_json() for s in value] if name == "segments" else value
+        self.__dict__["_record"] = record  # frozen: bypass __setattr__ for this cache only
         return record
 
     @classmethod
@@ -186,6 +191,12 @@ class Version:
         if fields.get("segments") is not None:
             fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
         return cls(**fields)
+
+
+_SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment))
+_VERSION_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata")
+)
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,7 @@ class Engine:
         key = self.layout.index_key(symbol)
         etag, data = self.read_mutable(key, offline_ok=offline_ok)
         if data is None:
-            loaded = LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
+            loaded = LoadedIndex(SymbolIndex(symbol, loader=self.chunks.read), None, time.monotonic())
         else:
             with self._lock:
                 held = self._indexes.get(symbol)

@@ -226,3 +226,20 @@ class LifecycleConformance:
             store.append("M", make_ticks(DAY1, 2), metadata={"blob": "x" * 20_000})
         store.insert("OTHER", make_ticks(DAY1, 1))
         assert store.symbols() == ["OTHER"]  # nothing of M was written
+
+    def test_a_long_history_is_sealed_into_chunks_and_compacted(self, store: Tickstore) -> None:
+        """40 one-tick appends: compaction at 32 segments, old versions sealed out of the index object."""
+        states = {}
+        for i in range(40):
+            (version,) = store.append("H", make_ticks(DAY1, 1, seed=i))
+            states[version.start_time] = store.select("H")
+        history = store.history("H")
+        assert (history["kind"] == "compaction").sum() == 1
+        # the version with 32 segments was replaced by its compaction (same validity, one object)
+        assert len(history) == 40 and history["segments"].max() == 31 and history["segments"].iloc[-1] == 9
+        store.refresh()
+        index = store.engine.load_index("H").index
+        assert index.chunks and len(index.held) <= 34  # the index object stays small
+        for when, expected in states.items():  # every state, read back through the chunks
+            _same(store.select("H", as_of=pd.Timestamp(when, tz="UTC")), expected)
+

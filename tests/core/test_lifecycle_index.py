@@ -1,0 +1,90 @@
+"""The index of a long history: sealed chunks keep commits small and as-of lookups cheap."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import time
+
+import pytest
+
+import tickstore_core as ts
+from tickstore_core.errors import PrunedError
+from tickstore_core.index import SEAL_AT, Segment, SymbolIndex, Version, add_pruned
+from tickstore_core.times import TIME_MAX, TIME_MIN
+
+DAY = dt.date(2024, 3, 4)
+
+
+def _version(number: int, *, segments: int = 1) -> Version:
+    parts = tuple(Segment(f"k{number}-{i}", 1, 10, f"c{number}-{i}", 1, 2) for i in range(segments))
+    return Version(
+        day=DAY,
+        version=number,
+        key=parts[-1].key,
+        start_time=TIME_MIN if number == 0 else number * 1_000,
+        end_time=(number + 1) * 1_000,
+        recorded_at=0,
+        rows=segments,
+        bytes=10 * segments,
+        min_time=1,
+        max_time=2,
+        columns=("x",),
+        schema="s",
+        checksum="c",
+        types=("int64",),
+        segments=parts if segments > 1 else None,
+        kind="append" if segments > 1 else None,
+    )
+
+
+def _long_history(store: ts.Tickstore, count: int) -> None:
+    """``count`` versions of one day committed as the engine seals them: SEAL_AT+1 at a time."""
+    index = SymbolIndex("X", loader=store.engine.chunks.read)
+    for number in range(count):
+        latest = index.latest(DAY)
+        ended = [] if latest is None else [dataclasses.replace(latest, end_time=number * 1_000)]
+        version = dataclasses.replace(_version(number, segments=1 + number % 8), end_time=TIME_MAX)
+        index = index.replace([*ended, version])
+        index, _ = store.engine.chunks.seal("X", index)
+    store.backend.put(store.layout.index_key("X"), index.to_bytes(), mode="overwrite")
+
+
+@pytest.fixture(scope="module")
+def long_store() -> ts.Tickstore:
+    store = ts.open_store("memory://long-history")
+    store.insert("OTHER", ts.testing.make_ticks(DAY, 1))
+    _long_history(store, 100_000)
+    return store
+
+
+def test_opening_and_an_as_of_lookup_of_100000_versions_take_under_100_ms(long_store: ts.Tickstore) -> None:
+    url = long_store.backend.url
+    started = time.perf_counter()
+    with ts.open_store(url) as store:
+        index = store.engine.index("X")
+        (found,) = index.lookup(DAY, DAY, 54_321_500)
+        (current,) = index.lookup(DAY, DAY)
+    elapsed = time.perf_counter() - started
+    assert found.version == 54_321 and current.version == 99_999
+    assert len(index) == 100_000 and len(index.held) <= SEAL_AT + 1
+    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms of index work"
+
+
+def test_the_index_object_a_commit_rewrites_stays_small(long_store: ts.Tickstore) -> None:
+    head = long_store.backend.get(long_store.layout.index_key("X"))
+    document = json.loads(head)
+    assert document["format"] == "tickstore-index/2" and len(document["versions"]) <= SEAL_AT + 1
+    assert len(head) < 1_000_000  # chunk references only, however long the history
+
+
+def test_pruned_intervals_raise_and_kept_versions_answer() -> None:
+    versions = [_version(n) for n in range(5)]
+    index = SymbolIndex("P", [versions[0], versions[3], dataclasses.replace(versions[4], end_time=TIME_MAX)])
+    index = index.rebuilt(index.held, pruned=add_pruned({}, versions[1:3]), garbage=())
+    with pytest.raises(PrunedError, match="pruned"):
+        index.lookup(DAY, DAY, 1_500)
+    assert index.lookup(DAY, DAY, 500)[0].version == 0  # a kept (tagged) version before the pruned ones
+    assert index.lookup(DAY, DAY, 3_500)[0].version == 3
+    assert SymbolIndex.from_bytes(index.to_bytes(), where="x").pruned == index.pruned

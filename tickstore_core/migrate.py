@@ -135,6 +135,7 @@ def _copy_day(
     if not missing and (not have or have[-1].end_time == wanted[len(have) - 1].end_time):
         return 0, len(wanted), 0
     encoded = [_reencode(source, destination, symbol, version) for version in missing]
+    pruned = source.engine.index(symbol).pruned.get(day)
 
     def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, int]:
         present = index.versions(day)
@@ -144,7 +145,10 @@ def _copy_day(
             for version, original in zip(placed, missing, strict=True):
                 _verify(source, destination, symbol, original, version)
         ended = [dataclasses.replace(present[-1], end_time=wanted[len(present) - 1].end_time)] if present else []
-        return index.replace([*ended, *placed[len(present) - len(have) :]]), len(placed)
+        changed = index.replace([*ended, *placed[len(present) - len(have) :]])
+        if pruned:  # what the source pruned stays an error as of those times, never an empty answer
+            changed = changed.with_marks(pruned={**changed.pruned, day: pruned}, garbage=changed.garbage)
+        return changed, len(placed)
 
     copied = destination.engine.write_versions(symbol, encoded, finish)  # keeping the source's numbers
     return copied, len(have), sum(e.version.rows or 0 for e in encoded)
@@ -173,6 +177,8 @@ def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: V
         start_time=version.start_time,
         end_time=version.end_time,
         recorded_at=version.recorded_at,
+        kind=version.kind,
+        metadata=version.metadata,
     )
     return dataclasses.replace(encoded, version=copy)
 

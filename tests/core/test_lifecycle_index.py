@@ -88,3 +88,22 @@ def test_pruned_intervals_raise_and_kept_versions_answer() -> None:
     assert index.lookup(DAY, DAY, 500)[0].version == 0  # a kept (tagged) version before the pruned ones
     assert index.lookup(DAY, DAY, 3_500)[0].version == 3
     assert SymbolIndex.from_bytes(index.to_bytes(), where="x").pruned == index.pruned
+
+
+def test_a_copy_keeps_kinds_metadata_and_pruned_history() -> None:
+    from tickstore_core.migrate import copy_store
+    from tickstore_core.testing import make_ticks
+
+    source, destination = ts.open_store("memory://copy-src"), ts.open_store("memory://copy-dst")
+    source.insert("A", make_ticks(DAY, 5, seed=1), as_of="2024-06-01")
+    source.insert("A", make_ticks(DAY, 5, seed=2), as_of="2024-06-02")
+    for i in range(3):
+        source.append("A", make_ticks(DAY, 1, seed=10 + i), metadata={"i": i}, as_of=f"2024-06-0{3 + i}")
+    source.compact()
+    source.prune(dry_run=False, grace=dt.timedelta(0), keep_versions=2)
+    copy_store(source, destination)
+    history = destination.history("A")
+    assert list(history["kind"]) == ["append", "compaction"] and history["metadata"].iloc[-1] == {"i": 2}
+    with pytest.raises(PrunedError):
+        destination.select("A", as_of="2024-06-01 12:00")
+    assert destination.select("A").equals(source.select("A"))

@@ -242,4 +242,3 @@ class LifecycleConformance:
         assert index.chunks and len(index.held) <= 34  # the index object stays small
         for when, expected in states.items():  # every state, read back through the chunks
             _same(store.select("H", as_of=pd.Timestamp(when, tz="UTC")), expected)
-

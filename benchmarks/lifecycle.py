@@ -28,6 +28,7 @@ import pandas as pd
 
 import tickstore_core as ts
 from tickstore_core.index import SymbolIndex
+from tickstore_core.testing import make_ticks
 from tickstore_core.times import TIME_MAX, TIME_MIN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,7 +60,7 @@ def appends(url: str, options: dict[str, Any], count: int) -> dict[str, float]:
 def fragmented(url: str, options: dict[str, Any], segments: int = 31, rows: int = 2_000) -> dict[str, float]:
     with ts.open_store(url, cache=False, **options) as store:
         for i in range(segments):
-            store.append("FRAG", ts.testing.make_ticks(DAY, rows, seed=i))
+            store.append("FRAG", make_ticks(DAY, rows, seed=i))
         segmented = _best(lambda: store.select("FRAG"))
         store.compact("FRAG")
         compacted = _best(lambda: store.select("FRAG"))
@@ -69,9 +70,9 @@ def fragmented(url: str, options: dict[str, Any], segments: int = 31, rows: int 
 def long_history(count: int = 100_000) -> dict[str, float]:
     url = f"memory://history-{time.time_ns()}"
     store = ts.open_store(url)
-    store.insert("OTHER", ts.testing.make_ticks(DAY, 1))
+    store.insert("OTHER", make_ticks(DAY, 1))
     index = SymbolIndex("H", loader=store.engine.chunks.read)
-    template = store.engine.encode(DAY, ts.testing.make_ticks(DAY, 1).pipe(_table)).version
+    template = store.engine.encode(DAY, make_ticks(DAY, 1).pipe(_table)).version
     for number in range(count):
         latest = index.latest(DAY)
         ended = [] if latest is None else [dataclasses.replace(latest, end_time=number * 1_000)]

@@ -118,6 +118,7 @@ class Engine:
         self._indexes: dict[str, LoadedIndex] = {}
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
+        self._segment_pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._exists = False
         manifest = self._read_manifest()
@@ -230,9 +231,10 @@ class Engine:
             if self._closed:
                 return False
             self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+            pools, self._pool, self._segment_pool = (self._pool, self._segment_pool), None, None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
         self.backend.close()
         if self.cache is not None:
             self.cache.close()
@@ -324,11 +326,13 @@ class Engine:
         """
         if version.segments is None:
             return self.read_object(symbol, version, columns)
-        return read_segments(
-            [self.read_object(symbol, segment_version(version, s), None) for s in version.segments],
-            columns,
-            label=f"{symbol} {version.day} version {version.version}",
-        )
+        views = [segment_version(version, s) for s in version.segments]
+        with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
+            if self._segment_pool is None:
+                self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-segments")
+            pool = self._segment_pool
+        tables = list(pool.map(lambda view: self.read_object(symbol, view, None), views))
+        return read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
 
     def read_object(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
         """One object's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""

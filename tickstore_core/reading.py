@@ -55,9 +55,9 @@ class ReadAPI:
             ``"2024"``) is that trading day, month or year in the store's time zone, from local
             midnight to local midnight; as ``end`` it covers the whole period (``"2024-03-05 09:30"``
             covers the minute).
-        as_of : timestamp, optional
+        as_of : timestamp or "tag:NAME", optional
             The transaction time to read at: per day, the version valid then. None reads the current
-            versions.
+            versions; ``"tag:NAME"`` reads at the time the tag pins (see `tag`).
         columns : str or list of str, optional
             Only these data columns (the time index is always there).
 
@@ -75,6 +75,10 @@ class ReadAPI:
             A column asked for exists on none of the selected days.
         StoreNotFoundError
             The store's directory, bucket or container does not exist.
+        PrunedError
+            The versions valid at ``as_of`` were removed by `prune` (never other data instead).
+        UnknownTagError
+            ``as_of="tag:NAME"`` names no tag.
 
         Examples
         --------
@@ -302,8 +306,8 @@ class ReadAPI:
         ----------
         symbol : str
             The instrument.
-        as_of : timestamp, optional
-            The transaction time; None means now.
+        as_of : timestamp or "tag:NAME", optional
+            The transaction time (or a tag's); None means now.
 
         Returns
         -------

@@ -69,10 +69,12 @@ from .errors import (
     UnknownLayoutError,
     UnreadableIndexWarning,
 )
-from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
+from .filters import FilterLike, RowFilter, check_filter, filter_day, parse_filters
+from .frames import schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, summary_key, writer_token
+from .outputs import Output, check_output, to_output
 from .progress import progress_bar
 from .schema import check_compatible, type_code, unify_tables
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
@@ -402,7 +404,10 @@ class Tickstore:
         end: Any = None,
         as_of: Any = None,
         columns: str | Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        *,
+        filters: FilterLike | None = None,
+        output: Output = "pandas",
+    ) -> Any:
         """Ticks of ``symbol`` with ``start <= time <= end``, as known at transaction time ``as_of``.
 
         Days are read concurrently (through the local cache for remote stores).
@@ -422,19 +427,36 @@ class Tickstore:
             versions.
         columns : str or list of str, optional
             Only these data columns (the time index is always there).
+        filters : list of tuples, or list of lists of tuples, optional
+            Keep only rows that pass, in the ``read_parquet`` form: ``[("side", "==", "buy"),
+            ("size", ">", 1.0)]`` is an AND, a list of such lists an OR of ANDs. Operators ``==``
+            (``=``), ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``; the timestamp column
+            may be filtered too. Applied to each day while it is decoded, before pandas; a
+            comparison with a missing value is false (see :mod:`tickstore_core.filters`).
+        output : {"pandas", "arrow", "polars"}
+            The kind of result: a pandas DataFrame (default), a `pyarrow.Table` whose first column
+            is the timestamp column in the store's time zone, or a polars DataFrame with a
+            ``Datetime("ns", tz)`` column (needs ``pip install "tickstore[polars]"``). Neither of the
+            last two is converted through pandas.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
             Indexed by the store's timestamp column (tz-aware, sorted, equal timestamps in inserted
-            order). An unknown symbol or an empty range gives an empty DataFrame.
+            order); for Arrow and polars, that column comes first. An unknown symbol or an empty
+            range gives an empty result.
 
         Raises
         ------
         InvalidTimeError
             A bound cannot be read as a time, or ``start`` is after ``end``.
         ColumnNotFoundError
-            A column asked for exists on none of the selected days.
+            A column asked for (or filtered on) exists on none of the selected days.
+        InvalidInputError
+            A filter is malformed, has an unknown operator, or compares a column with a value of
+            another kind; or ``output`` is not one of the kinds above.
+        MissingDependencyError
+            ``output="polars"`` without polars installed.
         StoreNotFoundError
             The store's directory, bucket or container does not exist.
 
@@ -443,15 +465,18 @@ class Tickstore:
         >>> store.select("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
         >>> store.select("BTCUSD", "2024-03-04", "2024-03-08", as_of="2024-03-09")  # doctest: +SKIP
         >>> store.select("BTCUSD", "2024-03", columns=["price"])  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03", filters=[("side", "==", "buy"), ("size", ">", 1.0)])  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03-04", output="polars")  # doctest: +SKIP
         """
+        output = check_output(output)
+        row_filter = parse_filters(filters, self.timestamp_column)
         query = self._query(symbol, start, end, as_of, columns)
+        check_filter(row_filter, symbol, query.versions)
         if not query.versions:
-            return empty_frame(self.timestamp_column, self.tz, query.columns or ())
+            return to_output([], output, self.timestamp_column, self.tz, query.columns)
         versions = query.versions
         tables = self._map(
-            lambda v: _trim(self._read_version(symbol, v, query.columns), query.start, query.end),
-            versions,
-            f"{symbol} {versions[0].day}..{versions[-1].day}",
+            lambda v: self._read_day(query, v, row_filter), versions, f"{symbol} {versions[0].day}..{versions[-1].day}"
         )
         labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
         if not all(v.stats_known for v in versions):  # serenity's files: columns known only now, days may spill
@@ -459,7 +484,7 @@ class Tickstore:
             tables = _in_time_order(unify_tables(tables, labels))
             if len(tables) != len(labels):
                 labels = [f"{versions[0].day}..{versions[-1].day}"]
-        return frame_from_tables(tables, self.timestamp_column, self.tz, query.columns, labels)
+        return to_output(tables, output, self.timestamp_column, self.tz, query.columns, labels)
 
     def to_dask(
         self,
@@ -985,6 +1010,12 @@ class Tickstore:
             if columns is not None:
                 table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
         return table
+
+    def _read_day(self, query: _Query, version: Version, row_filter: RowFilter | None = None) -> pa.Table:
+        """One version's ticks within the query's bounds and passing ``row_filter`` (on Arrow, before pandas)."""
+        read_columns = query.columns if row_filter is None else row_filter.read_columns(query.columns)
+        table = _trim(self._read_version(query.symbol, version, read_columns), query.start, query.end)
+        return filter_day(table, row_filter, query.columns, query.symbol)
 
     def _fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""

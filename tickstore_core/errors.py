@@ -41,6 +41,7 @@ __all__ = [
     "TransactionTimeError",
     "UnknownBackendError",
     "UnknownLayoutError",
+    "UnknownSymbolWarning",
     "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
@@ -196,3 +197,7 @@ class OfflineWarning(TickstoreWarning):
 
 class UnreadableIndexWarning(TickstoreWarning):
     """A symbol's index cannot be read; a command over many symbols skipped it and went on."""
+
+
+class UnknownSymbolWarning(TickstoreWarning):
+    """A read over many symbols named symbols the store does not have; they read as empty."""

@@ -545,6 +545,68 @@ class Tickstore:
 
         return select_many(self, symbols, start, end, columns, filters, as_of, output)
 
+    def bars(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        start: Any = None,
+        end: Any = None,
+        freq: Any = "5min",
+        *,
+        price: str = "price",
+        size: str | None = "size",
+        as_of: Any = None,
+        fill: str | None = None,
+        output: Output = "pandas",
+    ) -> Any:
+        """Open, high, low, close, volume, trades and VWAP per bar, computed day by day in the store.
+
+        Each day is read (only ``price`` and ``size``), reduced to its bars and dropped on the
+        store's pool, so the ticks are never all in memory: at most ``max_workers`` days of them at
+        once, besides the bars.
+
+        Parameters
+        ----------
+        symbol_or_symbols : str or list of str
+            One instrument, or several (then with a categorical ``symbol`` column, as in
+            `select_many`).
+        start, end, as_of
+            As for `select`.
+        freq : str or timedelta
+            The bar length; it must divide a day (``"1s"``, ``"5min"``, ``"1h"``, ``"1D"``). Bars
+            are aligned to the store's time zone: each trading day's first bar starts at its local
+            midnight. A bar is labelled by its left edge and holds ``label <= time < label + freq``.
+        price, size : str
+            The columns to aggregate; ``size=None`` leaves out ``volume`` and ``vwap``.
+        fill : {None, "ffill"}
+            None (default): bars without ticks are absent. ``"ffill"``: every bar from the first to
+            the last is there; an empty bar repeats the previous close as its open, high, low and
+            close, with zero ``volume`` and ``trades`` and a missing ``vwap``.
+        output : {"pandas", "arrow", "polars"}
+            As for `select`.
+
+        Returns
+        -------
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
+            Indexed by the bar's start (the store's timestamp column, tz-aware): ``open``, ``high``,
+            ``low``, ``close`` (float), ``volume`` (the sum of ``size``, missing sizes as 0),
+            ``trades`` (ticks with a price), ``vwap``. Ticks without a price are left out.
+
+        Raises
+        ------
+        InvalidInputError
+            ``freq`` does not divide a day, ``fill`` is unknown, or ``price``/``size`` is not numeric.
+        ColumnNotFoundError
+            The ticks have no ``price`` or ``size`` column.
+
+        Examples
+        --------
+        >>> store.bars("BTCUSD", "2024-03-04", "2024-03-08", "5min")  # doctest: +SKIP
+        >>> store.bars(["BTCUSD", "ETHUSD"], "2024-03", freq="1h", fill="ffill")  # doctest: +SKIP
+        """
+        from .bars import bars
+
+        return bars(self, symbol_or_symbols, start, end, freq, price, size, as_of, fill, output)
+
     def to_dask(
         self,
         symbol: str,

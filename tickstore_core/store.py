@@ -607,6 +607,63 @@ class Tickstore:
 
         return bars(self, symbol_or_symbols, start, end, freq, price, size, as_of, fill, output)
 
+    def asof_join(
+        self,
+        left: str,
+        right: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        on_columns: str | Sequence[str] | None = None,
+        tolerance: Any = None,
+        as_of: Any = None,
+        output: Output = "pandas",
+    ) -> Any:
+        """Each tick of ``left`` with the latest tick of ``right`` at or before its time ("as known at ``as_of``").
+
+        Like ``pd.merge_asof(left, right, direction="backward")`` over the whole history of
+        ``right``: the last right tick of the previous day (or of the last earlier day with ticks) is
+        carried across midnight to the first left ticks of a day. Both symbols are read as of the
+        same transaction time; ``as_of=None`` is fixed to one "now" for both reads, so a correction
+        committed meanwhile cannot pair old trades with new quotes.
+
+        Parameters
+        ----------
+        left, right : str
+            The symbols, e.g. trades and quotes.
+        start, end : optional
+            The range of ``left`` ticks, as for `select`.
+        on_columns : str or list of str, optional
+            The columns of ``right`` to attach (default: all). A right column whose name ``left``
+            has too gets the suffix ``_right``.
+        tolerance : str or timedelta, optional
+            Attach only right ticks at most this much older than the left tick (``"1s"``);
+            otherwise the right columns are missing.
+        as_of, output
+            As for `select`.
+
+        Returns
+        -------
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
+            The left ticks (their index and columns) followed by the right columns; missing where
+            no right tick is at or before the left tick (within ``tolerance``).
+
+        Raises
+        ------
+        InvalidInputError
+            ``tolerance`` is not a non-negative duration.
+        ColumnNotFoundError
+            ``right`` has no column of ``on_columns`` in the range.
+
+        Examples
+        --------
+        >>> store.asof_join("BTCUSD", "BTCUSD.quotes", "2024-03-04", "2024-03-08")  # doctest: +SKIP
+        >>> store.asof_join("BTCUSD", "BTCUSD.quotes", "2024-03", on_columns=["bid", "ask"], tolerance="5s")  # doctest: +SKIP
+        """
+        from .joins import asof_join
+
+        return asof_join(self, left, right, start, end, on_columns, tolerance, as_of, output)
+
     def to_dask(
         self,
         symbol: str,

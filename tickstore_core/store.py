@@ -664,6 +664,77 @@ class Tickstore:
 
         return asof_join(self, left, right, start, end, on_columns, tolerance, as_of, output)
 
+    def sql(self, query: str, *, as_of: Any = None, output: Output = "pandas") -> Any:
+        """Run a DuckDB SQL query over the store: ``FROM ticks('BTCUSD', '2024-03-04', '2024-03-08')``.
+
+        Each ``ticks(symbol[, start[, end]])`` in the query (string literals or NULL; bounds as for
+        `select`) streams the selected versions to DuckDB as Arrow record batches, day by day, so
+        DuckDB filters, aggregates and joins without the store materialising the range. Every
+        ``ticks`` call of one query reads as of the same transaction time. The timestamp column is
+        a ``TIMESTAMP WITH TIME ZONE``; the session's time zone is the store's.
+
+        Parameters
+        ----------
+        query : str
+            The SQL (DuckDB's dialect).
+        as_of : timestamp, optional
+            The transaction time every ``ticks`` call reads at (None: one "now" for the query).
+        output : {"pandas", "arrow", "polars"}
+            The kind of result.
+
+        Returns
+        -------
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
+            The query's result (not indexed: the columns as the query names them).
+
+        Raises
+        ------
+        MissingDependencyError
+            DuckDB is not installed: ``pip install "tickstore[sql]"``.
+        InvalidInputError
+            The query is empty, a ``ticks`` call's arguments are not literals, or DuckDB refused the
+            query (its message is included).
+
+        Examples
+        --------
+        >>> store.sql("SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04', '2024-03-08') GROUP BY side")  # doctest: +SKIP
+        >>> store.sql("SELECT count(*) FROM ticks('BTCUSD') t JOIN ticks('ETHUSD') e USING (time)")  # doctest: +SKIP
+        """
+        from .sql import run_sql
+
+        return run_sql(self, query, as_of, output)
+
+    def files(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> pd.DataFrame:
+        """The objects a `select` with these arguments reads, so other tools can read them directly.
+
+        Each object holds one version of one day, whole (no byte ranges are needed): Parquet on
+        object stores, ``tickstore-hdf5`` on the local store, both specified in the format page
+        (``docs/format.md``), with the timestamp column first. A select also trims each day's ticks
+        to ``start <= time <= end``; a reader of these objects must do the same.
+
+        Parameters
+        ----------
+        symbol, start, end, as_of
+            As for `select`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per object, in day order: ``url`` (the store's URL and the key), ``key``,
+            ``day``, ``version``, ``encoding`` (``parquet``, ``hdf5``, or ``serenity`` for a
+            serenity store's files), ``bytes``, ``rows``, ``min_time``, ``max_time``, ``start_time``
+            and ``end_time`` (the transaction times it is the truth between) and ``checksum``
+            (SHA-256 of the object).
+
+        Examples
+        --------
+        >>> files = store.files("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
+        >>> duckdb.sql(f"SELECT count(*) FROM read_parquet({list(files.url)})")  # doctest: +SKIP
+        """
+        from .files import list_files
+
+        return list_files(self, symbol, start, end, as_of)
+
     def to_dask(
         self,
         symbol: str,
@@ -1234,14 +1305,18 @@ class Tickstore:
             return days[0] if first else days[-1]
         return to_day(pd.Timestamp(ns, tz="UTC"), self.tz)
 
+    def _executor(self) -> ThreadPoolExecutor:
+        """The store's thread pool, started on first use."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
+            return self._pool
+
     def _map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
         """``work`` over ``items`` on the store's thread pool, in order, with a progress bar."""
         if len(items) <= 1:
             return [work(item) for item in items]
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
-            pool = self._pool
+        pool = self._executor()
         futures = [pool.submit(work, item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
         results = []

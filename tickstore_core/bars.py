@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from .errors import ColumnNotFoundError, InvalidInputError
 from .many import check_symbols, plan_many, read_all, with_symbol
-from .outputs import Output, check_output, convert
+from .outputs import check_output, convert
 from .times import NS_PER_DAY, day_start_ns
 
 if TYPE_CHECKING:
@@ -64,10 +64,8 @@ def day_bars(
     table: pa.Table, day_start: int, freq_ns: int, price: str, size: str | None, timestamp_column: str
 ) -> pa.Table:
     """The bars of one day's ticks (sorted by time, all within the day starting at ``day_start``)."""
-    if price not in table.column_names:
-        table = table.slice(0, 0)
-    else:
-        table = table.filter(pc.is_valid(table.column(price)))
+    has_price = price in table.column_names
+    table = table.filter(pc.is_valid(table.column(price))) if has_price else table.slice(0, 0)
     times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
     if len(times) == 0:
         return _empty_bars(timestamp_column, size)
@@ -239,7 +237,9 @@ def _bars_of_select(store: Tickstore, query: _Query, freq_ns: int, price: str, s
     for day in sorted(set(local_days)):
         mask = np.asarray(local_days == day)
         day_ticks = ticks.filter(pa.array(mask))
-        parts.append(day_bars(day_ticks, day_start_ns(day.date(), store.tz), freq_ns, price, size, ticks.column_names[0]))
+        parts.append(
+            day_bars(day_ticks, day_start_ns(day.date(), store.tz), freq_ns, price, size, ticks.column_names[0])
+        )
     return pa.concat_tables(parts) if parts else _empty_bars(ticks.column_names[0], size)
 
 

@@ -165,9 +165,9 @@ def cmd_select(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run a DuckDB SQL query over the store: FROM ticks('SYMBOL', 'START', 'END') reads ticks.
 
-Example: tickstore sql "SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04', '2024-03-08') GROUP BY side"
-Needs DuckDB: pip install "tickstore[sql]".
-"""
+    Example: tickstore sql "SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04', '2024-03-08') GROUP BY side"
+    Needs DuckDB: pip install "tickstore[sql]".
+    """
     path = None if args.output is None else _output_path(args.output)
     with _store(args) as store:
         result = store.sql(args.query, as_of=args.as_of)

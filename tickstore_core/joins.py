@@ -98,7 +98,9 @@ def asof_join(
     carried = carried_version(store, right, right_query.start, as_of_ns)
     if carried is not None and carried in right_query.versions:
         carried = None  # the start's own day, already read; its ticks before start are carried below
-    jobs: list[tuple[_Query, Version, int, int]] = [(left_query, v, left_query.start, left_query.end) for v in left_query.versions]
+    jobs: list[tuple[_Query, Version, int, int]] = [
+        (left_query, v, left_query.start, left_query.end) for v in left_query.versions
+    ]
     whole_right = [(right_query, v, TIME_MIN, right_query.end) for v in right_query.versions]
     jobs += whole_right
     if carried is not None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
 from .filters import RowFilter, check_filter, parse_filters
 from .index import Version
-from .outputs import Output, check_output, convert, empty_table
+from .outputs import check_output, convert, empty_table
 from .schema import unify_tables
 from .symbols import check_symbol
 
@@ -93,9 +93,7 @@ def plan_many(
     return Plan(known, unknown)
 
 
-def read_all(
-    store: Tickstore, plan: Plan, work: Callable[[_Query, Version], _T], description: str
-) -> list[list[_T]]:
+def read_all(store: Tickstore, plan: Plan, work: Callable[[_Query, Version], _T], description: str) -> list[list[_T]]:
     """``work(query, version)`` for every symbol-day of ``plan``, all at once on the pool; grouped by symbol."""
     tasks = [(q, v) for q in plan.queries for v in q.versions]
     results = store._map(lambda task: work(*task), tasks, description)
@@ -165,9 +163,7 @@ def select_many(
     per_symbol: dict[int, list[pa.Table]] = {}
     for code, table in zip(codes, tables, strict=True):
         per_symbol.setdefault(code, []).append(table)
-    merged = [
-        t[0] if len(t) == 1 else pa.concat_tables(t, promote_options="permissive") for t in per_symbol.values()
-    ]
+    merged = [t[0] if len(t) == 1 else pa.concat_tables(t, promote_options="permissive") for t in per_symbol.values()]
     table = with_symbol(merged, list(per_symbol), plan.symbols)
     if plan.queries[0].columns is not None:
         table = table.select([ts, *names])

@@ -48,7 +48,9 @@ def localise(table: pa.Table, tz: str) -> pa.Table:
     field = table.schema.field(0)
     if field.type == pa.timestamp("ns", tz=tz):
         return table
-    return table.set_column(0, pa.field(field.name, pa.timestamp("ns", tz=tz)), table.column(0).cast(pa.timestamp("ns", tz=tz)))
+    return table.set_column(
+        0, pa.field(field.name, pa.timestamp("ns", tz=tz)), table.column(0).cast(pa.timestamp("ns", tz=tz))
+    )
 
 
 def empty_table(timestamp_column: str, tz: str, columns: Sequence[str] = ()) -> pa.Table:

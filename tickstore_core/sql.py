@@ -114,7 +114,9 @@ def _schema(store: Tickstore, query: _Query) -> pa.Schema | None:
             known = types.get(name)
             combined = parsed if known is None else common_type(known, parsed)
             if combined is None:
-                raise SchemaError(f"{query.symbol}: column {name!r} has types no promotion combines ({known}, {parsed})")
+                raise SchemaError(
+                    f"{query.symbol}: column {name!r} has types no promotion combines ({known}, {parsed})"
+                )
             types[name] = combined
     fields = [pa.field(store.timestamp_column, pa.timestamp("ns", tz=store.tz))]
     fields += [pa.field(name, t) for name, t in types.items()]

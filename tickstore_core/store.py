@@ -658,7 +658,7 @@ class Tickstore:
         Examples
         --------
         >>> store.asof_join("BTCUSD", "BTCUSD.quotes", "2024-03-04", "2024-03-08")  # doctest: +SKIP
-        >>> store.asof_join("BTCUSD", "BTCUSD.quotes", "2024-03", on_columns=["bid", "ask"], tolerance="5s")  # doctest: +SKIP
+        >>> store.asof_join("BTCUSD", "BTCUSD.q", "2024-03", on_columns=["bid"], tolerance="5s")  # doctest: +SKIP
         """
         from .joins import asof_join
 
@@ -697,7 +697,7 @@ class Tickstore:
 
         Examples
         --------
-        >>> store.sql("SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04', '2024-03-08') GROUP BY side")  # doctest: +SKIP
+        >>> store.sql("SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04') GROUP BY side")  # doctest: +SKIP
         >>> store.sql("SELECT count(*) FROM ticks('BTCUSD') t JOIN ticks('ETHUSD') e USING (time)")  # doctest: +SKIP
         """
         from .sql import run_sql

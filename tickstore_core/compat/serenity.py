@@ -115,7 +115,7 @@ class Tickstore:
         store was opened with ``naive=True``. An unknown symbol or an empty range gives an empty
         DataFrame.
         """
-        ticks = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
+        ticks: pd.DataFrame = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
         return ticks.tz_convert(None) if self.naive else ticks
 
     def insert(self, symbol: str, ts: BiTimestamp, ticks: pd.DataFrame) -> None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from .backend import Backend
 from .errors import LegacyStoreError
+from .filters import RowFilter, filter_day
 from .frames import empty_frame, table_to_frame
 from .index import Version
 from .schema import conform_table, recorded_targets
@@ -89,6 +90,7 @@ class _Partition:
     end: int
     all_columns: tuple[str, ...]
     targets: tuple[tuple[str, pa.DataType], ...] = ()
+    row_filter: RowFilter | None = None
 
 
 def read_partition(part: _Partition) -> pd.DataFrame:
@@ -97,14 +99,16 @@ def read_partition(part: _Partition) -> pd.DataFrame:
 
     store = _store_for(part.spec)
     columns = list(part.columns) if part.columns is not None else None
-    table = _trim(store._read_version(part.symbol, part.version, columns), part.start, part.end)
+    read_columns = columns if part.row_filter is None else part.row_filter.read_columns(columns)
+    table = _trim(store._read_version(part.symbol, part.version, read_columns), part.start, part.end)
+    table = filter_day(table, part.row_filter, columns, part.symbol)
     table = conform_table(table, dict(part.targets), str(part.version.day))
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
     reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
     return reindexed
 
 
-def to_dask(store: Tickstore, query: _Query) -> Any:
+def to_dask(store: Tickstore, query: _Query, row_filter: RowFilter | None = None) -> Any:
     """A dask DataFrame over the query's versions (see :meth:`Tickstore.to_dask`)."""
     import dask.dataframe as dd
 
@@ -121,7 +125,8 @@ def to_dask(store: Tickstore, query: _Query) -> Any:
     unified = recorded_targets([(str(v.day), v.columns or (), v.types) for v in query.versions], only=all_columns)
     targets = tuple(unified.items())
     parts = [
-        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets) for v in query.versions
+        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets, row_filter)
+        for v in query.versions
     ]
     meta = read_partition(parts[0]).iloc[:0]
     lower = [max(query.start, day_start_ns(v.day, store.tz)) for v in query.versions]

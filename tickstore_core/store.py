@@ -742,6 +742,8 @@ class Tickstore:
         end: Any = None,
         as_of: Any = None,
         columns: str | Sequence[str] | None = None,
+        *,
+        filters: FilterLike | None = None,
     ) -> Any:
         """The ticks `select` would return, as a lazy dask DataFrame with one partition per day.
 
@@ -750,8 +752,8 @@ class Tickstore:
 
         Parameters
         ----------
-        symbol, start, end, as_of, columns
-            As for `select`.
+        symbol, start, end, as_of, columns, filters
+            As for `select`; the filters are applied on the workers, to each day as it is decoded.
 
         Returns
         -------
@@ -777,7 +779,10 @@ class Tickstore:
             ) from exc
         from .daskframe import to_dask
 
-        return to_dask(self, self._query(symbol, start, end, as_of, columns))
+        row_filter = parse_filters(filters, self.timestamp_column)
+        query = self._query(symbol, start, end, as_of, columns)
+        check_filter(row_filter, symbol, query.versions)
+        return to_dask(self, query, row_filter)
 
     def prefetch(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> int:
         """Fetch the objects a select would read into the local cache, for offline work.

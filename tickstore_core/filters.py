@@ -193,11 +193,10 @@ def _predicate_expression(predicate: Predicate, schema: pa.Schema, symbol: str) 
         field = field.cast(arrow_type.value_type)
         arrow_type = arrow_type.value_type
     values = _scalars(predicate, arrow_type, symbol)
-    if predicate.op == "in":
-        return field.isin(pa.array(values, type=arrow_type) if values else pa.array([], type=arrow_type))
-    if predicate.op == "not in":
-        values_array = pa.array(values, type=arrow_type) if values else pa.array([], type=arrow_type)
-        return ~field.isin(values_array) & field.is_valid()
+    if predicate.op in _SET_OPERATORS:
+        field, value_set = _value_set(field, arrow_type, values)
+        found = field.isin(value_set)
+        return found if predicate.op == "in" else ~found & field.is_valid()
     (value,) = values
     comparisons = {
         "==": lambda f, v: f == v,
@@ -209,6 +208,22 @@ def _predicate_expression(predicate: Predicate, schema: pa.Schema, symbol: str) 
     }
     result: pc.Expression = comparisons[predicate.op](field, pc.scalar(value))
     return result
+
+
+def _value_set(field: pc.Expression, arrow_type: pa.DataType, values: list[Any]) -> tuple[pc.Expression, pa.Array]:
+    """The values of ``in``/``not in`` as an array of the column's type (numbers: compared as float64 if need be)."""
+    if not (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)):
+        return field, pa.array([v.cast(arrow_type) for v in values], type=arrow_type)
+    numbers = [v.as_py() for v in values]
+    if pa.types.is_integer(arrow_type) and all(float(n).is_integer() for n in numbers):
+        in_range = [int(n) for n in numbers if _fits(int(n), arrow_type)]
+        return field, pa.array(in_range, type=arrow_type)
+    return field.cast(pa.float64()), pa.array([float(n) for n in numbers], type=pa.float64())
+
+
+def _fits(number: int, arrow_type: pa.DataType) -> bool:
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    return bool(info.min <= number <= info.max)
 
 
 def _scalars(predicate: Predicate, arrow_type: pa.DataType, symbol: str) -> list[Any]:

@@ -200,13 +200,27 @@ def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
             relation = connection.sql("".join(rewritten))
             if relation is None:
                 return None
-            if output == "pandas":
-                return relation.df()
-            if output == "polars":
-                return relation.pl()
             fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-            return fetch()
+            table = _in_zone(fetch(), store.tz)
         except duckdb.Error as exc:
             raise InvalidInputError(f"DuckDB could not run the query: {exc}") from exc
     finally:
         connection.close()
+    if output == "pandas":
+        return table.to_pandas()
+    return table if output == "arrow" else _polars_from(table)
+
+
+def _in_zone(table: pa.Table, tz: str) -> pa.Table:
+    """``table`` with every time-zone aware timestamp column in the store's zone (DuckDB answers in UTC)."""
+    for position, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None and field.type.tz != tz:
+            zoned = pa.timestamp(field.type.unit, tz=tz)
+            table = table.set_column(position, pa.field(field.name, zoned), table.column(position).cast(zoned))
+    return table
+
+
+def _polars_from(table: pa.Table) -> Any:
+    from .outputs import _polars
+
+    return _polars().from_arrow(table)

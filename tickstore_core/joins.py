@@ -9,6 +9,7 @@ history would. The join itself is a binary search on Arrow/numpy, no pandas.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,17 +17,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import InvalidInputError
+from .errors import ColumnNotFoundError, InvalidInputError
 from .outputs import check_output, convert, empty_table
 from .schema import unify_tables
 from .symbols import check_symbol
-from .times import TIME_MIN, now_ns, to_utc_ns
+from .times import TIME_MIN, now_ns
 
 if TYPE_CHECKING:
-    from .index import Version
     from .store import Tickstore, _Query
 
-__all__ = ["asof_join", "carried_version", "join_tables"]
+__all__ = ["asof_join", "carried_tick", "join_tables"]
 
 RIGHT_SUFFIX = "_right"
 
@@ -43,17 +43,29 @@ def _tolerance_ns(tolerance: Any) -> int | None:
     return ns
 
 
-def carried_version(store: Tickstore, symbol: str, before: int, as_of: int) -> Version | None:
-    """The version (valid at ``as_of``) of the latest day of ``symbol`` with a tick before ``before``."""
-    index = store._index(symbol)
-    days = index.days()
-    if not days or before == TIME_MIN:
+def carried_tick(
+    store: Tickstore, symbol: str, before: int, as_of: Any, columns: Sequence[str] | None
+) -> pa.Table | None:
+    """The last tick of ``symbol`` before ``before`` (on any earlier day), as known at ``as_of``; None if none.
+
+    Planned as a select of everything before ``before``, so ``as_of`` means what it means for select.
+    """
+    if before == TIME_MIN:
         return None
-    last = store._day_of(before, index, first=False)
-    for version in reversed(index.lookup(days[0], last, as_of)):
-        if version.may_have_rows and (version.min_time is None or version.min_time < before):
-            return version
+    try:
+        earlier = store._query(symbol, None, before - 1, as_of, columns)
+    except ColumnNotFoundError:  # earlier days lack a column asked for: it is null in the carried tick
+        earlier = store._query(symbol, None, before - 1, as_of, None)
+        earlier = dataclasses.replace(earlier, columns=[c for c in columns or () if c in _known(earlier)])
+    for version in reversed(earlier.versions):  # the last day with ticks; serenity files may hold none in range
+        table = store._read_day(earlier, version)
+        if table.num_rows:
+            return table.slice(table.num_rows - 1, 1)
     return None
+
+
+def _known(query: _Query) -> set[str]:
+    return {c for v in query.versions for c in v.columns or ()}
 
 
 def join_tables(left: pa.Table, right: pa.Table, tolerance: int | None) -> pa.Table:
@@ -86,54 +98,25 @@ def asof_join(
     output: Any,
 ) -> Any:
     """See :meth:`Tickstore.asof_join`."""
-    from .store import _trim
-
     output = check_output(output)
     check_symbol(left)
     check_symbol(right)
     tolerance_ns = _tolerance_ns(tolerance)
-    as_of_ns = now_ns() if as_of is None else to_utc_ns(as_of, "as_of")
-    left_query = store._query(left, start, end, as_of_ns, None)
-    right_query = store._query(right, start, end, as_of_ns, on_columns)
-    carried = carried_version(store, right, right_query.start, as_of_ns)
-    if carried is not None and carried in right_query.versions:
-        carried = None  # the start's own day, already read; its ticks before start are carried below
-    jobs: list[tuple[_Query, Version, int, int]] = [
-        (left_query, v, left_query.start, left_query.end) for v in left_query.versions
-    ]
-    whole_right = [(right_query, v, TIME_MIN, right_query.end) for v in right_query.versions]
-    jobs += whole_right
-    if carried is not None:
-        jobs.append((right_query, carried, TIME_MIN, right_query.start - 1))
-    tables = store._map(
-        lambda job: _trim(store._read_version(job[0].symbol, job[1], job[0].columns), job[2], job[3]),
-        jobs,
-        f"asof_join {left} {right}",
-    )
+    as_of = now_ns() if as_of is None else as_of  # one transaction time for every read of the join
+    left_query = store._query(left, start, end, as_of, None)
+    right_query = store._query(right, start, end, as_of, on_columns)
+    jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
+    tables = store._map(lambda job: store._read_day(*job), jobs, f"asof_join {left} {right}")
+    carried = carried_tick(store, right, right_query.start, as_of, right_query.columns)
     left_tables = tables[: len(left_query.versions)]
     right_tables = tables[len(left_query.versions) :]
-    if carried is not None:  # the carried day comes first in time
-        right_tables = [right_tables[-1], *right_tables[:-1]]
-    right_tables = _before_and_in_range(right_tables, right_query.start)
+    if carried is not None:
+        right_tables = [carried, *right_tables]
     ts, tz = store.timestamp_column, store.tz
     left_table = _one(left_tables, ts, [f"{left} {v.day}" for v in left_query.versions])
     right_table = _one(right_tables, ts, [f"{right} part {i}" for i in range(len(right_tables))], right_query.columns)
     right_table = _rename_clashes(right_table, left_table.column_names)
     return convert(join_tables(left_table, right_table, tolerance_ns), output, ts, tz)
-
-
-def _before_and_in_range(tables: list[pa.Table], start: int) -> list[pa.Table]:
-    """The right side: only its last tick before ``start``, then every tick from ``start`` on."""
-    before: pa.Table | None = None
-    kept = []
-    for table in tables:
-        times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
-        cut = int(np.searchsorted(times, start, side="left"))
-        if cut:
-            before = table.slice(cut - 1, 1)
-        if cut < table.num_rows:
-            kept.append(table.slice(cut))
-    return [before, *kept] if before is not None else kept
 
 
 def _one(tables: list[pa.Table], ts: str, labels: list[str], columns: Sequence[str] | None = None) -> pa.Table:

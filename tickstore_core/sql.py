@@ -22,7 +22,7 @@ import pyarrow as pa
 from .errors import InvalidInputError, MissingDependencyError, SchemaError
 from .outputs import check_output, localise
 from .schema import common_type, conform_table, parse_type, unify_tables
-from .times import now_ns, to_utc_ns
+from .times import now_ns
 
 if TYPE_CHECKING:
     from .store import Tickstore, _Query
@@ -183,7 +183,7 @@ def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError(f"query must be an SQL string, got {query!r}")
     duckdb = _duckdb()
-    as_of_ns = now_ns() if as_of is None else to_utc_ns(as_of, "as_of")
+    as_of = now_ns() if as_of is None else as_of  # every ticks(...) of the query as of one transaction time
     calls = find_ticks_calls(query)
     connection = duckdb.connect()
     try:
@@ -191,7 +191,7 @@ def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
         rewritten, position = [], 0
         for i, call in enumerate(calls):
             name = f"__tickstore_ticks_{i}"
-            selected = store._query(call.symbol, call.start, call.stop, as_of_ns, None)
+            selected = store._query(call.symbol, call.start, call.stop, as_of, None)
             connection.register(name, stream_ticks(store, selected))
             rewritten += [query[position : call.begin], name]
             position = call.end

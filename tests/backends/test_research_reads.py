@@ -311,3 +311,15 @@ def test_missing_optional_packages_say_which_extra_to_install(research, monkeypa
         research.store.select("T", output="polars")
     with pytest.raises(MissingDependencyError, match=r"tickstore\[sql\]"):
         research.store.sql("SELECT 1")
+
+
+def test_asof_join_carries_a_quote_from_days_without_the_columns_asked_for(tmp_path):
+    with open_store(tmp_path / "s") as store:
+        store.insert("T", make_ticks(DAYS[1], 20, seed=1))
+        store.insert("Q", _quotes(DAYS[0], 10, seed=2).drop(columns=["ask"]))  # no ask yet on the 4th
+        store.insert("Q", _quotes(DAYS[1], 10, seed=3).iloc[5:])  # the 5th's quotes start late
+        joined = store.asof_join("T", "Q", "2024-03-05", "2024-03-05", on_columns=["bid", "ask"])
+        quotes = store.select("Q")
+        expected = pd.merge_asof(store.select("T"), quotes[["bid", "ask"]], left_index=True, right_index=True)
+        pd.testing.assert_frame_equal(joined, expected)
+        assert joined.bid.iloc[0] == quotes.bid.loc["2024-03-04"].iloc[-1] and pd.isna(joined.ask.iloc[0])

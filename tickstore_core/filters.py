@@ -70,6 +70,8 @@ class RowFilter:
             for predicate in group:
                 code = recorded.get(predicate.column)
                 arrow_type = parse_type(code) if code is not None else None
+                if arrow_type is not None and pa.types.is_dictionary(arrow_type):
+                    arrow_type = arrow_type.value_type  # compared by their values, as when applied
                 if arrow_type is not None:
                     _scalars(predicate, arrow_type, symbol)
 

@@ -22,14 +22,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
 from .many import check_symbols, plan_many, read_all, with_symbol
 from .outputs import check_output, convert
+from .query import Query, in_time_order, read_day, trim
+from .schema import unify_tables
 from .times import NS_PER_DAY, day_start_ns
 
 if TYPE_CHECKING:
     from .index import Version
-    from .store import Tickstore, _Query
 
 __all__ = ["BAR_COLUMNS", "bars", "day_bars", "parse_freq"]
 
@@ -168,7 +170,7 @@ def forward_fill(table: pa.Table, freq_ns: int, tz: str) -> pa.Table:
 
 
 def bars(
-    store: Tickstore,
+    engine: Engine,
     symbols: str | Sequence[str],
     start: Any,
     end: Any,
@@ -185,11 +187,11 @@ def bars(
     if fill not in FILLS:
         raise InvalidInputError(f"fill must be None or 'ffill', got {fill!r}")
     for name, value in (("price", price), ("size", size)):
-        if value is not None and (not isinstance(value, str) or value == store.timestamp_column):
+        if value is not None and (not isinstance(value, str) or value == engine.timestamp_column):
             raise InvalidInputError(f"{name} must name a data column, got {value!r}")
     single = isinstance(symbols, str)
     wanted = check_symbols([symbols] if single else symbols)
-    plan = plan_many(store, wanted, start, end, as_of, None, None)
+    plan = plan_many(engine, wanted, start, end, as_of, None, None)
     needed = [price] if size is None else [price, size]
     versions = [v for q in plan.queries for v in q.versions]
     if versions and all(v.columns is not None for v in versions):
@@ -200,20 +202,18 @@ def bars(
                 f"bars need column {', '.join(map(repr, missing))}, which the selected ticks do not have; "
                 f"columns there: {', '.join(sorted(present))} (pass price= and size= to name yours)"
             )
-    ts, tz = store.timestamp_column, store.tz
+    ts, tz = engine.timestamp_column, engine.tz
 
-    def one_day(query: _Query, version: Version) -> pa.Table:
-        table = store._read_version(query.symbol, version, needed)
-        from .store import _trim
-
-        table = _trim(table, query.start, query.end)
+    def one_day(query: Query, version: Version) -> pa.Table:
+        table = engine.read_version(query.symbol, version, needed)
+        table = trim(table, query.start, query.end)
         return day_bars(table, day_start_ns(version.day, tz), freq_ns, price, size, ts)
 
-    per_day = read_all(store, plan, one_day, f"bars of {len(wanted)} symbol{'s' * (len(wanted) > 1)}")
+    per_day = read_all(engine, plan, one_day, f"bars of {len(wanted)} symbol{'s' * (len(wanted) > 1)}")
     per_symbol = []
     for query, days in zip(plan.queries, per_day, strict=True):
         if not all(v.stats_known for v in query.versions):  # serenity: files may spill into other days
-            days = [_bars_of_select(store, query, freq_ns, price, size)]
+            days = [_bars_of_select(engine, query, freq_ns, price, size)]
         table = pa.concat_tables(days) if days else _empty_bars(ts, size)
         per_symbol.append(forward_fill(table, freq_ns, tz) if fill == "ffill" else table)
     if not per_symbol:
@@ -227,20 +227,22 @@ def bars(
     return convert(table, output, ts, tz)
 
 
-def _bars_of_select(store: Tickstore, query: _Query, freq_ns: int, price: str, size: str | None) -> pa.Table:
+def _bars_of_select(engine: Engine, query: Query, freq_ns: int, price: str, size: str | None) -> pa.Table:
     """A serenity store's bars: its files may hold ticks of other days, so read the range, then split by day."""
-    columns = [price] if size is None else [price, size]
-    ticks = store.select(query.symbol, query.start, query.end, columns=columns, output="arrow")
+    query = Query(query.symbol, query.start, query.end, [price] if size is None else [price, size], query.versions)
+    tables = engine.map(lambda v: read_day(engine, query, v), query.versions, f"bars of {query.symbol}")
+    tables = in_time_order(unify_tables(tables, [str(v.day) for v in query.versions]))
+    ts = engine.timestamp_column
+    if not tables:
+        return _empty_bars(ts, size)
+    ticks = pa.concat_tables(tables, promote_options="permissive")
     times = pd.DatetimeIndex(ticks.column(0).combine_chunks().cast(pa.int64()).to_numpy(), tz="UTC")
-    local_days = times.tz_convert(store.tz).normalize().tz_localize(None)
+    local_days = times.tz_convert(engine.tz).normalize().tz_localize(None)
     parts = []
     for day in sorted(set(local_days)):
-        mask = np.asarray(local_days == day)
-        day_ticks = ticks.filter(pa.array(mask))
-        parts.append(
-            day_bars(day_ticks, day_start_ns(day.date(), store.tz), freq_ns, price, size, ticks.column_names[0])
-        )
-    return pa.concat_tables(parts) if parts else _empty_bars(ticks.column_names[0], size)
+        day_ticks = ticks.filter(pa.array(np.asarray(local_days == day)))
+        parts.append(day_bars(day_ticks, day_start_ns(day.date(), engine.tz), freq_ns, price, size, ts))
+    return pa.concat_tables(parts) if parts else _empty_bars(ts, size)
 
 
 def _empty_bars(timestamp_column: str, size: str | None) -> pa.Table:

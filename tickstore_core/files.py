@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .store import Tickstore
+from .engine import Engine
+from .query import plan_query
 
 __all__ = ["FILE_COLUMNS", "list_files"]
 
@@ -27,17 +27,17 @@ FILE_COLUMNS = (
 )
 
 
-def list_files(store: Tickstore, symbol: str, start: Any, end: Any, as_of: Any) -> pd.DataFrame:
+def list_files(engine: Engine, symbol: str, start: Any, end: Any, as_of: Any) -> pd.DataFrame:
     """See :meth:`Tickstore.files`."""
-    query = store._query(symbol, start, end, as_of, None)
-    base = store.backend.url.rstrip("/")
+    query = plan_query(engine, symbol, start, end, as_of, None)
+    base = engine.backend.url.rstrip("/")
     rows = [
         {
             "url": f"{base}/{v.key}",
             "key": v.key,
             "day": v.day,
             "version": v.version,
-            "encoding": store.codec.name if v.stats_known else "serenity",
+            "encoding": engine.codec.name if v.stats_known else "serenity",
             "bytes": v.bytes,
             "rows": v.rows,
             "min_time": v.min_time,

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
 from .outputs import check_output, convert, empty_table
+from .query import Query, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
 from .times import TIME_MIN, now_ns
-
-if TYPE_CHECKING:
-    from .store import Tickstore, _Query
 
 __all__ = ["asof_join", "carried_tick", "join_tables"]
 
@@ -44,7 +43,7 @@ def _tolerance_ns(tolerance: Any) -> int | None:
 
 
 def carried_tick(
-    store: Tickstore, symbol: str, before: int, as_of: Any, columns: Sequence[str] | None
+    engine: Engine, symbol: str, before: int, as_of: Any, columns: Sequence[str] | None
 ) -> pa.Table | None:
     """The last tick of ``symbol`` before ``before`` (on any earlier day), as known at ``as_of``; None if none.
 
@@ -53,18 +52,18 @@ def carried_tick(
     if before == TIME_MIN:
         return None
     try:
-        earlier = store._query(symbol, None, before - 1, as_of, columns)
+        earlier = plan_query(engine, symbol, None, before - 1, as_of, columns)
     except ColumnNotFoundError:  # earlier days lack a column asked for: it is null in the carried tick
-        earlier = store._query(symbol, None, before - 1, as_of, None)
+        earlier = plan_query(engine, symbol, None, before - 1, as_of, None)
         earlier = dataclasses.replace(earlier, columns=[c for c in columns or () if c in _known(earlier)])
     for version in reversed(earlier.versions):  # the last day with ticks; serenity files may hold none in range
-        table = store._read_day(earlier, version)
+        table = read_day(engine, earlier, version)
         if table.num_rows:
             return table.slice(table.num_rows - 1, 1)
     return None
 
 
-def _known(query: _Query) -> set[str]:
+def _known(query: Query) -> set[str]:
     return {c for v in query.versions for c in v.columns or ()}
 
 
@@ -87,7 +86,7 @@ def join_tables(left: pa.Table, right: pa.Table, tolerance: int | None) -> pa.Ta
 
 
 def asof_join(
-    store: Tickstore,
+    engine: Engine,
     left: str,
     right: str,
     start: Any,
@@ -103,16 +102,16 @@ def asof_join(
     check_symbol(right)
     tolerance_ns = _tolerance_ns(tolerance)
     as_of = now_ns() if as_of is None else as_of  # one transaction time for every read of the join
-    left_query = store._query(left, start, end, as_of, None)
-    right_query = store._query(right, start, end, as_of, on_columns)
+    left_query = plan_query(engine, left, start, end, as_of, None)
+    right_query = plan_query(engine, right, start, end, as_of, on_columns)
     jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
-    tables = store._map(lambda job: store._read_day(*job), jobs, f"asof_join {left} {right}")
-    carried = carried_tick(store, right, right_query.start, as_of, right_query.columns)
+    tables = engine.map(lambda job: read_day(engine, *job), jobs, f"asof_join {left} {right}")
+    carried = carried_tick(engine, right, right_query.start, as_of, right_query.columns)
     left_tables = tables[: len(left_query.versions)]
     right_tables = tables[len(left_query.versions) :]
     if carried is not None:
         right_tables = [carried, *right_tables]
-    ts, tz = store.timestamp_column, store.tz
+    ts, tz = engine.timestamp_column, engine.tz
     left_table = _one(left_tables, ts, [f"{left} {v.day}" for v in left_query.versions])
     right_table = _one(right_tables, ts, [f"{right} part {i}" for i in range(len(right_tables))], right_query.columns)
     right_table = _rename_clashes(right_table, left_table.column_names)

@@ -10,20 +10,19 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
+from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
 from .filters import RowFilter, check_filter, parse_filters
 from .index import Version
 from .outputs import check_output, convert, empty_table
+from .query import Query, check_columns, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
-
-if TYPE_CHECKING:
-    from .store import Tickstore, _Query
 
 __all__ = ["Plan", "check_symbols", "plan_many", "select_many"]
 
@@ -35,7 +34,7 @@ SYMBOL_COLUMN = "symbol"
 class Plan:
     """The checked queries of a read over many symbols (known symbols only, in the order asked)."""
 
-    queries: list[_Query]
+    queries: list[Query]
     unknown: list[str]
 
     @property
@@ -57,7 +56,7 @@ def check_symbols(symbols: Any) -> list[str]:
 
 
 def plan_many(
-    store: Tickstore,
+    engine: Engine,
     symbols: Sequence[str],
     start: Any,
     end: Any,
@@ -69,12 +68,12 @@ def plan_many(
 
     A column (asked for or filtered on) must exist in the selected range of at least one symbol.
     """
-    wanted = store._check_columns(columns)
-    queries = store._map(lambda s: store._query(s, start, end, as_of, None), list(symbols), "plan")
-    unknown = [q.symbol for q in queries if not q.versions and not len(store._index(q.symbol))]
+    wanted = check_columns(columns, engine.timestamp_column)
+    queries = engine.map(lambda s: plan_query(engine, s, start, end, as_of, None), list(symbols), "plan")
+    unknown = [q.symbol for q in queries if not q.versions and not len(engine.index(q.symbol))]
     if unknown:
         message = (
-            f"{len(unknown)} of the {len(symbols)} symbols are not in {store.backend.url} and read as empty: "
+            f"{len(unknown)} of the {len(symbols)} symbols are not in {engine.backend.url} and read as empty: "
             f"{', '.join(unknown)}"
         )
         warnings.warn(message, UnknownSymbolWarning, stacklevel=4)
@@ -93,10 +92,10 @@ def plan_many(
     return Plan(known, unknown)
 
 
-def read_all(store: Tickstore, plan: Plan, work: Callable[[_Query, Version], _T], description: str) -> list[list[_T]]:
+def read_all(engine: Engine, plan: Plan, work: Callable[[Query, Version], _T], description: str) -> list[list[_T]]:
     """``work(query, version)`` for every symbol-day of ``plan``, all at once on the pool; grouped by symbol."""
     tasks = [(q, v) for q in plan.queries for v in q.versions]
-    results = store._map(lambda task: work(*task), tasks, description)
+    results = engine.map(lambda task: work(*task), tasks, description)
     grouped: list[list[_T]] = []
     position = 0
     for q in plan.queries:
@@ -123,7 +122,7 @@ def with_symbol(tables: list[pa.Table], codes: list[int], symbols: Sequence[str]
 
 
 def select_many(
-    store: Tickstore,
+    engine: Engine,
     symbols: Any,
     start: Any,
     end: Any,
@@ -133,22 +132,20 @@ def select_many(
     output: Any,
 ) -> Any:
     """See :meth:`Tickstore.select_many`."""
-    from .store import _in_time_order
-
     output = check_output(output)
     wanted = check_symbols(symbols)
-    row_filter = parse_filters(filters, store.timestamp_column)
-    plan = plan_many(store, wanted, start, end, as_of, [columns] if isinstance(columns, str) else columns, row_filter)
-    ts, tz = store.timestamp_column, store.tz
+    row_filter = parse_filters(filters, engine.timestamp_column)
+    plan = plan_many(engine, wanted, start, end, as_of, [columns] if isinstance(columns, str) else columns, row_filter)
+    ts, tz = engine.timestamp_column, engine.tz
     names = [SYMBOL_COLUMN, *(plan.queries[0].columns or ())] if plan.queries else [SYMBOL_COLUMN]
-    grouped = read_all(store, plan, lambda q, v: store._read_day(q, v, row_filter), f"{len(wanted)} symbols")
+    grouped = read_all(engine, plan, lambda q, v: read_day(engine, q, v, row_filter), f"{len(wanted)} symbols")
     tables, labels, codes = [], [], []
     for code, (query, days) in enumerate(zip(plan.queries, grouped, strict=True)):
         if not days:
             continue
         day_labels = [f"{query.symbol} {v.day}" for v in query.versions]
         if not all(v.stats_known for v in query.versions):  # serenity's files may spill into other days
-            days = _in_time_order(unify_tables(days, day_labels))
+            days = in_time_order(unify_tables(days, day_labels))
             day_labels = day_labels[: len(days)] if len(days) == len(day_labels) else [query.symbol]
         tables.extend(days)
         labels.extend(day_labels)

@@ -27,12 +27,12 @@ def check_output(output: Any) -> Output:
     if output not in OUTPUTS:
         raise InvalidInputError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
     if output == "polars":
-        _polars()
+        import_polars()
     checked: Output = output
     return checked
 
 
-def _polars() -> Any:
+def import_polars() -> Any:
     try:
         import polars
     except ImportError as exc:
@@ -66,7 +66,7 @@ def convert(table: pa.Table, output: Output, timestamp_column: str, tz: str) -> 
     table = localise(table, tz)
     if output == "arrow":
         return table
-    result = _polars().from_arrow(table, rechunk=False)
+    result = import_polars().from_arrow(table, rechunk=False)
     return result
 
 

@@ -15,17 +15,16 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
+from .engine import Engine
 from .errors import InvalidInputError, MissingDependencyError, SchemaError
-from .outputs import check_output, localise
+from .outputs import check_output, import_polars, localise
+from .query import Query, in_time_order, plan_query, read_day
 from .schema import common_type, conform_table, parse_type, unify_tables
 from .times import now_ns
-
-if TYPE_CHECKING:
-    from .store import Tickstore, _Query
 
 __all__ = ["TicksCall", "find_ticks_calls", "run_sql", "stream_ticks"]
 
@@ -101,7 +100,7 @@ def _arguments(query: str, position: int, begin: int) -> tuple[TicksCall, int]:
     return TicksCall(begin, position, str(padded[0]), padded[1], padded[2]), position
 
 
-def _schema(store: Tickstore, query: _Query) -> pa.Schema | None:
+def _schema(engine: Engine, query: Query) -> pa.Schema | None:
     """The result's schema from the recorded column types; None when a version does not record them."""
     types: dict[str, pa.DataType] = {}
     for version in query.versions:
@@ -118,29 +117,27 @@ def _schema(store: Tickstore, query: _Query) -> pa.Schema | None:
                     f"{query.symbol}: column {name!r} has types no promotion combines ({known}, {parsed})"
                 )
             types[name] = combined
-    fields = [pa.field(store.timestamp_column, pa.timestamp("ns", tz=store.tz))]
+    fields = [pa.field(engine.timestamp_column, pa.timestamp("ns", tz=engine.tz))]
     fields += [pa.field(name, t) for name, t in types.items()]
     return pa.schema(fields)
 
 
-def stream_ticks(store: Tickstore, query: _Query) -> pa.RecordBatchReader:
+def stream_ticks(engine: Engine, query: Query) -> pa.RecordBatchReader:
     """The query's ticks as record batches, day by day in time order, read ahead on the store's pool."""
-    schema = _schema(store, query)
+    schema = _schema(engine, query)
     if schema is None or not all(v.stats_known for v in query.versions):  # serenity / 0.1: read, then unify
-        tables = [store._read_day(query, v) for v in query.versions]
+        tables = [read_day(engine, query, v) for v in query.versions]
         if tables:
-            from .store import _in_time_order
-
-            tables = _in_time_order(unify_tables(tables, [str(v.day) for v in query.versions]))
-            table = localise(pa.concat_tables(tables, promote_options="permissive"), store.tz)
+            tables = in_time_order(unify_tables(tables, [str(v.day) for v in query.versions]))
+            table = localise(pa.concat_tables(tables, promote_options="permissive"), engine.tz)
         else:
-            table = pa.table({store.timestamp_column: pa.array([], pa.timestamp("ns", tz=store.tz))})
+            table = pa.table({engine.timestamp_column: pa.array([], pa.timestamp("ns", tz=engine.tz))})
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
-    return pa.RecordBatchReader.from_batches(schema, _batches(store, query, schema))
+    return pa.RecordBatchReader.from_batches(schema, _batches(engine, query, schema))
 
 
-def _batches(store: Tickstore, query: _Query, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    pool = store._executor()
+def _batches(engine: Engine, query: Query, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    pool = engine.executor()
     pending: deque[Future[pa.Table]] = deque()
     versions = iter(query.versions)
     targets = {field.name: field.type for field in schema}
@@ -148,15 +145,15 @@ def _batches(store: Tickstore, query: _Query, schema: pa.Schema) -> Iterator[pa.
     def submit() -> None:
         version = next(versions, None)
         if version is not None:
-            pending.append(pool.submit(store._read_day, query, version))
+            pending.append(pool.submit(read_day, engine, query, version))
 
-    for _ in range(store.max_workers):
+    for _ in range(engine.max_workers):
         submit()
     try:
         while pending:
             table = pending.popleft().result()
             submit()
-            table = localise(conform_table(table, targets, query.symbol), store.tz)
+            table = localise(conform_table(table, targets, query.symbol), engine.tz)
             columns = [
                 table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
                 for f in schema
@@ -177,7 +174,7 @@ def _duckdb() -> Any:
     return duckdb
 
 
-def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
+def run_sql(engine: Engine, query: str, as_of: Any, output: Any) -> Any:
     """See :meth:`Tickstore.sql`."""
     output = check_output(output)
     if not isinstance(query, str) or not query.strip():
@@ -187,12 +184,12 @@ def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
     calls = find_ticks_calls(query)
     connection = duckdb.connect()
     try:
-        connection.execute(f"SET TimeZone = '{store.tz}'")
+        connection.execute(f"SET TimeZone = '{engine.tz}'")
         rewritten, position = [], 0
         for i, call in enumerate(calls):
             name = f"__tickstore_ticks_{i}"
-            selected = store._query(call.symbol, call.start, call.stop, as_of, None)
-            connection.register(name, stream_ticks(store, selected))
+            selected = plan_query(engine, call.symbol, call.start, call.stop, as_of, None)
+            connection.register(name, stream_ticks(engine, selected))
             rewritten += [query[position : call.begin], name]
             position = call.end
         rewritten.append(query[position:])
@@ -201,7 +198,7 @@ def run_sql(store: Tickstore, query: str, as_of: Any, output: Any) -> Any:
             if relation is None:
                 return None
             fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-            table = _in_zone(fetch(), store.tz)
+            table = _in_zone(fetch(), engine.tz)
         except duckdb.Error as exc:
             raise InvalidInputError(f"DuckDB could not run the query: {exc}") from exc
     finally:
@@ -221,6 +218,4 @@ def _in_zone(table: pa.Table, tz: str) -> pa.Table:
 
 
 def _polars_from(table: pa.Table) -> Any:
-    from .outputs import _polars
-
-    return _polars().from_arrow(table)
+    return import_polars().from_arrow(table)

@@ -1,7 +1,7 @@
 """Reads over many symbols: one plan per symbol, every symbol-day read at once on the store's pool.
 
-:func:`select_many` is :meth:`Tickstore.select_many`; :func:`read_many` is what it and the other
-research reads (:mod:`tickstore_core.bars`) share: the per-symbol plans and the concurrent read.
+`select_many` is `Tickstore.select_many`; `plan_many` and `read_all` are what it and `bars`
+share: the per-symbol plans (one warning for unknown symbols) and the concurrent read.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .query import Query, check_columns, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
 
-__all__ = ["Plan", "check_symbols", "plan_many", "select_many"]
+__all__ = ["Plan", "check_symbols", "plan_many", "read_all", "select_many", "with_symbol"]
 
 _T = TypeVar("_T")
 SYMBOL_COLUMN = "symbol"

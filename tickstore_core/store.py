@@ -159,6 +159,34 @@ class Tickstore:
     concurrent writers never lose a version; readers never see a partial version; every object read
     is verified against the checksum recorded at commit. A store object may be shared by threads.
 
+    Parameters
+    ----------
+    backend : Backend
+        The storage, from a backend plugin; `open_store` builds it from a URL.
+    timestamp_column : str, optional
+        The index name of stored and returned frames; ``"time"`` for a new store, and the
+        store's recorded name otherwise (asking for another raises `ConfigError`).
+    tz : str, optional
+        The IANA time zone whose calendar days partition the ticks; ``"UTC"`` for a new store,
+        and the store's recorded zone otherwise.
+    cache : bool or ObjectCache, optional
+        The local read cache: by default on for remote backends and off for local ones.
+    cache_dir : str or pathlib.Path, optional
+        The cache's directory (default ``TICKSTORE_CACHE_DIR`` or the user cache directory).
+    cache_size : int or str, optional
+        The cache's size limit, in bytes or as ``"20GiB"`` (default ``TICKSTORE_CACHE_SIZE``
+        or 4 GiB).
+    index_ttl : float, default 5.0
+        Seconds an index read is reused before it is revalidated (`refresh` forgets them now).
+    max_workers : int, optional
+        Concurrent partition reads (4 for local backends, 16 for remote ones).
+    progress : bool, optional
+        Show a progress bar over many partitions; by default only in an interactive session.
+    allow_pickle : bool, default False
+        Read legacy HDF5 objects that can only be read by unpickling (only for trusted files).
+    owns_backend : bool, default True
+        Close the backend when the store is closed.
+
     Examples
     --------
     >>> import tickstore_core as ts
@@ -814,8 +842,13 @@ class Tickstore:
                 self._legacy = dataclasses.replace(self._legacy, loaded_at=-float("inf"))
 
     def flush(self) -> None:
-        """The same as :meth:`refresh`: inserts and deletes are durable when they return, so there is
-        nothing to write back; what is held in memory is forgotten."""
+        """The same as `refresh`: inserts and deletes are durable when they return, so there is
+        nothing to write back; what is held in memory is forgotten.
+
+        Examples
+        --------
+        >>> store.flush()  # doctest: +SKIP
+        """
         self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:
@@ -1393,7 +1426,7 @@ class Tickstore:
 
     @property
     def is_serenity_store(self) -> bool:
-        """True when the store was written by serenity's tick store (read-only here; see :func:`copy_store`)."""
+        """True when the store was written by serenity's tick store (read-only here; ``tickstore copy`` copies it)."""
         return self._legacy is not None
 
     def _check_writable(self) -> None:

@@ -9,6 +9,7 @@ compatibility classes and the conformance suites, and the public methods of ever
 from __future__ import annotations
 
 import ast
+import doctest
 import importlib
 import inspect
 import itertools
@@ -39,6 +40,19 @@ MODULES = {
     "tickstore_core.testing": ["BackendConformance", "StoreConformance", "make_ticks"],
     "tickstore_core.plugins": ["TickstoreSpecs"],
 }
+# modules whose examples run as doctests (the others' need a store with data, and say +SKIP)
+DOCTEST_MODULES = [
+    "tickstore_core.backend",
+    "tickstore_core.compat.serenity",
+    "tickstore_core.config",
+    "tickstore_core.errors",
+    "tickstore_core.index",
+    "tickstore_core.options",
+    "tickstore_core.plugin",
+    "tickstore_core.plugins",
+    "tickstore_core.testing.store_suite",
+    "tickstore_core.times",
+]
 # exports that are neither classes nor functions: documented by a string right after their assignment
 ATTRIBUTES = {
     "PutMode": "tickstore_core.backend",
@@ -169,3 +183,13 @@ def test_every_public_object_has_numpydoc_sections(name: str) -> None:
         assert sections & wanted, f"{name} takes {[p.name for p in parameters]} but has no Parameters section"
     if inspect.isfunction(function) and signature.return_annotation not in NOTHING:
         assert sections & {"Returns", "Yields"}, f"{name} returns {signature.return_annotation} but has no Returns"
+
+
+@pytest.mark.parametrize("module_name", DOCTEST_MODULES)
+def test_the_examples_run(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    report: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in doctest.DocTestFinder(exclude_empty=True).find(module):
+        runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)

@@ -358,7 +358,7 @@ def open_store(
     >>> store
     <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
     >>> store.close()
-    >>> ts.open_store("s3://ticks/phemex", cache_size="20GiB", endpoint_url="http://localhost:9000")  # doctest: +SKIP
+    >>> ts.open_store("s3://ticks/phemex?cache_size=20GiB", region="eu-west-1")  # doctest: +SKIP
     >>> ts.open_store()  # the default store  # doctest: +SKIP
     """
     from .store import Tickstore  # pandas and pyarrow load only when a store is opened

@@ -76,8 +76,10 @@ class BackendSpec:
     Examples
     --------
     >>> from tickstore_core.plugin import BackendSpec
-    >>> spec = BackendSpec("sqlite", ("sqlite",), "tickstore_sqlite._backend:SQLiteBackend",
-    ...                    install_hint="pip install tickstore-sqlite")
+    >>> spec = BackendSpec(
+    ...     "sqlite", ("sqlite",), "tickstore_sqlite._backend:SQLiteBackend",
+    ...     install_hint="pip install tickstore-sqlite",
+    ... )
     >>> spec.schemes
     ('sqlite',)
     """
@@ -106,7 +108,8 @@ class BackendSpec:
         Examples
         --------
         >>> from tickstore_core.plugin import BackendSpec
-        >>> BackendSpec("memory", ("memory",), "tickstore_core.memory:MemoryBackend").backend_class().name
+        >>> spec = BackendSpec("memory", ("memory",), "tickstore_core.memory:MemoryBackend")
+        >>> spec.backend_class().name
         'memory'
         """
         try:
@@ -162,7 +165,8 @@ class TickstoreSpecs:
         >>> from tickstore_core.plugin import BackendSpec, hookimpl
         >>> @hookimpl
         ... def tickstore_backends():
-        ...     return [BackendSpec("mystore", ("mystore",), "tickstore_mystore._backend:MyBackend")]
+        ...     backend = "tickstore_mystore._backend:MyBackend"  # imported on first use
+        ...     return [BackendSpec("mystore", ("mystore",), backend)]
         """
 
 

@@ -119,7 +119,8 @@ class BiTimestamp:
         --------
         >>> import datetime
         >>> from tickstore_core.compat.serenity import BiTimestamp
-        >>> BiTimestamp(datetime.date(2020, 5, 11), datetime.datetime(2020, 5, 12, 9)).to_native()
+        >>> stamp = BiTimestamp(datetime.date(2020, 5, 11), datetime.datetime(2020, 5, 12, 9))
+        >>> stamp.to_native()
         BiTimestamp(as_at=datetime.date(2020, 5, 11), as_of=Timestamp('2020-05-12 09:00:00+0000', tz='UTC'))
         """
         return NativeBiTimestamp(to_day(self.as_at_date, "UTC"), native_as_of(self.as_of_time))
@@ -224,8 +225,9 @@ class Tickstore:
 
         Examples
         --------
-        >>> store.select("BTCUSD", datetime.datetime(2020, 5, 11), datetime.datetime(2020, 5, 12))  # doctest: +SKIP
-        >>> store.select("BTCUSD", start, end, as_of_time=datetime.datetime(2020, 5, 12, 9))  # doctest: +SKIP
+        >>> store.select("BTCUSD", datetime.date(2020, 5, 11), datetime.date(2020, 5, 12))  # doctest: +SKIP
+        >>> correction_time = datetime.datetime(2020, 5, 12, 9)  # doctest: +SKIP
+        >>> store.select("BTCUSD", start, end, as_of_time=correction_time)  # doctest: +SKIP
         """
         ticks = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
         return ticks.tz_convert(None) if self.naive else ticks
@@ -425,7 +427,9 @@ class AzureBlobTickstore(Tickstore):
     >>> from azure.identity import DefaultAzureCredential  # doctest: +SKIP
     >>> from tickstore_core.compat.serenity import AzureBlobTickstore
     >>> store = AzureBlobTickstore(  # doctest: +SKIP
-    ...     DefaultAzureCredential(), "PHEMEX_TRADES", account_url="https://myaccount.blob.core.windows.net"
+    ...     DefaultAzureCredential(),
+    ...     "PHEMEX_TRADES",
+    ...     account_url="https://myaccount.blob.core.windows.net",
     ... )
     """
 

@@ -178,9 +178,11 @@ class Backend(ABC):
     def from_url(cls, url: str, **options: Any) -> Backend:
         """Open the backend for ``url``; reject unknown options listing the valid ones.
 
-        `open_store` calls it with the URL stripped of the store options and with the remaining
-        options; parse them with a `BackendOptions` subclass. Do not contact the service here if
-        it can wait: a store that is only opened should cost nothing.
+        `open_store` calls it with the URL without its query, and every backend option (from the
+        query, as strings, from the config file and from keywords) as keyword arguments; parse
+        them with a `BackendOptions` subclass, which also reads a query left in ``url`` when the
+        backend is opened directly. Do not contact the service here if it can wait: a store that
+        is only opened should cost nothing.
 
         Parameters
         ----------

@@ -63,7 +63,7 @@ class InvalidURLError(ConfigError):
 
 
 class InvalidOptionError(InvalidURLError):
-    """A keyword option of the store or its backend is unknown or has a value it cannot take."""
+    """A keyword option of the store or its backend is unknown or invalid; use one the message lists."""
 
 
 class UnknownBackendError(ConfigError):

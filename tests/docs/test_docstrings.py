@@ -81,17 +81,13 @@ def _is_error(obj: Any) -> bool:
 
 
 def _public_methods(cls: type) -> Iterator[tuple[str, Any]]:
-    """The class's public methods and properties that tickstore itself defines (not pytest fixtures)."""
+    """The class's public methods and properties that tickstore itself defines."""
     for name, _ in inspect.getmembers(cls):
         if name.startswith("_"):
             continue
         raw = inspect.getattr_static(cls, name)
         function = raw.fget if isinstance(raw, property) else getattr(raw, "__func__", raw)
         if not inspect.isfunction(function) or not function.__module__.startswith("tickstore_core"):
-            continue
-        if hasattr(function, "_fixture_function_marker") or hasattr(function, "_pytestfixturefunction"):
-            continue
-        if name.startswith("test_"):
             continue
         yield name, raw
 
@@ -106,7 +102,8 @@ def _objects() -> Iterator[tuple[str, Any]]:
                 continue
             seen.add(id(obj))
             yield f"{module_name}.{name}", obj
-            if inspect.isclass(obj) and not _is_error(obj):
+            # the conformance suites' members are pytest tests and fixtures, documented by the class
+            if inspect.isclass(obj) and not _is_error(obj) and module_name != "tickstore_core.testing":
                 for method_name, method in _public_methods(obj):
                     if id(method) not in seen:
                         seen.add(id(method))

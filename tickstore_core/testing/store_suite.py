@@ -1,21 +1,6 @@
 """Conformance tests of the bitemporal store over a backend: the rules of docs/design.md, end to end.
 
-A backend package runs them by subclassing `StoreConformance` and overriding the
-``new_store_location`` fixture: a callable returning ``(url, options)`` of a fresh, empty store
-each time it is called (several stores per test are needed for the property tests)::
-
-    class TestMyStore(StoreConformance):
-        @pytest.fixture
-        def new_store_location(self, tmp_path):
-            return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {})
-
-``property_examples`` sets how many hypothesis examples the model-based test runs.
-
-Bypass hooks (`tickstore_core.testing.bypass`), as in the backend suite: override the fixtures ``raw_get``
-(``key -> bytes``) and ``raw_put`` (``(key, data) -> None``) to read and write the stored bytes of
-the ``store`` fixture's objects (keys as the store's backend names them) WITHOUT going through the
-store or its backend; ``store._test_location`` holds the ``(url, options)`` it was opened with.
-Tests needing a hook the class does not provide are skipped, saying which.
+A backend package runs them by subclassing `StoreConformance` (its docstring shows how).
 """
 
 from __future__ import annotations
@@ -75,11 +60,9 @@ def make_ticks(day: dt.date, n: int, *, seed: int = 0, start_hour: int = 0) -> p
 
     Examples
     --------
-    >>> import datetime
     >>> from tickstore_core.testing import make_ticks
-    >>> ticks = make_ticks(datetime.date(2024, 3, 4), 3)
-    >>> list(ticks.columns), len(ticks), str(ticks.index.tz)
-    (['price', 'size', 'side', 'trade_id'], 3, 'UTC')
+    >>> make_ticks(dt.date(2024, 3, 4), 3).columns.tolist()
+    ['price', 'size', 'side', 'trade_id']
     """
     rng = np.random.default_rng(seed)
     start = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=start_hour)
@@ -110,25 +93,14 @@ def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 class StoreConformance:
     """The bitemporal contract of a whole [`Tickstore`][tickstore_core.Tickstore], run over one backend.
 
-    The rules of the design notes end to end (inserts, corrections and deletes read back as of
-    any transaction time, atomic multi-day commits, concurrent writers, checksums, schema rules)
-    plus a hypothesis model-based test comparing the store with an in-memory model. Subclass it in
-    a test module of the backend package and override the ``new_store_location`` fixture: a
-    callable returning ``(url, options)`` of a fresh, empty store each time it is called (the
-    property test opens several stores per test).
+    The design's rules end to end, and a hypothesis test against an in-memory model. Subclass it
+    in a test module of the backend package and override these fixtures:
 
-    Fixtures to override:
-
-    - ``new_store_location`` (required): ``() -> (url, options)`` of a new, empty store;
-    - ``raw_get`` and ``raw_put``: the bypass hooks (`tickstore_core.testing.bypass`), reading
-      and writing the stored bytes of the ``store`` fixture's objects (keys as its backend names
-      them) without the store or its backend; ``store._test_location`` holds the
-      ``(url, options)`` it was opened with. Tests needing a missing hook are skipped.
-
-    Attributes
-    ----------
-    property_examples : int
-        How many hypothesis examples the model-based test runs (25).
+    - ``new_store_location`` (required): ``() -> (url, options)`` of a new, empty store each
+      time it is called (the property test opens several);
+    - ``raw_get``, ``raw_put``: the bypass hooks (`tickstore_core.testing.bypass`) for the
+      ``store`` fixture's objects, without the store or its backend (``store._test_location``
+      holds its ``(url, options)``); tests needing a missing hook are skipped.
 
     Examples
     --------
@@ -136,14 +108,11 @@ class StoreConformance:
 
     ```python
     import uuid
-
     import pytest
     from tickstore_core.testing import StoreConformance
 
-
     class TestMyStore(StoreConformance):
-        property_examples = 10  # a slow service: fewer hypothesis examples
-
+        property_examples = 10  # hypothesis examples of the model-based test (default 25)
         @pytest.fixture
         def new_store_location(self, tmp_path):
             return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {"timeout": 5})
@@ -187,25 +156,7 @@ class StoreConformance:
 
     @staticmethod
     def reopen(store: Tickstore, **options: Any) -> Tickstore:
-        """A second store over the same location as ``store`` (one opened by the ``open_new`` fixture).
-
-        Parameters
-        ----------
-        store : Tickstore
-            A store the suite opened.
-        **options
-            Store options for the new one (``cache=False`` ...).
-
-        Returns
-        -------
-        Tickstore
-            A new store object; the caller closes it.
-
-        Examples
-        --------
-        >>> with self.reopen(store, cache=False) as other:  # doctest: +SKIP
-        ...     assert other.symbols() == store.symbols()
-        """
+        """A second store over the location of ``store`` (opened by ``open_new``); the caller closes it."""
         url, backend_options = store._test_location  # type: ignore[attr-defined]
         return open_store(url, **backend_options, **options)
 

@@ -202,15 +202,19 @@ class Engine:
             )
         self.check_layout()
 
-    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
-        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
+    def executor(self) -> ThreadPoolExecutor:
+        """The engine's thread pool, started on first use (for readers that stream, such as SQL)."""
         with self._lock:
             self.check_open()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
-            pool = self._pool
+            return self._pool
+
+    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
+        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        pool = self.executor()
         futures = [pool.submit(work, item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
         results = []
@@ -317,35 +321,47 @@ class Engine:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
+    def read_version(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        keep: Callable[[pa.Table], pa.Table] | None = None,
+    ) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None), sorted by time.
 
         A version made by appends is read object by object (each decoded by the version's codec,
-        through the cache), concatenated in the order they were written and sorted stably by time:
-        appended rows come after rows already there with the same timestamp.
+        through the cache, concurrently), concatenated in the order they were written and sorted
+        stably by time: appended rows come after rows already there with the same timestamp.
+        ``keep`` (a row filter's hook, see `tickstore_core.filters`) is applied to the decoded table
+        before it leaves the engine, so the rows it drops never reach the caller.
         """
         if version.segments is None:
-            return self.read_object(symbol, version, columns)
-        views = [segment_version(version, s) for s in version.segments]
-        with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
-            if self._segment_pool is None:
-                self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-segments")
-            pool = self._segment_pool
-        tables = list(pool.map(lambda view: self.read_object(symbol, view, None), views))
-        return read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
+            table = self.read_object(symbol, version, columns)
+        else:
+            views = [segment_version(version, s) for s in version.segments]
+            with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
+                if self._segment_pool is None:
+                    self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-segments")
+                pool = self._segment_pool
+            tables = list(pool.map(lambda view: self.read_object(symbol, view, None), views))
+            table = read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
+        return table if keep is None else keep(table)
 
     def read_object(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
         """One object's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
         if self.cache is None:
-            return self._decode(symbol, version, self.fetch(symbol, version), columns)
+            table = self._decode(symbol, version, self.fetch(symbol, version), columns)
+        else:
 
-        def load() -> tuple[pa.Table, int]:
-            data = self.fetch(symbol, version)
-            return self._decode(symbol, version, data, None), len(data)
+            def load() -> tuple[pa.Table, int]:
+                data = self.fetch(symbol, version)
+                return self._decode(symbol, version, data, None), len(data)
 
-        return self.cache.read_through(
-            self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
-        )
+            table = self.cache.read_through(
+                self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
+            )
+        return table
 
     def _decode(self, symbol: str, version: Version, data: bytes, columns: Sequence[str] | None) -> pa.Table:
         try:

@@ -1,7 +1,7 @@
 """The version lifecycle's rules: append, compaction, user metadata and pruning.
 
 Pure functions of versions and indexes, so that the rules are stated (and tested) once; the
-store (:mod:`tickstore_core.store`) uploads objects and commits what they plan.
+store (`tickstore_core.store`) uploads objects and commits what they plan.
 
 - An append makes the next version of a day from the current version's segments plus one new
   segment: nothing already stored is rewritten, and the previous version keeps answering every
@@ -54,7 +54,7 @@ MAX_METADATA_BYTES = 16 * 1024
 
 
 def check_metadata(metadata: Any) -> str | None:
-    """``metadata`` as canonical JSON text, or an :class:`InvalidInputError` saying what is wrong."""
+    """``metadata`` as canonical JSON text, or an `InvalidInputError` saying what is wrong."""
     if metadata is None:
         return None
     if not isinstance(metadata, Mapping):
@@ -91,7 +91,7 @@ def read_segments(tables: list[pa.Table], columns: Sequence[str] | None, *, labe
     """The segments' ticks as one table sorted stably by time (segment order breaks ties).
 
     Segments may differ in columns (an append may bring a new one, missing values are null) and in
-    types where :func:`~tickstore_core.schema.unify_tables` allows it.
+    types where `tickstore_core.schema.unify_tables` allows it.
     """
     filled = [t for t in tables if t.num_rows] or tables[:1]
     filled = unify_tables(filled, [f"{label} segment {i}" for i in range(len(filled))])
@@ -132,7 +132,7 @@ def appended_version(previous: Version | None, new: Version) -> Version:
 
     ``previous`` is the day's latest version: when it is current, its segments come first;
     otherwise (a first version, or a deleted day) the new segment alone. Numbers and times are set
-    by :func:`~tickstore_core.bitemporal.plan_insert`.
+    by `tickstore_core.bitemporal.plan_insert`.
     """
     (added,) = new.parts
     base = _segment(previous) if previous is not None and previous.current else ()

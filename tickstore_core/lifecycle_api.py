@@ -293,7 +293,12 @@ class LifecycleAPI:
         return tag
 
     def tags(self) -> pd.DataFrame:
-        """Every tag: ``name`` (the index), ``time`` it pins, ``created``, ``message``; sorted by name.
+        """Every tag of the store, sorted by name.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``name``: ``time`` (the transaction time it pins), ``created`` and ``message``.
 
         Examples
         --------
@@ -311,12 +316,26 @@ class LifecycleAPI:
         return result
 
     def untag(self, name: str) -> Tag:
-        """Remove the tag ``name`` (its versions may then be pruned); returns it.
+        """Remove the tag ``name``: the versions it kept may then be pruned.
+
+        Parameters
+        ----------
+        name : str
+            The tag.
+
+        Returns
+        -------
+        Tag
+            The tag removed.
 
         Raises
         ------
         UnknownTagError
             No such tag.
+
+        Examples
+        --------
+        >>> store.untag("paper-2024")  # doctest: +SKIP
         """
         self._engine.check_open()
         self._engine.check_writable()
@@ -355,7 +374,23 @@ class LifecycleAPI:
         """Keep every object the tag ``tag`` reads (all symbols) in the local cache until `unpin`.
 
         Pinned objects are exempt from LRU eviction: the tagged state stays readable offline.
-        Returns their bytes (as stored).
+
+        Parameters
+        ----------
+        tag : str
+            The tag whose state to keep.
+
+        Returns
+        -------
+        int
+            The bytes of the pinned objects, as stored.
+
+        Raises
+        ------
+        UnknownTagError
+            No such tag.
+        ConfigError
+            The store has no cache, or the cache cannot be written.
 
         Examples
         --------
@@ -365,7 +400,22 @@ class LifecycleAPI:
         return sum(self.prefetch(symbol, as_of=f"tag:{tag}") for symbol in self.symbols())
 
     def unpin(self, tag: str) -> int:
-        """Release the objects `pin` kept for ``tag`` (those no other pin holds); returns how many."""
+        """Release the objects `pin` kept for ``tag``: those no other pin holds leave the cache.
+
+        Parameters
+        ----------
+        tag : str
+            The tag pinned.
+
+        Returns
+        -------
+        int
+            How many cache entries were removed.
+
+        Examples
+        --------
+        >>> store.unpin("paper-2024")  # doctest: +SKIP
+        """
         check_tag_name(tag)
         if self._engine.cache is None:
             raise ConfigError(f"the store {self._engine.backend.url} has no cache; open it with cache=True")
@@ -387,13 +437,13 @@ class LifecycleAPI:
         A version is removed when its validity ended at or before ``before`` (default: any ended
         version), unless it is the latest version of its day (current or deleted), one of the
         ``keep_versions`` newest of its day, or valid at a tag's time. An object shared with a kept
-        version stays. Afterwards a select as of a pruned time raises :class:`PrunedError` (never
+        version stays. Afterwards a select as of a pruned time raises `PrunedError` (never
         other data); ``history`` no longer lists the versions.
 
         Concurrent writers are safe (each symbol's change is a compare-and-swap commit). Concurrent
         readers are too: the objects are deleted only ``grace`` (default one hour, as for `gc`)
         after the commit that dropped them, by a later prune (or `gc`); a reader that still misses
-        one gets a :class:`PrunedError`.
+        one gets a `PrunedError`.
 
         Parameters
         ----------

@@ -59,7 +59,7 @@ class Tag:
 
 
 def check_tag_name(name: object) -> str:
-    """``name`` if it is a valid tag name (the rules of symbol names), else :class:`InvalidInputError`."""
+    """``name`` if it is a valid tag name (the rules of symbol names), else `InvalidInputError`."""
     try:
         return check_symbol(name)
     except InvalidSymbolError as exc:
@@ -113,7 +113,7 @@ def read_tags(read_mutable: ReadMutable, url: str, *, offline_ok: bool = True) -
 
 
 def tag_time(read_mutable: ReadMutable, url: str, name: str) -> int:
-    """The transaction time tag ``name`` pins; :class:`UnknownTagError` if there is no such tag."""
+    """The transaction time tag ``name`` pins; `UnknownTagError` if there is no such tag."""
     tags = read_tags(read_mutable, url)[1]
     if name not in tags:
         known = ", ".join(sorted(tags)[:10]) or "none"

@@ -1,12 +1,12 @@
-"""The whole store contract (bitemporal rules, bad input, concurrency) on every backend."""
+"""The whole store contract (bitemporal rules, bad input, concurrency, version lifecycle) on every backend."""
 
 import pytest
 
 from emulators.raw import raw_access
-from tickstore_core.testing import StoreConformance
+from tickstore_core.testing import LifecycleConformance, StoreConformance
 
 
-class TestStoreOnEveryBackend(StoreConformance):
+class TestStoreOnEveryBackend(StoreConformance, LifecycleConformance):
     property_examples = 15
 
     @pytest.fixture

@@ -1,7 +1,8 @@
 """Conformance tests of the version lifecycle (append, compaction, tags, pruning, metadata) over a backend.
 
-Mixed into :class:`~tickstore_core.testing.StoreConformance`, whose fixtures (``store``,
-``open_new``) they use; ``lifecycle_examples`` sets how many sequences the model-based test runs.
+A backend's test class runs them beside `StoreConformance`, whose fixtures (``store``,
+``open_new``) they use: ``class TestMyStore(StoreConformance, LifecycleConformance)``.
+``lifecycle_examples`` sets how many sequences the model-based test runs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ from ..config import open_store
 from ..errors import InvalidInputError, PrunedError, UnknownTagError
 from ..store import Tickstore
 from .model import BitemporalModel
-from .ticks import make_ticks
-from .ticks import same_ticks as _same
+from .store_suite import make_ticks
 
 __all__ = ["LifecycleConformance"]
 
 DAY1, DAY2 = dt.date(2024, 3, 4), dt.date(2024, 3, 5)
+
+
+def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Same ticks in the same order; index names and frequency aside."""
+    expected = expected.copy()
+    expected.index = pd.DatetimeIndex(expected.index).tz_convert("UTC").as_unit("ns")
+    pd.testing.assert_frame_equal(actual, expected, check_names=False, check_freq=False)
 
 
 def _reopen(store: Tickstore, **options: Any) -> Tickstore:
@@ -35,7 +42,7 @@ def _reopen(store: Tickstore, **options: Any) -> Tickstore:
 
 
 class LifecycleConformance:
-    """The version lifecycle of :class:`Tickstore`, run over one backend."""
+    """The version lifecycle of `Tickstore`, run over one backend."""
 
     lifecycle_examples: int = 6
 

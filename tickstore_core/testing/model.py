@@ -90,7 +90,7 @@ class BitemporalModel:
         return sum(1 for v in self.days.get(day, []) if not v.pruned)
 
     def state(self, day: dt.date, as_of: int | None) -> pd.DataFrame | None:
-        """The day's ticks valid at ``as_of`` (None: now), or None; :class:`PrunedError` if that was pruned."""
+        """The day's ticks valid at ``as_of`` (None: now), or None; `PrunedError` if that was pruned."""
         versions = self.days.get(day, [])
         if as_of is None:
             return versions[-1].ticks if versions and versions[-1].end == TIME_MAX else None

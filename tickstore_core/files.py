@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from .engine import Engine
+from .lifecycle import segment_version
 from .query import plan_query
 
 __all__ = ["FILE_COLUMNS", "list_files"]
@@ -28,8 +29,10 @@ FILE_COLUMNS = (
 
 
 def list_files(engine: Engine, symbol: str, start: Any, end: Any, as_of: Any) -> pd.DataFrame:
-    """See :meth:`Tickstore.files`."""
+    """See :meth:`Tickstore.files`. A version made by appends lists each of its objects (segments),
+    in the order to concatenate them before a stable sort by time."""
     query = plan_query(engine, symbol, start, end, as_of, None)
+    objects = [segment_version(v, part) if v.segments is not None else v for v in query.versions for part in v.parts]
     base = engine.backend.url.rstrip("/")
     rows = [
         {
@@ -46,7 +49,7 @@ def list_files(engine: Engine, symbol: str, start: Any, end: Any, as_of: Any) ->
             "end_time": v.end_time,
             "checksum": v.checksum,
         }
-        for v in query.versions
+        for v in objects
     ]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=list(FILE_COLUMNS))
     for name in ("min_time", "max_time", "start_time", "end_time"):

@@ -111,8 +111,10 @@ def case_segments(spec: dict[str, Any]) -> dict[str, Any]:
         start, end = _bounds(spec)
         pieces = np.array_split(np.arange(len(day)), int(spec["segments"]))
         began = time.perf_counter()
-        for piece in pieces:
+        for i, piece in enumerate(pieces):
             store.append(SYMBOL, day.iloc[piece])
+            if time.perf_counter() - began > float(spec.get("budget", 300)):
+                return {"error": f"appending {len(pieces):,} segments: only {i + 1:,} within the budget"}
         append_seconds = time.perf_counter() - began
         store.insert("WHOLE", day)
         repeat = int(spec.get("repeat", 3))

@@ -60,6 +60,7 @@ GROUPS = (
     "research",
     "scale",
 )
+OPTIONAL = ("hdf5",)  # run only when named in --only: no target needs them
 DATASETS = ("string", "numeric")
 SHAPED = {"mbytes_per_s": 50.0, "latency_ms": 20.0}
 BUCKET = "tickstore-bench"
@@ -118,7 +119,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--appends", type=int, help="one-row appends of the issue 13 check (default 10,000)")
     parser.add_argument("--symbols", type=int, help="symbols of the scale check (default 10,000)")
-    parser.add_argument("--only", help=f"comma-separated groups to run, of: {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--only", help=f"comma-separated groups to run, of: {', '.join(GROUPS)} (default all but {', '.join(OPTIONAL)})"
+    )
     parser.add_argument("--skip", help="comma-separated groups to leave out")
     parser.add_argument("--repeat", type=int, help="reads per warm case, in one process (default 5; 3 with --quick)")
     parser.add_argument(
@@ -140,7 +143,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.big_rows = args.big_rows or (200_000 if quick else 5_000_000)
     args.appends = args.appends or (1_000 if quick else 10_000)
     args.symbols = args.symbols or (1_000 if quick else 10_000)
-    groups = set(GROUPS) if not args.only else {g.strip() for g in args.only.split(",") if g.strip()}
+    groups = set(GROUPS) - set(OPTIONAL) if not args.only else {g.strip() for g in args.only.split(",") if g.strip()}
     groups -= {g.strip() for g in (args.skip or "").split(",") if g.strip()}
     unknown = groups - set(GROUPS)
     if unknown:

@@ -6,8 +6,8 @@
    index in memory (argument checks, day bounds, lookup, filtering: everything a select does
    before reading data), for a 3-day, a 20-day and an as-of range; and, for information, parsing
    the index object (what a select pays when the index is reloaded).
-2. A store with 10,000 symbols (one tiny insert each), on ``memory://`` and on ``file://`` (the
-   HDF5 backend): opening it, then selecting one symbol, through a backend wrapper that counts
+2. A store with 10,000 symbols (one tiny insert each) on ``file://`` (the HDF5 backend), and with
+   1,000 on ``memory://``: opening it, then selecting one symbol, through a backend wrapper that counts
    get/head/list/put calls. Opening must not read every symbol's index; ``symbols()`` (in a fresh
    store, median of 5) must take < 50 ms.
 3. Issue 12's history checks on ``file://``: a day with 1,000 versions selects within 10% of a day
@@ -246,12 +246,14 @@ def many_symbols(url: str, symbols: int, options: dict[str, Any]) -> list[dict[s
             "seconds": seconds,
             "needed": "< 50 ms",
             "passed": seconds < SYMBOLS_LIMIT_S,
+            "target": scheme == "file",
         },
         {
             "name": f"open a {label} (built in {built:.1f} s): backend calls",
             "measured": f"{total} ({_verbs(at_open)}), {index_reads_at_open} index reads, {opened * 1e3:.1f} ms",
             "needed": "no index read; calls independent of symbols",
             "passed": index_reads_at_open == 0 and total <= 5,
+            "target": scheme == "file",
             "calls": at_open,
         },
         {
@@ -316,6 +318,7 @@ def _within(name: str, seconds: dict[str, float], measured: str, reference: str,
         "ratio": ratio,
         "needed": f"within {tolerance:.0%}",
         "passed": abs(ratio - 1) <= tolerance,
+        "target": True,
     }
 
 
@@ -393,6 +396,7 @@ def history_checks(url: str, rows: int, versions: int, as_of_versions: int) -> l
             "seconds": seconds,
             "needed": "< 100 ms",
             "passed": work < 0.100,
+            "target": True,
         }
     )
     del shallow
@@ -412,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of-versions", type=int, default=100_000, help="versions of the as-of check")
     args = parser.parse_args(argv)
     checks = index_checks()
-    checks += many_symbols("memory://bench-scale-symbols", args.symbols, {})
+    checks += many_symbols("memory://bench-scale-symbols", min(args.symbols, 1_000), {})
     with tempfile.TemporaryDirectory(prefix="tickstore-scale-") as tmp:
         checks += many_symbols(f"file://{tmp}/store", args.symbols, {"fsync": False})
         checks += history_checks(f"file://{tmp}/history", args.rows, args.versions, args.as_of_versions)

@@ -283,19 +283,25 @@ def case_limits(spec: dict[str, Any]) -> dict[str, Any]:
     import pyarrow.ipc as ipc
 
     frames = load_days(spec["data_dir"], spec["days"])
-    frame = pd.concat(frames)
+    table = pa.Table.from_pandas(pd.concat(frames), preserve_index=True)
     del frames
-    table = pa.Table.from_pandas(frame, preserve_index=True)
+    path = Path(spec["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    rows = table.num_rows
+    del table
     if spec["case"] == "memcpy":
+        # read back into memory: every buffer is then exactly its column's bytes (no slices of larger
+        # buffers, as the Parquet reader's strings may be)
+        loaded = ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
         buffers = [
             np.frombuffer(buffer, dtype=np.uint8)
-            for column in table.columns
+            for column in loaded.columns
             for chunk in column.chunks
             for buffer in chunk.buffers()
             if buffer is not None
         ]
-        rows = len(frame)
-        del table
 
         def copy() -> list[Any]:
             return [b.copy() for b in buffers]
@@ -303,11 +309,6 @@ def case_limits(spec: dict[str, Any]) -> dict[str, Any]:
         _, times, growth, method = measure(copy, spec.get("repeat", 1))
         nbytes = sum(b.nbytes for b in buffers)
         return {"rows": rows, "times": times, "peak_bytes": growth, "frame_bytes": nbytes, "memory": method}
-    path = Path(spec["path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    del table, frame
 
     def read() -> pd.DataFrame:
         with pa.memory_map(str(path)) as source:

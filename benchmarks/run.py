@@ -401,7 +401,7 @@ def limits_cases(plan: Plan) -> None:
     """The physical limits: a numpy copy of the same buffers, and an uncompressed Arrow IPC file memory-mapped."""
     for name, rng, days in _ranges(plan):
         for label, case in (("limit: numpy memcpy", "memcpy"), ("limit: Arrow IPC mmap", "ipc")):
-            path = plan.work / f"ipc-{plan.dataset}-{len(days)}.arrow"
+            path = plan.work / f"ipc-{plan.slug}-{len(days)}-{case}.arrow"
             spec = {"engine": "limits", "case": case, **rng, "path": str(path), "repeat": plan.repeat}
             record(plan, label, f"{name} warm", run_case(plan, sys.executable, spec), days)
 

@@ -109,7 +109,10 @@ class Plan:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--quick", "--small", action="store_true", help="small sizes for iterating (about 4 minutes); see the README"
+        "--quick",
+        "--small",
+        action="store_true",
+        help="small sizes for iterating (about 8 minutes on a busy 2-core machine); see the README",
     )
     parser.add_argument("--days", type=int, help="days of trades (default 20)")
     parser.add_argument("--ticks-per-day", type=int, help="trades per day (default 500,000; 20,000 with --quick)")

@@ -130,14 +130,15 @@ class ShapedLink:
         peers = {client: upstream, upstream: client}
         directions = {client: "request", upstream: "response"}
         selector = selectors.DefaultSelector()
-        for sock in peers:
-            sock.settimeout(30)
-            selector.register(sock, selectors.EVENT_READ)
+        for peer in peers:
+            peer.settimeout(30)
+            selector.register(peer, selectors.EVENT_READ)
         last = "response"  # so that the first request chunk pays the latency
         try:
             while selector.get_map() and not self._stopped.is_set():
                 for key, _ in selector.select(timeout=_TICK):
-                    sock: socket.socket = key.fileobj  # type: ignore[assignment]
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
                     try:
                         data = sock.recv(_CHUNK)
                     except OSError:
@@ -162,6 +163,6 @@ class ShapedLink:
                     self._count(f"{direction}_bytes", len(data))
         finally:
             selector.close()
-            for sock in peers:
+            for peer in peers:
                 with contextlib.suppress(OSError):
-                    sock.close()
+                    peer.close()

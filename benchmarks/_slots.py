@@ -118,7 +118,10 @@ def case_segments(spec: dict[str, Any]) -> dict[str, Any]:
         append_seconds = time.perf_counter() - began
         store.insert("WHOLE", day)
         repeat = int(spec.get("repeat", 3))
-        select = lambda symbol: lambda: store.select(symbol, start, end)  # noqa: E731
+
+        def select(symbol: str) -> Callable[[], pd.DataFrame]:
+            return lambda: store.select(symbol, start, end)
+
         before, before_s = _timed(select(SYMBOL), repeat)
         whole, whole_s = _timed(select("WHOLE"), repeat)
         began = time.perf_counter()

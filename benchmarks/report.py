@@ -196,6 +196,12 @@ def targets(rows: list[Row], meta: dict[str, Any] | None = None) -> list[Target]
                            find(limit, f"{rng} warm"), 1.0, info=True)
                 )  # fmt: skip
     big = [r for r in rows if r.dataset == "big day"]
+    for row in big:
+        if row.ours and row.op.startswith("select ") and row.frame_bytes:
+            found.append(
+                Target(f"[big day] peak memory {row.op}: {row.store}", f"{row.peak_bytes / MB:,.0f} MB",
+                       f"{row.frame_bytes / MB:,.0f} MB frame", row.memory_ratio, 1.5, kind="max")
+            )  # fmt: skip
     share = meta.get("column_share")
     for store in BIG.values():
         hour, day = _find(big, store, "select 1h cold", "big day"), _find(big, store, "select day cold", "big day")
@@ -372,3 +378,25 @@ def write_report(
     for path in written:
         shutil.copyfile(path, directory / f"latest{path.suffix}")
     return written
+
+
+def from_json(path: Path) -> str:
+    """The Markdown report of a run's JSON, with today's target rules (rows and slot targets as measured)."""
+    document = json.loads(path.read_text())
+    fields = set(Row.__dataclass_fields__)
+    rows = [Row(**{k: v for k, v in r.items() if k in fields}) for r in document["rows"]]
+    target_fields = set(Target.__dataclass_fields__)
+    extra = [
+        Target(**{k: v for k, v in t.items() if k in target_fields})
+        for t in document["targets"]
+        if t["name"].startswith("issue ")
+    ]
+    return markdown(document["meta"], rows, document["scale"], extra)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python benchmarks/report.py RUN.json  (prints the run's Markdown report again)")
+    print(from_json(Path(sys.argv[1])))

@@ -91,13 +91,28 @@ def frame_bytes(frame: pd.DataFrame) -> int:
     return int(frame.memory_usage(deep=True, index=True).sum())
 
 
+def read_chars() -> int:
+    """Bytes this process has read through read()/pread() so far (``rchar`` of /proc/self/io), or 0."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^rchar:\s+(\d+)", text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+LAST_READ_CHARS = [0]  # rchar growth during the first measured call of the last `measure`
+
+
 def measure(call: Callable[[], Any], repeat: int) -> tuple[Any, list[float], int, str]:
     """Run ``call`` ``repeat`` times: (first result, seconds of each run, peak growth of the first run)."""
     times = []
     with PeakMemory() as memory:
+        before = read_chars()
         start = time.perf_counter()
         result = call()
         times.append(time.perf_counter() - start)
+        LAST_READ_CHARS[0] = read_chars() - before
     for _ in range(repeat - 1):
         del result
         gc.collect()
@@ -154,7 +169,8 @@ def _select_result(call: Callable[[], pd.DataFrame], repeat: int, **extra: Any) 
         "peak_bytes": growth,
         "frame_bytes": frame_bytes(frame),
         "memory": method,
-        "checksum": float(frame["price"].sum()) if len(frame) else 0.0,
+        "checksum": float(frame["price"].sum()) if len(frame) and "price" in frame else 0.0,
+        "read_chars": LAST_READ_CHARS[0],
         **extra,
     }
 
@@ -189,10 +205,17 @@ def case_ours(spec: dict[str, Any]) -> dict[str, Any]:
             del original
         if spec.get("warm") or as_of is not None:  # a session that has read before: index loaded, modules imported
             store.select(SYMBOL, start, start + pd.Timedelta(1, "ms"), as_of=as_of)
-        result = _select_result(lambda: store.select(SYMBOL, start, end, as_of=as_of), spec.get("repeat", 1), **extra)
-        if store.cache is not None:
+        columns = spec.get("columns")
+        before = store.cache_stats() if store.cache is not None else None
+        result = _select_result(
+            lambda: store.select(SYMBOL, start, end, as_of=as_of, columns=columns), spec.get("repeat", 1), **extra
+        )
+        if before is not None:
             stats = store.cache_stats()
-            result["cache"] = {k: stats[k] for k in ("hits", "misses", "bytes_fetched", "bytes_from_cache")}
+            result["cache"] = {k: stats[k] - before[k] for k in ("hits", "misses", "bytes_fetched", "bytes_from_cache")}
+            result["bytes_read"] = result["cache"]["bytes_fetched"] + result["cache"]["bytes_from_cache"]
+        else:
+            result["bytes_read"] = result["read_chars"]
         return result
     finally:
         store.close()
@@ -248,11 +271,96 @@ def case_pandas_hdf5(spec: dict[str, Any]) -> dict[str, Any]:
     return _select_result(read, spec.get("repeat", 1))
 
 
+def case_limits(spec: dict[str, Any]) -> dict[str, Any]:
+    """The physical limits on this machine for producing the selected frame.
+
+    ``memcpy``: a numpy copy of every buffer of the same columns (time, and each column's Arrow
+    buffers), the least any reader must do. ``ipc-mmap``: the same rows as an uncompressed Arrow IPC
+    file, memory-mapped, read and converted to pandas (the frame built from bytes already in
+    memory, no decoding).
+    """
+    import numpy as np
+    import pyarrow.ipc as ipc
+
+    frames = load_days(spec["data_dir"], spec["days"])
+    table = pa.Table.from_pandas(pd.concat(frames), preserve_index=True)
+    del frames
+    path = Path(spec["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    rows = table.num_rows
+    del table
+    if spec["case"] == "memcpy":
+        # read back into memory: every buffer is then exactly its column's bytes (no slices of larger
+        # buffers, as the Parquet reader's strings may be)
+        loaded = ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+        buffers = [
+            np.frombuffer(buffer, dtype=np.uint8)
+            for column in loaded.columns
+            for chunk in column.chunks
+            for buffer in chunk.buffers()
+            if buffer is not None
+        ]
+
+        def copy() -> list[Any]:
+            return [b.copy() for b in buffers]
+
+        _, times, growth, method = measure(copy, spec.get("repeat", 1))
+        nbytes = sum(b.nbytes for b in buffers)
+        return {"rows": rows, "times": times, "peak_bytes": growth, "frame_bytes": nbytes, "memory": method}
+
+    def read() -> pd.DataFrame:
+        with pa.memory_map(str(path)) as source:
+            return ipc.open_file(source).read_all().to_pandas()
+
+    return _select_result(read, spec.get("repeat", 1))
+
+
+def _bars_query(freq: str) -> Any:
+    from arcticdb import QueryBuilder
+
+    query = QueryBuilder()
+    return query.resample(freq).agg(
+        {
+            "open": ("price", "first"),
+            "high": ("price", "max"),
+            "low": ("price", "min"),
+            "close": ("price", "last"),
+            "volume": ("size", "sum"),
+            "trades": ("price", "count"),
+        }
+    )
+
+
 def case_arcticdb(spec: dict[str, Any]) -> dict[str, Any]:
     """ArcticDB: one symbol, each day written as a new version (write, then append)."""
     import arcticdb
 
     library = arcticdb.Arctic(spec["uri"]).get_library(spec.get("library", "bench"), create_if_missing=True)
+    if spec["case"] == "read_batch":  # issue 14: 50 symbols x 1 day, against one symbol with the same rows
+        (day,) = load_days(spec["data_dir"], spec["days"])
+        symbols = [f"SYM{i:02d}" for i in range(spec["symbols"])]
+        for i, symbol in enumerate(symbols):
+            library.write(symbol, day.iloc[i :: len(symbols)])
+        library.write("ONE", day)
+        start, end = _bounds(spec)
+        requests = [arcticdb.ReadRequest(s, date_range=(start, end)) for s in symbols]
+        library.read_batch(requests)
+        library.read("ONE", date_range=(start, end))
+        batch = _select_result(
+            lambda: pd.concat([r.data for r in library.read_batch(requests)]).sort_index(kind="stable"),
+            spec.get("repeat", 1),
+        )
+        one = _select_result(lambda: library.read("ONE", date_range=(start, end)).data, spec.get("repeat", 1))
+        return {**batch, "one": one}
+    if spec["case"] == "resample":  # issue 14: bars in the engine
+        start, end = _bounds(spec)
+        query = _bars_query(spec.get("freq", "5min"))
+        library.read(SYMBOL, date_range=(start, start))
+        return _select_result(
+            lambda: library.read(SYMBOL, date_range=(start, end), query_builder=query).data, spec.get("repeat", 1)
+        )
     if spec["case"] == "insert":
         frames = load_days(spec["data_dir"], spec["days"])
 
@@ -284,12 +392,20 @@ CASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "pyarrow": case_pyarrow,
     "pandas-hdf5": case_pandas_hdf5,
     "arcticdb": case_arcticdb,
+    "limits": case_limits,
 }
+
+
+def _slot_cases() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    from _slots import SLOT_CASES  # our store's issue 13/14 cases: dev venv only
+
+    return SLOT_CASES
 
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    result = CASES[spec["engine"]](spec)
+    cases = CASES if spec["engine"] in CASES else _slot_cases()
+    result = cases[spec["engine"]](spec)
     result["versions"] = {"python": sys.version.split()[0], "pandas": pd.__version__, "pyarrow": pa.__version__}
     print(MARKER + json.dumps(result), flush=True)
 

@@ -107,3 +107,20 @@ def test_a_copy_keeps_kinds_metadata_and_pruned_history() -> None:
     with pytest.raises(PrunedError):
         destination.select("A", as_of="2024-06-01 12:00")
     assert destination.select("A").equals(source.select("A"))
+
+
+def test_a_compaction_raced_by_an_append_keeps_the_appended_segment() -> None:
+    from tickstore_core.testing import make_ticks
+
+    store = ts.open_store("memory://compaction-race")
+    store.insert("R", make_ticks(DAY, 5, seed=1))
+    for i in range(3):
+        (compacting,) = store.append("R", make_ticks(DAY, 2, seed=10 + i))
+    store.append("R", make_ticks(DAY, 2, seed=20))  # lands between the compaction's read and its commit
+    expected = store.select("R")
+    compacted = store._compact_day("R", compacting)  # planned from the version before that append
+    assert compacted is not None and compacted.kind == "compaction"
+    assert compacted.segments is not None and len(compacted.segments) == 2  # the merged object, then the append
+    assert store.select("R").equals(expected)
+    store.delete("R", DAY)
+    assert store._compact_day("R", compacted) is None  # a deleted day is left alone

@@ -4,7 +4,7 @@ A backend stores immutable blobs of bytes under string keys, relative to the roo
 It knows nothing about ticks, versions, indexes, caching or encodings: those live in the core, once.
 Six verbs are required (``from_url``, ``get``, ``head``, ``put``, ``list``, ``delete``); ``put``
 must honour its ``mode`` atomically, because the core's compare-and-swap commit relies on it.
-``exists``, ``lock`` and ``close`` are optional.
+``exists``, ``lock``, ``local_path`` and ``close`` are optional.
 
 Errors are translated into :mod:`tickstore_core.errors`: a missing object raises
 :class:`~tickstore_core.errors.ObjectNotFoundError`, a lost ``"create"`` race
@@ -147,6 +147,16 @@ class Backend(ABC):
         yes (an empty store); override it where the root can be missing and writes create it.
         """
         return True
+
+    def local_path(self, key: str) -> str | None:
+        """A local file whose bytes are the object's, for the core to memory-map instead of calling :meth:`get`.
+
+        Optional (this default: None, read through :meth:`get`). A backend that returns a path
+        promises that the file holds exactly what :meth:`get` would return and is never changed in
+        place (a put replaces it with a new file). The core falls back to :meth:`get` (and its
+        errors) when the file cannot be opened.
+        """
+        return None
 
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock named ``name`` across processes, released if the holder dies.

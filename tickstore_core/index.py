@@ -80,6 +80,9 @@ class Version:
     types: tuple[str, ...] | None = None
     """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1
     and in serenity stores."""
+    encoding: str | None = None
+    """How the object is encoded (``"arrow"``, ``"hdf5-arrow"``, see :mod:`tickstore_core.encoding`); None for
+    objects written by tickstore 0.1 (the backend's Parquet or HDF5 version 1) and serenity's files."""
 
     @property
     def stats_known(self) -> bool:
@@ -106,7 +109,7 @@ class Version:
         record = dataclasses.asdict(self)
         record["day"] = self.day.isoformat()
         record["columns"] = None if self.columns is None else list(self.columns)
-        del record["types"]  # kept beside the versions, see SymbolIndex.to_bytes
+        del record["types"], record["encoding"]  # kept beside the versions, see SymbolIndex.to_bytes
         return record
 
     @classmethod
@@ -182,7 +185,8 @@ class SymbolIndex:
     # --- serialisation ---------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The index as JSON. Column types go in a list beside ``versions``, which tickstore 0.1 ignores."""
+        """The index as JSON. Column types and encodings go in lists beside ``versions``, which tickstore 0.1
+        ignores."""
         versions = list(self)
         document: dict[str, Any] = {
             "format": INDEX_FORMAT,
@@ -191,6 +195,8 @@ class SymbolIndex:
         }
         if any(v.types is not None for v in versions):
             document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
+        if any(v.encoding is not None for v in versions):
+            document["encodings"] = [v.encoding for v in versions]
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
@@ -207,6 +213,12 @@ class SymbolIndex:
                     if isinstance(t, list) and v.columns is not None and len(t) == len(v.columns)
                     else v
                     for v, t in zip(versions, types, strict=True)
+                ]
+            encodings = document.get("encodings")
+            if isinstance(encodings, list) and len(encodings) == len(versions):
+                versions = [
+                    dataclasses.replace(v, encoding=e) if isinstance(e, str) else v
+                    for v, e in zip(versions, encodings, strict=True)
                 ]
             return cls(document["symbol"], versions)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -43,7 +43,8 @@ import pyarrow as pa
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .bitemporal import next_version_number, plan_delete, plan_insert
 from .cache import DEFAULT_CACHE_SIZE, ObjectCache
-from .encoding import Codec, codec_for, decode_by_content
+from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
+from .encoding.arrow import ArrowObject
 from .errors import (
     BackendError,
     ColumnNotFoundError,
@@ -69,6 +70,7 @@ from .errors import (
     UnknownLayoutError,
     UnreadableIndexWarning,
 )
+from .fills import BackgroundFills
 from .frames import empty_frame, frame_from_tables, schema_fingerprint, split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .integrity import checksum, matches
@@ -185,7 +187,9 @@ class Tickstore:
         self.backend = backend
         self.cache = self._open_cache(cache, cache_dir, cache_size)
         self.layout: Layout = layout_for(backend.layout)
-        self.codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)
+        self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
+        self._previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
+        self._fills = BackgroundFills()
         self.index_ttl = _number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = _number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
@@ -348,7 +352,8 @@ class Tickstore:
             by_day = {wanted_day: by_day.get(wanted_day, table.slice(0, 0))}
         elif not by_day:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
-        encoded = [self._encode(symbol, d, t) for d, t in sorted(by_day.items())]
+        days = sorted(by_day.items())
+        encoded = self._map(lambda item: self._encode(symbol, *item), days, f"encode {symbol}") if days else []
         _check_schema(symbol, self._index_to_check(symbol), encoded)  # before anything is written
         self._ensure_manifest()
         return self._commit_insert(symbol, encoded, explicit)
@@ -449,7 +454,7 @@ class Tickstore:
             return empty_frame(self.timestamp_column, self.tz, query.columns or ())
         versions = query.versions
         tables = self._map(
-            lambda v: _trim(self._read_version(symbol, v, query.columns), query.start, query.end),
+            lambda v: _trim(self._read_version(symbol, v, query.columns, query.start, query.end), query.start, query.end),
             versions,
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
@@ -814,8 +819,9 @@ class Tickstore:
                 self._legacy = dataclasses.replace(self._legacy, loaded_at=-float("inf"))
 
     def flush(self) -> None:
-        """The same as :meth:`refresh`: inserts and deletes are durable when they return, so there is
-        nothing to write back; what is held in memory is forgotten."""
+        """Like :meth:`refresh`, after writing the cache fills still pending (inserts and deletes are
+        durable when they return); what is held in memory is forgotten."""
+        self._fills.wait_all()
         self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:
@@ -858,6 +864,7 @@ class Tickstore:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        self._fills.close()
         if self._owns_backend:
             self.backend.close()
         if self.cache is not None and self._owns_cache:
@@ -958,11 +965,30 @@ class Tickstore:
             schema=schema_fingerprint(table.schema),
             checksum=checksum(payload),
             types=tuple(type_code(field.type) for field in table.schema)[1:],
+            encoding=self.codec.encoding,
         )
         return _Encoded(day, payload, version)
 
-    def _read_version(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
-        """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
+    def _read_version(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> pa.Table:
+        """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded.
+
+        Objects in the ``tickstore-arrow`` format decode only the chunks with ticks in
+        ``[start_ns, end_ns]`` (the caller trims the edges) and only ``columns``.
+        """
+        if version.encoding is not None:
+            if version.encoding not in ARROW_ENCODINGS:
+                raise CorruptObjectError(
+                    f"{symbol} {version.day} version {version.version} ({version.key}) is encoded as "
+                    f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
+                )
+            return self._read_arrow(symbol, version, columns, start_ns, end_ns)
         if self.cache is not None:
             cached = self.cache.get_table(self.backend.url, version.key, columns, checksum=_identity(version))
             if cached is not None:
@@ -972,7 +998,7 @@ class Tickstore:
         wanted = columns if self.cache is None else None  # the cache keeps every column, for later selects
         try:
             if version.stats_known:
-                table = self.codec.decode(data, timestamp_column=self.timestamp_column, columns=wanted)
+                table = self._previous_codec.decode(data, timestamp_column=self.timestamp_column, columns=wanted)
             else:  # a serenity object: HDF5 (local) or Parquet (Azure), whatever the backend's encoding
                 table = decode_by_content(
                     data, timestamp_column=self.timestamp_column, columns=wanted, allow_pickle=self._allow_pickle
@@ -985,6 +1011,89 @@ class Tickstore:
             if columns is not None:
                 table = table.select([self.timestamp_column, *(c for c in columns if c in table.column_names)])
         return table
+
+    def _read_arrow(
+        self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> pa.Table:
+        """A version in the ``tickstore-arrow`` format: from the cache's copy of the fetched bytes, else from
+        the backend (memory-mapped where it offers a local file), decoding only what the select needs.
+
+        Every part read is checked by its CRC-32 and the object's header against the index entry, so
+        no whole-object checksum is computed on the way; a fetched object goes into the cache after the
+        select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches.
+        """
+        identity = _identity(version)
+        url = self.backend.url
+        if self.cache is not None:
+            self._fills.wait(version.key)
+            cached = self.cache.get_object(url, version.key, checksum=identity)
+            if cached is not None:
+                try:
+                    table = self._decode_arrow(symbol, version, cached, columns, start_ns, end_ns)
+                except CorruptObjectError:
+                    self.cache.drop_object(url, version.key, checksum=identity)
+                else:
+                    self.cache.count(hits=1, bytes_from_cache=cached.size)
+                    return table
+        buffer = self._fetch_buffer(symbol, version)
+        table = self._decode_arrow(symbol, version, buffer, columns, start_ns, end_ns)
+        cache = self.cache
+        if cache is not None and cache.writable:
+            cache.count(bytes_fetched=buffer.size)
+
+            def fill() -> None:
+                if matches(buffer, version.checksum or ""):
+                    cache.put_object(url, version.key, buffer, checksum=identity)
+
+            self._fills.submit(version.key, fill)
+        return table
+
+    def _decode_arrow(
+        self,
+        symbol: str,
+        version: Version,
+        buffer: pa.Buffer,
+        columns: Sequence[str] | None,
+        start_ns: int | None,
+        end_ns: int | None,
+    ) -> pa.Table:
+        """Decode a ``tickstore-arrow`` object (or the HDF5 file holding one), checked against ``version``."""
+        where = f"{symbol} {version.day} version {version.version} ({version.key})"
+        try:
+            if version.encoding == "hdf5-arrow":
+                from .encoding.hdf5 import payload_span
+
+                span = payload_span(memoryview(buffer))
+                if span is None or span[0] + span[1] > buffer.size:
+                    raise CorruptObjectError("not an HDF5 file holding a tickstore-arrow object, or truncated")
+                buffer = buffer.slice(*span)
+            found = ArrowObject(buffer)
+            first, last = found.chunks[0], found.chunks[-1]
+            if (
+                found.rows != version.rows
+                or tuple(found.schema.names[1:]) != version.columns
+                or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
+            ):
+                raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")
+            return found.read(self.timestamp_column, columns, start_ns, end_ns)
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(f"{where} in {self.backend.url}: {exc}") from exc
+
+    def _fetch_buffer(self, symbol: str, version: Version) -> pa.Buffer:
+        """The version's object, memory-mapped when the backend offers a local file, else fetched."""
+        path = self.backend.local_path(version.key)
+        if path is not None:
+            try:
+                return pa.memory_map(path, "r").read_buffer()
+            except (OSError, pa.ArrowException):
+                pass  # missing or unreadable: the backend's get says so in its own words
+        try:
+            return pa.py_buffer(self.backend.get(version.key))
+        except ObjectNotFoundError as exc:
+            raise ObjectNotFoundError(
+                f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
+                f"{self.backend.url} although the index references it; run `tickstore fsck`"
+            ) from exc
 
     def _fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""

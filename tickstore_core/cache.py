@@ -245,6 +245,8 @@ class ObjectCache:
         if handle is None:
             self._count(misses=1)
             return None
+        if isinstance(handle, bytes):  # a small entry, kept inside diskcache's database
+            return pa.py_buffer(handle)
         with handle:
             name = getattr(handle, "name", None)
             if isinstance(name, str) and os.path.isfile(name):

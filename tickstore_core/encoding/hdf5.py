@@ -392,6 +392,8 @@ def _read_file(data: bytes, sealed: bool, refused: list[str] | None) -> tuple[di
     ) as h5:
         if refused is not None:
             _scan(h5, refused)
+        if PAYLOAD_NODE in h5.root._v_children and not sealed:
+            raise CorruptObjectError(f"the file holds /{PAYLOAD_NODE} but lost its {FORMAT} integrity line")
         node: Any = h5.root._f_get_child(NODE) if NODE in h5.root._v_children else None
         ours = isinstance(node, tables.Table) and HEADER_ATTR in node._v_attrs._v_attrnamesuser
         if ours != sealed:

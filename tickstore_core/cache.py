@@ -264,6 +264,14 @@ class ObjectCache:
         """Keep an object's fetched bytes as they are (already verified by the caller against ``checksum``)."""
         self._set(_key(namespace, key, checksum, raw=True), data)
 
+    def release_connection(self) -> None:
+        """Close the calling thread's database connection (diskcache keeps one per thread; the next use
+        opens another), so that a helper thread leaves nothing open behind it."""
+        cache = self._cache
+        if cache is not None:
+            with contextlib.suppress(*_FAILURES):
+                cache.close()
+
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
     @_tolerant(writes=False)

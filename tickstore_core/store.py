@@ -159,7 +159,8 @@ class Tickstore:
 
     Guarantees: an insert or delete is atomic per symbol (all its days or none become visible);
     concurrent writers never lose a version; readers never see a partial version; every object read
-    is verified against the checksum recorded at commit. A store object may be shared by threads.
+    is verified against what was recorded at commit (its checksum, or the CRC-32 of each part of a
+    ``tickstore-arrow`` object). A store object may be shared by threads.
 
     Examples
     --------
@@ -1042,8 +1043,11 @@ class Tickstore:
             cache.count(bytes_fetched=buffer.size)
 
             def fill() -> None:
-                if matches(buffer, version.checksum or ""):
-                    cache.put_object(url, version.key, buffer, checksum=identity)
+                try:
+                    if matches(memoryview(buffer), version.checksum or ""):
+                        cache.put_object(url, version.key, buffer, checksum=identity)
+                finally:
+                    cache.release_connection()
 
             self._fills.submit(version.key, fill)
         return table
@@ -1669,7 +1673,10 @@ def _trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
     """The rows of a sorted partition with ``start_ns <= time <= end_ns`` (a zero-copy slice)."""
     if table.num_rows == 0:
         return table
-    times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    column = table.column(0)
+    if column[0].value >= start_ns and column[-1].value <= end_ns:  # the usual whole day: nothing to copy
+        return table
+    times = column.combine_chunks().cast(pa.int64()).to_numpy()
     lo = int(np.searchsorted(times, start_ns, side="left")) if start_ns != TIME_MIN else 0
     hi = int(np.searchsorted(times, end_ns, side="right")) if end_ns != TIME_MAX else len(times)
     if lo == 0 and hi == len(times):

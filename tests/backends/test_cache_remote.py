@@ -76,6 +76,7 @@ def test_a_corrupted_cache_file_is_detected_and_refetched(remote, tmp_path):
     fill(url, options, ticks_per_day=5000)  # big enough to be cached as files, not inline in SQLite
     with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=60, **options) as store:
         expected = store.select("BTCUSD")
+        store.flush()  # the cache is filled behind the select
         cached_files = sorted(tmp_path.rglob("*.val"))
         assert len(cached_files) == len(DAYS)  # the data objects; the small index is stored inline
         flipped, truncated = cached_files[0], cached_files[1]
@@ -104,6 +105,7 @@ def test_the_size_limit_evicts_the_least_recently_used_days(remote, tmp_path):
             read_day(store, day)
         read_day(store, DAYS[0])  # day 0 is now the most recent
         read_day(store, DAYS[2])  # evicts day 1, not day 0
+        store.flush()  # the cache is filled behind the select
         stats = store.cache_stats()
         assert stats["evictions"] >= 1 and stats["volume"] <= limit, (stats, one_day)
         calls, _ = count_requests(store.backend)

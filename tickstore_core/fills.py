@@ -1,9 +1,10 @@
 """Cache fills written behind a select: after its result is returned, on one background thread.
 
 A cold select hands each fetched object to :class:`BackgroundFills` instead of writing it into the
-local cache itself, so the caller gets its DataFrame without waiting for the disk. A read of an
-object whose fill is still pending waits for that fill first (the next select of the same days is a
-hit, as if the fill had been synchronous), and ``flush``/``close`` of the store wait for all of them.
+local cache itself, so the caller gets its DataFrame without waiting for the disk. A later read from
+the cache waits for the pending fills first (so the next select of the same days is a hit and the
+cache's least-recently-used order is the order of the reads, as if the fills had been synchronous);
+``cache_stats``, ``flush`` and ``close`` of the store wait for them too.
 A fill that fails is the cache's business (it never makes a read fail): it is logged and dropped.
 """
 
@@ -28,7 +29,7 @@ class BackgroundFills:
         self._executor: ThreadPoolExecutor | None = None
 
     def submit(self, key: str, fill: Callable[[], None]) -> None:
-        """Run ``fill`` later; a read of ``key`` meanwhile waits for it (:meth:`wait`)."""
+        """Run ``fill`` later (``key`` names it in the log if it fails)."""
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="tickstore-cache-fill")
@@ -46,13 +47,6 @@ class BackgroundFills:
             fill()
         except Exception:  # noqa: BLE001 - a cache write never fails a read; the cache warns on its own failures
             log.debug("filling the cache with %s failed", key, exc_info=True)
-
-    def wait(self, key: str) -> None:
-        """Wait until the pending fill of ``key``, if any, is written."""
-        with self._lock:
-            future = self._pending.get(key)
-        if future is not None:
-            future.result()
 
     def wait_all(self) -> None:
         """Wait until every fill submitted so far is written."""

@@ -839,6 +839,7 @@ class Tickstore:
         --------
         >>> store.cache_stats()["hits"]  # doctest: +SKIP
         """
+        self._fills.wait_all()  # the counters include the fills written behind earlier selects
         if self.cache is None:
             return {"enabled": False}
         return {
@@ -1026,7 +1027,7 @@ class Tickstore:
         identity = _identity(version)
         url = self.backend.url
         if self.cache is not None:
-            self._fills.wait(version.key)
+            self._fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
             cached = self.cache.get_object(url, version.key, checksum=identity)
             if cached is not None:
                 try:

@@ -32,6 +32,19 @@ def best(call: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
+def measure_codec(name: str, table: pa.Table, repeat: int, report: Callable[..., None]) -> None:
+    codec = codec_for(name)
+    payload = codec.encode(table)
+    report(f"{name} encode", best(lambda: codec.encode(table), repeat), len(payload))
+    report(f"{name} decode", best(lambda: codec.decode(payload, timestamp_column="time", columns=None), repeat))
+    report(
+        f"{name} decode ['price']",
+        best(lambda: codec.decode(payload, timestamp_column="time", columns=["price"]), repeat),
+    )
+    report(f"  sha256 of {name}", best(lambda: hashlib.sha256(payload).digest(), repeat))
+    report(f"  crc32 of {name}", best(lambda: zlib.crc32(payload), repeat))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ticks", type=int, default=500_000)
@@ -50,16 +63,7 @@ def main() -> None:
         print(f"  {what:<42} {seconds * 1e3:8.2f} ms  {rows / seconds / 1e6:7.1f} M rows/s{extra}")
 
     for name in args.codecs.split(","):
-        codec = codec_for(name)
-        payload = codec.encode(table)
-        report(f"{name} encode", best(lambda: codec.encode(table), args.repeat), len(payload))
-        report(f"{name} decode", best(lambda: codec.decode(payload, timestamp_column="time", columns=None), args.repeat))
-        report(
-            f"{name} decode ['price']",
-            best(lambda: codec.decode(payload, timestamp_column="time", columns=["price"]), args.repeat),
-        )
-        report(f"  sha256 of {name}", best(lambda: hashlib.sha256(payload).digest(), args.repeat))
-        report(f"  crc32 of {name}", best(lambda: zlib.crc32(payload), args.repeat))
+        measure_codec(name, table, args.repeat, report)
     tables = [table] * args.days
     report(
         f"frame_from_tables x{args.days} (per day)",

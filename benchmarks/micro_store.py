@@ -63,6 +63,60 @@ def stores(only: set[str], tmp: Path) -> Iterator[list[tuple[str, str, dict[str,
         yield found
 
 
+def measure(
+    name: str,
+    url: str,
+    options: dict[str, Any],
+    tmp: Path,
+    frames: list[Any],
+    big: Any,
+    repeat: int,
+    line: Callable[[str, str, float, int], None],
+) -> None:
+    rows = sum(len(f) for f in frames)
+    cache_dir = tmp / f"cache-{name}"
+    opened = dict(options, progress=False, cache_dir=str(cache_dir), cache_size="16GiB")
+    seconds = []
+    with ts.open_store(url, **opened) as store:
+        for frame in frames:
+            began = time.perf_counter()
+            store.insert(SYMBOL, frame)
+            seconds.append(time.perf_counter() - began)
+    line(name, "insert (a day per call)", sum(seconds), rows)
+    colds = []
+    for _ in range(repeat):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        with ts.open_store(url, **opened) as store:
+            began = time.perf_counter()
+            out = store.select(SYMBOL)
+            colds.append(time.perf_counter() - began)
+            assert len(out) == rows
+    line(name, "select all cold", min(colds), rows)
+    with ts.open_store(url, **opened) as store:
+        store.select(SYMBOL)
+        store.flush()
+        warm, _ = best(lambda: store.select(SYMBOL), repeat)
+        line(name, "select all warm", warm, rows)
+        first = frames[0].index[0]
+        hour = (first.floor("D") + dt.timedelta(hours=10), first.floor("D") + dt.timedelta(hours=11))
+        t, out = best(lambda: store.select(SYMBOL, *hour, columns=["price"]), repeat)
+        line(name, "an hour, one column, warm", t, len(out))
+    if big is None:
+        return
+    with ts.open_store(url, **opened) as store:
+        store.insert("BIG", big)
+    with ts.open_store(url, **opened) as store:
+        day = big.index[0].floor("D")
+        store.select("BIG", day, day + dt.timedelta(minutes=1))
+        store.flush()
+        t_day, whole = best(lambda: store.select("BIG", day, day + dt.timedelta(days=1)), repeat)
+        line(name, "big day: whole day, warm", t_day, len(whole))
+        span = (day + dt.timedelta(hours=10), day + dt.timedelta(hours=11))
+        t_hour, hour_rows = best(lambda: store.select("BIG", *span), repeat)
+        line(name, "big day: one hour, warm", t_hour, len(hour_rows))
+        print(f"{name:<5} big day: hour is {t_day / t_hour:.1f}x faster than the day")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=5)
@@ -79,52 +133,12 @@ def main() -> int:
     def line(name: str, what: str, seconds: float, n: int) -> None:
         print(f"{name:<5} {what:<28} {seconds * 1e3:9.1f} ms {n / seconds / 1e6:8.2f} M rows/s", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="tickstore-micro-") as tmp_name, stores(
-        set(args.only.split(",")), Path(tmp_name)
-    ) as found:
-        tmp = Path(tmp_name)
+    with (
+        tempfile.TemporaryDirectory(prefix="tickstore-micro-") as tmp_name,
+        stores(set(args.only.split(",")), Path(tmp_name)) as found,
+    ):
         for name, url, options in found:
-            cache_dir = tmp / f"cache-{name}"
-            opened = dict(options, progress=False, cache_dir=str(cache_dir), cache_size="16GiB")
-            seconds = []
-            with ts.open_store(url, **opened) as store:
-                for frame in frames:
-                    began = time.perf_counter()
-                    store.insert(SYMBOL, frame)
-                    seconds.append(time.perf_counter() - began)
-            line(name, "insert (a day per call)", sum(seconds), rows)
-            colds = []
-            for _ in range(args.repeat):
-                shutil.rmtree(cache_dir, ignore_errors=True)
-                with ts.open_store(url, **opened) as store:
-                    began = time.perf_counter()
-                    out = store.select(SYMBOL)
-                    colds.append(time.perf_counter() - began)
-                    assert len(out) == rows
-            line(name, "select all cold", min(colds), rows)
-            with ts.open_store(url, **opened) as store:
-                store.select(SYMBOL)
-                store.flush()
-                warm, _ = best(lambda: store.select(SYMBOL), args.repeat)
-                line(name, "select all warm", warm, rows)
-                first = frames[0].index[0]
-                hour = (first.floor("D") + dt.timedelta(hours=10), first.floor("D") + dt.timedelta(hours=11))
-                t, out = best(lambda: store.select(SYMBOL, *hour, columns=["price"]), args.repeat)
-                line(name, "an hour, one column, warm", t, len(out))
-            if big is None:
-                continue
-            with ts.open_store(url, **opened) as store:
-                store.insert("BIG", big)
-            with ts.open_store(url, **opened) as store:
-                day = big.index[0].floor("D")
-                store.select("BIG", day, day + dt.timedelta(minutes=1))
-                store.flush()
-                t_day, whole = best(lambda: store.select("BIG", day, day + dt.timedelta(days=1)), args.repeat)
-                line(name, "big day: whole day, warm", t_day, len(whole))
-                span = (day + dt.timedelta(hours=10), day + dt.timedelta(hours=11))
-                t_hour, hour_rows = best(lambda: store.select("BIG", *span), args.repeat)
-                line(name, "big day: one hour, warm", t_hour, len(hour_rows))
-                print(f"{name:<5} big day: hour is {t_day / t_hour:.1f}x faster than the day")
+            measure(name, url, options, Path(tmp_name), frames, big, args.repeat, line)
     return 0
 
 

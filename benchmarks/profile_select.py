@@ -60,8 +60,8 @@ def _print(title: str, profiler: cProfile.Profile, path: Path, top: int, orders:
 
 
 def profile_store(name: str, store: ts.Tickstore, frames: list[Any], top: int, out: Path) -> None:
-    pooled_map = store._map
-    store._map = _sequential  # type: ignore[method-assign]  # so that cProfile sees the per-day work
+    pooled_map = store.engine.map
+    store.engine.map = _sequential  # type: ignore[method-assign]  # so that cProfile sees the per-day work
     rows = sum(len(f) for f in frames)
 
     def insert() -> None:
@@ -80,14 +80,14 @@ def profile_store(name: str, store: ts.Tickstore, frames: list[Any], top: int, o
     )
 
     start, end = frames[0].index[0], frames[-1].index[-1]
-    store._map = pooled_map  # type: ignore[method-assign]
+    store.engine.map = pooled_map  # type: ignore[method-assign]
     store.select(SYMBOL, start, end)  # fills the cache; later reads are warm
     timings = []
     for _ in range(3):
         began = time.perf_counter()
         store.select(SYMBOL, start, end)
         timings.append(time.perf_counter() - began)
-    store._map = _sequential  # type: ignore[method-assign]
+    store.engine.map = _sequential  # type: ignore[method-assign]
     began = time.perf_counter()
     store.select(SYMBOL, start, end)
     sequential = time.perf_counter() - began
@@ -106,7 +106,7 @@ def profile_store(name: str, store: ts.Tickstore, frames: list[Any], top: int, o
         seconds = time.perf_counter() - began
         title = f"{name}: cold select (cache cleared) of {rows:,} rows, {seconds:.3f} s profiled on one thread"
         _print(title, profiler, out / f"profile-{name}-cold.prof", top, ["tottime"])
-    store._map = pooled_map  # type: ignore[method-assign]
+    store.engine.map = pooled_map  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import tickstore_core as ts
 from tickstore_core import Backend, ObjectMeta, Tickstore
 from tickstore_core.index import SymbolIndex, Version
 from tickstore_core.plugins import get_registry
+from tickstore_core.query import plan_query
 from tickstore_core.times import TIME_MAX, TIME_MIN
 
 SYMBOL = "BTCUSD"
@@ -90,7 +91,7 @@ def index_checks() -> list[dict[str, Any]]:
         store.backend.put(store.layout.index_key(SYMBOL), data, mode="overwrite")
         store.flush()
         store.days(SYMBOL)  # loaded, in memory (index_ttl)
-        assert len(store._index(SYMBOL)) == len(index)
+        assert len(store.engine.index(SYMBOL)) == len(index)
         middle = days[len(days) // 2]
         ranges = {
             "3 days": (middle, middle + dt.timedelta(days=2), None),
@@ -105,10 +106,12 @@ def index_checks() -> list[dict[str, Any]]:
             start = pd.Timestamp(first, tz="UTC")
             end = pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
             as_of_ts = None if as_of is None else pd.Timestamp(as_of, tz="UTC")
-            query = store._query(SYMBOL, start, end, as_of_ts, None)
+            query = plan_query(store.engine, SYMBOL, start, end, as_of_ts, None)
             assert len(query.versions) == len(found), (len(query.versions), len(found))
-            seconds = _median_seconds(lambda s=start, e=end, a=as_of_ts: store._query(SYMBOL, s, e, a, None), 2000)
-            checks.append(_check(f"select planning (Tickstore._query, index in memory), {name}", seconds))
+            seconds = _median_seconds(
+                lambda s=start, e=end, a=as_of_ts: plan_query(store.engine, SYMBOL, s, e, a, None), 2000
+            )
+            checks.append(_check(f"select planning (plan_query, index in memory), {name}", seconds))
         parse = _median_seconds(lambda: SymbolIndex.from_bytes(data, where="bench"), 5)
         checks.append(
             {

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
+from collections.abc import Sequence
 
 from .errors import TransactionTimeError
 from .index import SymbolIndex, Version
 from .times import TIME_MAX, TIME_MIN, format_ns
 
-__all__ = ["earliest_commit_time", "next_version_number", "plan_delete", "plan_insert"]
+__all__ = ["earliest_commit_time", "next_version_number", "plan_delete", "plan_insert", "timeline_problems"]
 
 
 def earliest_commit_time(latest: Version | None) -> int:
@@ -78,3 +80,22 @@ def plan_delete(index: SymbolIndex, day: dt.date, *, wanted: int, explicit: bool
         return None
     commit = _commit_time(index, day, wanted, explicit)
     return dataclasses.replace(latest, end_time=commit)
+
+
+def timeline_problems(versions: Sequence[Version]) -> list[str]:
+    """What breaks the rules above in one day's versions (oldest first); empty when they hold.
+
+    The intervals may leave gaps (a delete) but never overlap (two truths at once), none is
+    empty, and only the last version may be current. ``fsck`` reports these.
+    """
+    problems = [
+        f"versions {earlier.version} and {later.version} overlap in transaction time"
+        for earlier, later in itertools.pairwise(versions)
+        if earlier.end_time > later.start_time
+    ]
+    for version in versions:
+        if version.start_time >= version.end_time:
+            problems.append(f"version {version.version} has an empty validity interval")
+        if version.current and version is not versions[-1]:
+            problems.append(f"version {version.version} is current but not the last")
+    return problems

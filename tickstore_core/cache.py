@@ -32,14 +32,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import diskcache
-import platformdirs
 import pyarrow as pa
 import pyarrow.ipc
 
-from .errors import CacheWarning, ConfigError
+from .backend import Backend
+from .errors import BackendError, CacheWarning, ConfigError, ObjectNotFoundError, OfflineError, OfflineWarning
 from .integrity import checksum, matches
 
-__all__ = ["DEFAULT_CACHE_SIZE", "CacheStats", "ObjectCache", "default_cache_dir", "parse_size"]
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "CacheStats",
+    "ObjectCache",
+    "parse_size",
+    "read_revalidated",
+]
 
 log = logging.getLogger("tickstore")
 
@@ -108,12 +114,6 @@ def _why(exc: BaseException) -> str:
     return "it is busy (locked by another process); "
 
 
-def default_cache_dir() -> Path:
-    """``TICKSTORE_CACHE_DIR``, or the per-user cache directory (e.g. ``~/.cache/tickstore``)."""
-    configured = os.environ.get("TICKSTORE_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("tickstore"))
-
-
 def parse_size(value: int | str) -> int:
     """A size in bytes from an int or a string such as ``"4GiB"``, ``"500 MB"``, ``"1e9"``."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -157,8 +157,8 @@ class ObjectCache:
     :class:`CacheWarning` saying why; reads then go to the backend. ``problem`` holds the reason.
     """
 
-    def __init__(self, directory: str | Path | None = None, size_limit: int | str = DEFAULT_CACHE_SIZE) -> None:
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+    def __init__(self, directory: str | Path, size_limit: int | str = DEFAULT_CACHE_SIZE) -> None:
+        self.directory = Path(directory)
         self.size_limit = parse_size(size_limit)
         self.stats = CacheStats()
         self.problem: str | None = None
@@ -231,6 +231,29 @@ class ObjectCache:
         """Keep a partition decoded from ``fetched`` bytes with ``checksum`` (already verified by the caller)."""
         self._count(bytes_fetched=fetched)
         self._set(_key(namespace, key, checksum), *_table_entry(table))
+
+    def read_through(
+        self,
+        namespace: str,
+        key: str,
+        columns: Sequence[str] | None,
+        *,
+        checksum: str,
+        load: Callable[[], tuple[pa.Table, int]],
+    ) -> pa.Table:
+        """The partition (only ``columns``, if given) from the cache, else ``load()``-ed and kept.
+
+        ``load`` returns the whole decoded partition and the bytes fetched for it (verified
+        against ``checksum``); every column is kept, for later selects of other columns.
+        """
+        cached = self.get_table(namespace, key, columns, checksum=checksum)
+        if cached is not None:
+            return cached
+        table, fetched = load()
+        self.put_table(namespace, key, table, checksum=checksum, fetched=fetched)
+        if columns is not None:
+            table = table.select([table.column_names[0], *(c for c in columns if c in table.column_names)])
+        return table
 
     # --- fetched objects, kept as they are (immutable) --------------------------------------
 
@@ -326,7 +349,8 @@ class ObjectCache:
             raise ConfigError(f"the local cache in {self.directory} cannot be cleared: {_why(exc)}({exc})") from exc
 
     def close(self) -> None:
-        cache, self._cache = self._cache, None
+        """Release the cache's files; a cache shared by other stores reopens them on its next use."""
+        cache = self._cache
         if cache is not None:
             with contextlib.suppress(*_FAILURES):
                 cache.close()
@@ -434,3 +458,43 @@ def _read_table_entry(raw: bytes, columns: Sequence[str] | None) -> pa.Table | N
         return pa.ipc.open_file(buffer, options=options).read_all()
     except (pa.ArrowException, OSError):  # a good CRC over bad content: written by something else
         return None
+
+
+def read_revalidated(
+    backend: Backend, cache: ObjectCache | None, key: str, *, offline_ok: bool = True
+) -> tuple[str | None, bytes | None]:
+    """(ETag, bytes) of a mutable object (an index, the manifest), or (None, None) if it does not exist.
+
+    HEAD comes before GET, so the ETag is never newer than the bytes (a compare-and-swap on a
+    stale pair fails safely). A cached copy with the current ETag saves the GET; when the backend
+    cannot be reached, the cached copy is used with an :class:`OfflineWarning`, unless
+    ``offline_ok`` is false (a commit needs the backend anyway).
+    """
+    cached = cache.get_tagged(backend.url, key) if cache is not None else None
+    try:
+        meta = backend.head(key)
+    except ObjectNotFoundError:
+        if cache is not None and cached is not None:
+            cache.forget_tagged(backend.url, key)
+        return None, None
+    except BackendError as exc:
+        if not offline_ok:
+            raise
+        if cache is None or cached is None:
+            raise OfflineError(
+                f"{backend.url} cannot be reached and {key} is not in the local cache ({exc}); "
+                "check the connection, or warm the cache while online"
+            ) from exc
+        cache.count(offline_reads=1)
+        message = f"{backend.url} cannot be reached ({exc}); using the cached copy of {key}"
+        log.warning(message)
+        warnings.warn(message, OfflineWarning, stacklevel=5)
+        return cached
+    if cached is not None and cached[0] == meta.etag:
+        assert cache is not None
+        cache.count(revalidations=1)
+        return cached
+    data = backend.get(key)
+    if cache is not None:
+        cache.put_tagged(backend.url, key, meta.etag, data)
+    return meta.etag, data

@@ -40,9 +40,19 @@ from .options import flag_option
 from .plugins import BackendRegistry, get_registry
 
 if TYPE_CHECKING:
+    from .cache import ObjectCache
     from .store import Tickstore
 
-__all__ = ["config_path", "default_store_path", "load_config", "open_store", "parse_url", "resolve_target"]
+__all__ = [
+    "build_cache",
+    "config_path",
+    "default_cache_dir",
+    "default_store_path",
+    "load_config",
+    "open_store",
+    "parse_url",
+    "resolve_target",
+]
 
 log = logging.getLogger("tickstore")
 
@@ -217,12 +227,83 @@ def open_store(
     scheme, base, query = parse_url(url)
     merged: dict[str, Any] = {**configured, **query, **options}
     store_options = {name: _convert(name, merged.pop(name)) for name in list(merged) if name in STORE_OPTIONS}
+    cache_options = {name: store_options.pop(name, None) for name in ("cache", "cache_dir", "cache_size")}
     backend_class = (registry or get_registry()).backend_class(scheme)
     backend = backend_class.from_url(base, **merged)
+    cache = None
     try:
-        store = Tickstore(backend, **store_options)
+        cache = build_cache(**cache_options, local=backend.is_local)
+        store = Tickstore(backend, cache=cache, **store_options)
     except BaseException:
         backend.close()
+        if cache is not None:
+            cache.close()
         raise
     log.info("opened %s", store)
     return store
+
+
+def default_cache_dir() -> Path:
+    """``TICKSTORE_CACHE_DIR``, or the per-user cache directory (e.g. ``~/.cache/tickstore``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> default_cache_dir()  # doctest: +SKIP
+    PosixPath('/home/me/.cache/tickstore')
+    """
+    configured = os.environ.get("TICKSTORE_CACHE_DIR")
+    return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("tickstore"))
+
+
+def build_cache(
+    cache: bool | ObjectCache | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_size: int | str | None = None,
+    *,
+    local: bool,
+) -> ObjectCache | None:
+    """The local read cache a store opens with, from its options, then the environment, then the defaults.
+
+    Parameters
+    ----------
+    cache : bool or ObjectCache, optional
+        True or False turns the cache on or off; None (the default) uses it for remote backends
+        and not for local ones; an `ObjectCache` is used as it is (one cache for several stores).
+    cache_dir : str or path, optional
+        The cache's directory; else ``TICKSTORE_CACHE_DIR``, else the per-user cache directory.
+    cache_size : int or str, optional
+        Its size limit (``"20GiB"``); else ``TICKSTORE_CACHE_SIZE``, else 4 GiB.
+    local : bool
+        Whether the backend is on this machine.
+
+    Returns
+    -------
+    ObjectCache or None
+        None when the cache is off.
+
+    Raises
+    ------
+    ConfigError
+        An option has the wrong type, or the size cannot be read.
+
+    Examples
+    --------
+    >>> build_cache(cache=False, local=False) is None
+    True
+    """
+    from .cache import DEFAULT_CACHE_SIZE, ObjectCache  # diskcache and pyarrow load only when a store opens
+
+    if isinstance(cache, ObjectCache):  # one cache shared by several stores
+        return cache
+    if cache is not None and not isinstance(cache, bool):
+        raise ConfigError(f"cache must be True, False or an ObjectCache, got {type(cache).__name__}")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ConfigError(f"cache_dir must be a directory path, got {type(cache_dir).__name__}")
+    if cache is False or (cache is None and local):
+        return None
+    size = cache_size if cache_size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+    return ObjectCache(Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(), size)

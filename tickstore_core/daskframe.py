@@ -1,7 +1,7 @@
 """Selects as dask DataFrames: one partition per day, read on the workers.
 
 Each partition is a small picklable task holding the backend (backends pickle by URL and options)
-and the version to read; a worker reopens the store once per process and reads through its own
+and the version to read; a worker opens an engine for the store once per process and reads through its own
 backend connection and the machine's disk cache, verifying checksums as a select does.
 """
 
@@ -10,20 +10,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from .backend import Backend
+from .cache import ObjectCache
+from .engine import Engine
 from .errors import LegacyStoreError
 from .frames import empty_frame, table_to_frame
 from .index import Version
+from .query import Query, trim
 from .schema import conform_table, recorded_targets
 from .times import TIME_MAX, TIME_MIN, day_start_ns
-
-if TYPE_CHECKING:
-    from .store import Tickstore, _Query
 
 __all__ = ["StoreSpec", "to_dask"]
 
@@ -41,42 +41,40 @@ class StoreSpec:
     allow_pickle: bool
 
     @classmethod
-    def of(cls, store: Tickstore) -> StoreSpec:
-        cache = store.cache
+    def of(cls, engine: Engine) -> StoreSpec:
+        cache = engine.cache
         return cls(
-            store.backend,
-            store.timestamp_column,
-            store.tz,
+            engine.backend,
+            engine.timestamp_column,
+            engine.tz,
             cache is not None,
             str(cache.directory) if cache is not None else None,
             cache.size_limit if cache is not None else None,
-            bool(getattr(store.codec, "allow_pickle", False)),
+            engine.allow_pickle,
         )
 
 
-_OPEN: dict[StoreSpec, Tickstore] = {}
+_OPEN: dict[StoreSpec, Engine] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def _store_for(spec: StoreSpec) -> Tickstore:
-    """The store a worker process reads with, opened once per process."""
-    from .store import Tickstore
-
+def _engine_for(spec: StoreSpec) -> Engine:
+    """The engine a worker process reads with, opened once per process (and kept open)."""
     with _OPEN_LOCK:
-        store = _OPEN.get(spec)
-        if store is None:
-            store = Tickstore(
+        engine = _OPEN.get(spec)
+        if engine is None:
+            cache = None
+            if spec.cache and spec.cache_dir is not None:
+                cache = ObjectCache(Path(spec.cache_dir), spec.cache_size or 0)
+            engine = Engine(
                 spec.backend,
+                cache=cache,
                 timestamp_column=spec.timestamp_column,
                 tz=spec.tz,
-                cache=spec.cache,
-                cache_dir=Path(spec.cache_dir) if spec.cache_dir else None,
-                cache_size=spec.cache_size,
                 allow_pickle=spec.allow_pickle,
-                owns_backend=False,
             )
-            _OPEN[spec] = store
-        return store
+            _OPEN[spec] = engine
+        return engine
 
 
 @dataclass(frozen=True)
@@ -93,27 +91,25 @@ class _Partition:
 
 def read_partition(part: _Partition) -> pd.DataFrame:
     """One day's ticks, trimmed to the select's bounds, with the columns of the whole result."""
-    from .store import _trim
-
-    store = _store_for(part.spec)
+    engine = _engine_for(part.spec)
     columns = list(part.columns) if part.columns is not None else None
-    table = _trim(store._read_version(part.symbol, part.version, columns), part.start, part.end)
+    table = trim(engine.read_version(part.symbol, part.version, columns), part.start, part.end)
     table = conform_table(table, dict(part.targets), str(part.version.day))
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
     reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
     return reindexed
 
 
-def to_dask(store: Tickstore, query: _Query) -> Any:
-    """A dask DataFrame over the query's versions (see :meth:`Tickstore.to_dask`)."""
+def to_dask(engine: Engine, query: Query) -> Any:
+    """A dask DataFrame over the query's versions (see `Tickstore.to_dask`)."""
     import dask.dataframe as dd
 
-    spec = StoreSpec.of(store)
+    spec = StoreSpec.of(engine)
     if not query.versions:
-        return dd.from_pandas(empty_frame(store.timestamp_column, store.tz, query.columns or ()), npartitions=1)
+        return dd.from_pandas(empty_frame(engine.timestamp_column, engine.tz, query.columns or ()), npartitions=1)
     if not all(v.stats_known for v in query.versions):  # serenity files may spill over day boundaries
         raise LegacyStoreError(
-            f"{store.backend.url} is a serenity store, whose files do not keep to their days, so it cannot be split "
+            f"{engine.backend.url} is a serenity store, whose files do not keep to their days, so it cannot be split "
             "into day partitions; use select(), or `tickstore copy` it to a tickstore store first"
         )
     all_columns = tuple(query.columns or dict.fromkeys(c for v in query.versions for c in v.columns or ()))
@@ -124,9 +120,9 @@ def to_dask(store: Tickstore, query: _Query) -> Any:
         _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets) for v in query.versions
     ]
     meta = read_partition(parts[0]).iloc[:0]
-    lower = [max(query.start, day_start_ns(v.day, store.tz)) for v in query.versions]
+    lower = [max(query.start, day_start_ns(v.day, engine.tz)) for v in query.versions]
     last = query.versions[-1].max_time
     upper = min(query.end, last if last is not None else TIME_MAX)
     bounds = [*lower, max(upper, lower[-1])]
-    divisions = [pd.Timestamp(ns, tz="UTC").tz_convert(store.tz) if ns != TIME_MIN else None for ns in bounds]
+    divisions = [pd.Timestamp(ns, tz="UTC").tz_convert(engine.tz) if ns != TIME_MIN else None for ns in bounds]
     return dd.from_map(read_partition, parts, meta=meta, divisions=divisions, label=f"tickstore-{query.symbol}")

@@ -20,6 +20,7 @@ __all__ = [
     "CorruptObjectError",
     "InvalidInputError",
     "InvalidKeyError",
+    "InvalidOptionError",
     "InvalidSymbolError",
     "InvalidTicksError",
     "InvalidTimeError",
@@ -59,6 +60,10 @@ class ConfigError(TickstoreError, ValueError):
 
 class InvalidURLError(ConfigError):
     """A store URL or one of its options is malformed or not allowed."""
+
+
+class InvalidOptionError(InvalidURLError):
+    """A keyword option of the store or its backend is unknown or has a value it cannot take."""
 
 
 class UnknownBackendError(ConfigError):

@@ -45,7 +45,7 @@ class BackgroundFills:
     def _run(self, key: str, fill: Callable[[], None]) -> None:
         try:
             fill()
-        except Exception:  # noqa: BLE001 - a cache write never fails a read; the cache warns on its own failures
+        except Exception:  # a cache write never fails a read; the cache warns on its own failures
             log.debug("filling the cache with %s failed", key, exc_info=True)
 
     def wait_all(self) -> None:

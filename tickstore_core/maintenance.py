@@ -19,13 +19,12 @@ gc deletes only what it can prove a writer of this store left, never a file it d
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import warnings
 from dataclasses import dataclass, field
 
 from .backend import ObjectMeta
-from .bitemporal import next_version_number
+from .bitemporal import next_version_number, timeline_problems
 from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError, UnreadableIndexWarning
 from .index import SymbolIndex, Version
 from .integrity import matches
@@ -59,7 +58,7 @@ def _indexes(store: Tickstore, symbols: list[str] | None) -> tuple[dict[str, Sym
     indexes, unreadable = {}, {}
     for name in symbols or store.symbols():
         try:
-            indexes[name] = store._load_index(name).index
+            indexes[name] = store.engine.load_index(name).index
         except CorruptObjectError as exc:
             unreadable[name] = str(exc)
     return indexes, unreadable
@@ -123,7 +122,7 @@ def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_
     """Remove orphan objects older than ``grace`` (only list them when ``dry_run``); returns them."""
     orphans = find_orphans(store, grace)
     if not dry_run:
-        store._map(lambda meta: store.backend.delete(meta.key), orphans, "gc")
+        store.engine.map(lambda meta: store.backend.delete(meta.key), orphans, "gc")
         log.info("gc removed %d orphan objects from %s", len(orphans), store.backend.url)
     return orphans
 
@@ -150,17 +149,9 @@ def fsck(
         for day in index.days():
             versions = index.versions(day)
             where = f"{name} {day}"
-            for earlier, later in itertools.pairwise(versions):
-                if earlier.end_time > later.start_time:  # a gap is a delete; an overlap is two truths
-                    report.problems.append(
-                        f"{where}: versions {earlier.version} and {later.version} overlap in transaction time"
-                    )
+            report.problems.extend(f"{where}: {problem}" for problem in timeline_problems(versions))
             for version in versions:
                 report.versions += 1
-                if version.start_time >= version.end_time:
-                    report.problems.append(f"{where}: version {version.version} has an empty validity interval")
-                if version.current and version is not versions[-1]:
-                    report.problems.append(f"{where}: version {version.version} is current but not the last")
                 size = sizes.get(version.key)
                 if size is None:
                     report.problems.append(f"{where}: version {version.version} object {version.key} is missing")
@@ -176,14 +167,14 @@ def fsck(
             name, version = item
             if not version.stats_known:  # a serenity file: readable is all that can be checked
                 try:
-                    store._read_version(name, version, None)
+                    store.engine.read_version(name, version, None)
                 except TickstoreError as exc:
                     return f"{name}: unreadable {version.key}: {exc}"
                 return None
             data = store.backend.get(version.key)
             return None if matches(data, version.checksum or "") else f"{name}: object {version.key} fails its checksum"
 
-        for problem in store._map(verify, checks, "fsck"):
+        for problem in store.engine.map(verify, checks, "fsck"):
             report.objects_verified += 1
             if problem:
                 report.problems.append(problem)

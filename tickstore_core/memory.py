@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode, check_key
 from .errors import (
-    InvalidURLError,
+    InvalidOptionError,
     ObjectExistsError,
     ObjectNotFoundError,
     PreconditionFailedError,
@@ -45,7 +45,7 @@ class MemoryBackend(Backend):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryBackend:
         if options:
-            raise InvalidURLError(
+            raise InvalidOptionError(
                 f"unknown option(s) {', '.join(sorted(options))} for the memory backend; valid options: none"
             )
         parts = urlsplit(url)

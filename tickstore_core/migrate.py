@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from .errors import ConfigError, CorruptObjectError, InvalidInputError, StorageError, UnknownLayoutError
 from .index import SymbolIndex, Version
 from .progress import progress_bar
-from .store import Tickstore, _Encoded
+from .store import Tickstore
+from .writes import Encoded
 
 __all__ = ["CopyIncompleteError", "CopyReport", "copy_store"]
 
@@ -73,9 +74,9 @@ def copy_store(
             f"the source partitions days in {source.tz} and the destination in {destination.tz}; "
             "open the destination with the same tz"
         )
-    destination._check_writable()  # a serenity store is never written into, not even a manifest
-    if not source.is_serenity_store and not source._manifest_written:  # never "copy nothing" successfully
-        source._check_layout()
+    destination.engine.check_writable()  # a serenity store is never written into, not even a manifest
+    if not source.is_serenity_store and not source.engine.has_manifest:  # never "copy nothing" successfully
+        source.engine.check_layout()
         raise UnknownLayoutError(
             f"{source.backend.url} holds no store to copy: no _tickstore.json and no serenity index "
             "(index.h5 / index); check the URL (and that the container, bucket or directory exists)"
@@ -87,13 +88,13 @@ def copy_store(
     report = CopyReport()
     for name in names:
         try:
-            indexes[name] = source._load_index(name).index
+            indexes[name] = source.engine.load_index(name).index
         except CorruptObjectError as exc:  # copy the others; the caller reports this one
             log.warning("%s not copied: %s", name, exc)
             report.unreadable[name] = str(exc)
     names = [name for name in names if name in indexes]
     total = sum(len(index) for index in indexes.values())
-    destination._ensure_manifest()
+    destination.engine.ensure_manifest()
     with progress_bar(total, f"copy to {destination.backend.url}", progress) as bar:
         for name in names:
             report.copied[name] = report.skipped[name] = 0
@@ -112,7 +113,7 @@ def _check_complete(source: Tickstore, destination: Tickstore, indexes: dict[str
     """Every version of every copied symbol is in the destination with the source's times."""
     destination.refresh()
     for name, index in indexes.items():
-        copied = {(v.day, v.version): (v.start_time, v.end_time) for v in destination._load_index(name).index}
+        copied = {(v.day, v.version): (v.start_time, v.end_time) for v in destination.engine.load_index(name).index}
         wanted = {(v.day, v.version): (v.start_time, v.end_time) for v in index}
         missing = sorted(key for key, times in wanted.items() if copied.get(key) != times)
         if missing:
@@ -128,7 +129,7 @@ def _copy_day(
 ) -> tuple[int, int, int]:
     """Copy the versions of one day the destination lacks, in one commit; (copied, skipped, rows)."""
     day = wanted[0].day
-    have = destination._load_index(symbol).index.versions(day)
+    have = destination.engine.load_index(symbol).index.versions(day)
     _check_prefix(symbol, day, have, wanted)
     missing = wanted[len(have) :]
     if not missing and (not have or have[-1].end_time == wanted[len(have) - 1].end_time):
@@ -145,7 +146,7 @@ def _copy_day(
         ended = [dataclasses.replace(present[-1], end_time=wanted[len(present) - 1].end_time)] if present else []
         return index.replace([*ended, *placed[len(present) - len(have) :]]), len(placed)
 
-    copied = destination._write_versions(symbol, encoded, number=lambda _, e: e.version.version, finish=finish)
+    copied = destination.engine.write_versions(symbol, encoded, finish)  # keeping the source's numbers
     return copied, len(have), sum(e.version.rows or 0 for e in encoded)
 
 
@@ -162,10 +163,10 @@ def _check_prefix(symbol: str, day: dt.date, have: tuple[Version, ...], wanted: 
         raise CopyConflictError(f"the destination has more versions of {symbol} {day} than the source")
 
 
-def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: Version) -> _Encoded:
-    table = source._read_version(symbol, version, None)
+def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: Version) -> Encoded:
+    table = source.engine.read_version(symbol, version, None)
     table = table.rename_columns([destination.timestamp_column, *table.column_names[1:]])
-    encoded = destination._encode(symbol, version.day, table)
+    encoded = destination.engine.encode(version.day, table)
     copy = dataclasses.replace(
         encoded.version,
         version=version.version,
@@ -178,8 +179,8 @@ def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: V
 
 def _verify(source: Tickstore, destination: Tickstore, symbol: str, original: Version, copy: Version) -> None:
     """Read the copy back (checking its checksum) and compare it with the source, value by value."""
-    theirs = source._read_version(symbol, original, None)
-    mine = destination._read_version(symbol, copy, None)
+    theirs = source.engine.read_version(symbol, original, None)
+    mine = destination.engine.read_version(symbol, copy, None)
     mine = mine.rename_columns([source.timestamp_column, *mine.column_names[1:]])
     if not mine.equals(theirs.cast(mine.schema) if mine.schema != theirs.schema else theirs):
         raise CorruptObjectError(

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from .backend import check_key
-from .errors import InvalidURLError
+from .errors import InvalidOptionError, InvalidURLError
 
 __all__ = [
     "BackendOptions",
@@ -78,17 +78,29 @@ class BackendOptions:
     @classmethod
     def parse(cls: type[_Options], query: Mapping[str, str], keywords: Mapping[str, Any]) -> _Options:
         """Options from the URL query and keyword arguments; raise :class:`InvalidURLError` if invalid."""
-        check_option_names(
-            [*query, *keywords],
-            query,
-            valid=cls.names(),
-            secrets=cls.secret_names(),
-            backend=cls.backend,
-            scheme=cls.scheme,
-            credentials_from=cls.credentials_from,
-        )
+        try:
+            check_option_names(
+                [*query, *keywords],
+                query,
+                valid=cls.names(),
+                secrets=cls.secret_names(),
+                backend=cls.backend,
+                scheme=cls.scheme,
+                credentials_from=cls.credentials_from,
+            )
+        except InvalidURLError as exc:
+            if any(name not in cls.names() for name in keywords):
+                raise InvalidOptionError(str(exc)) from None
+            raise
         converters = {f.name: f.metadata[_CONVERT] for f in fields(cls)}
-        values = {name: converters[name](name, value) for name, value in {**query, **keywords}.items()}
+        values = {}
+        for name, value in {**query, **keywords}.items():
+            try:
+                values[name] = converters[name](name, value)
+            except InvalidURLError as exc:
+                if name in keywords:  # a keyword, not part of the URL
+                    raise InvalidOptionError(str(exc)) from None
+                raise
         options = cls(**values)
         options.check()
         return options

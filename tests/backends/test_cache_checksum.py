@@ -46,9 +46,9 @@ def test_an_object_replaced_under_the_same_key_is_read_afresh(store_location, tm
     with open_store(url, **cache) as store:
         (version,) = store.insert("X", old)
         pd.testing.assert_frame_equal(store.select("X"), old, check_freq=False)  # now cached
-        replacement = store._encode("X", DAY, ticks_to_table(new, store.timestamp_column))
+        replacement = store.engine.encode(DAY, ticks_to_table(new, store.timestamp_column))
         store.backend.put(version.key, replacement.payload)
-        index = store._load_index("X").index
+        index = store.engine.load_index("X").index
         rewritten = dataclasses.replace(
             replacement.version,
             version=version.version,

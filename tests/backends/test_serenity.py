@@ -202,7 +202,7 @@ def test_opening_reads_the_index_only(serenity):
         backend_class, url = type(probe.backend), probe.backend.url
     backend = backend_class.from_url(url.split("?")[0], **serenity.options)
     calls, _ = count_requests(backend)
-    with Tickstore(backend, cache=False) as store:
+    with Tickstore(backend) as store:
         assert calls["list"] == 0 and calls["get"] == 1  # the index: no data object, no listing
         assert sum(calls.values()) <= 4
         calls.clear()

@@ -12,6 +12,7 @@ import tickstore_core as ts
 from tickstore_core.errors import (
     ConfigError,
     InvalidInputError,
+    InvalidOptionError,
     InvalidTicksError,
     InvalidURLError,
     MissingDependencyError,
@@ -105,3 +106,12 @@ def test_numeric_store_options_out_of_range_are_config_errors(option, value):
 def test_cache_options_of_the_wrong_type_are_config_errors(options, message):
     with pytest.raises(ConfigError, match=message):
         ts.open_store("memory://cache-options", **options)
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [("memory://opts", {"bogus": 1}), ("memory://opts", {"index_ttl": -1}), ("memory://opts", {"max_workers": 0})],
+)
+def test_bad_keyword_options_are_invalid_option_errors(url, options):
+    with pytest.raises(InvalidOptionError):
+        ts.open_store(url, **options)

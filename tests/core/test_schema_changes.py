@@ -167,7 +167,7 @@ def test_an_index_without_types_still_loads_and_conflicts_surface_at_read(store_
         store.insert("C", _frame(pd.Categorical(["a", "b"]), DAY1))
         _forget_types(store, "A")
         _forget_types(store, "C")
-        assert all(v.types is None for v in store._index("A"))
+        assert all(v.types is None for v in store.engine.index("A"))
         store.insert("A", _frame(["a", "b"], DAY2))  # the old day's type is unknown: accepted
         store.insert("C", _frame(["c", "d"], DAY2))
         with pytest.raises(SchemaError, match=r"int64 on 2024-01-02; .*string on 2024-01-03"):

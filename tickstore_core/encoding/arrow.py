@@ -248,7 +248,9 @@ class ArrowObject:
             raise CorruptObjectError(f"the {FORMAT} object is truncated: a part of column {field.name!r} is missing")
         body = self.buffer.slice(offset, length)
         if zlib.crc32(body) != crc:
-            raise CorruptObjectError(f"the {FORMAT} object is damaged: a part of column {field.name!r} fails its CRC-32")
+            raise CorruptObjectError(
+                f"the {FORMAT} object is damaged: a part of column {field.name!r} fails its CRC-32"
+            )
         counter.parts += 1
         counter.bytes += length
         try:

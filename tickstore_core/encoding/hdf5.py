@@ -7,8 +7,8 @@ The integrity line in the user block (below) adds ``payload=OFFSET+LENGTH``: whe
 bytes lie in the file, so the store memory-maps the file and decodes the object without HDF5 (the
 object checks each part it reads by CRC-32). The file still opens with plain PyTables or h5py.
 
-Format ``tickstore-hdf5`` version 1 (tickstore 0.1; still read) is an HDF5 file with one PyTables ``Table`` node ``/ticks``, one
-row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's fletcher32 checksums. Each
+Format ``tickstore-hdf5`` version 1 (tickstore 0.1; still read) is an HDF5 file with one PyTables
+``Table`` node ``/ticks``, one row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's fletcher32 checksums. Each
 column is stored in a table field named like it when the name is a plain identifier, otherwise
 ``_col_{i}``:
 

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+import tickstore_core as ts
 from emulators.raw import raw_access
 from tickstore_core.backend import IfMatch
 from tickstore_core.errors import (
     BackendError,
     InvalidInputError,
     InvalidKeyError,
+    InvalidOptionError,
     InvalidURLError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -29,14 +31,14 @@ from tickstore_core.errors import (
 from tickstore_core.plugins import get_registry
 from tickstore_core.testing import BackendConformance
 
-LocalBackend = pytest.importorskip("tickstore_hdf5._backend").LocalBackend
+HDF5Backend = pytest.importorskip("tickstore_hdf5._backend").HDF5Backend
 SPAWN = multiprocessing.get_context("spawn")
 
 
-class TestLocalBackend(BackendConformance):
+class TestHDF5Backend(BackendConformance):
     @pytest.fixture
     def backend(self, tmp_path):
-        with LocalBackend.from_url((tmp_path / "store").as_uri()) as backend:
+        with HDF5Backend.from_url((tmp_path / "store").as_uri()) as backend:
             yield backend
 
     @pytest.fixture
@@ -57,19 +59,19 @@ def root(tmp_path) -> Path:
 
 
 def test_the_entry_point_is_discoverable():
-    assert get_registry().backend_class("file") is LocalBackend
-    assert (LocalBackend.encoding, LocalBackend.layout, LocalBackend.is_local) == ("hdf5", "behemoth", True)
+    assert get_registry().backend_class("file") is HDF5Backend
+    assert (HDF5Backend.encoding, HDF5Backend.layout, HDF5Backend.is_local) == ("hdf5", "behemoth", True)
 
 
 def test_options_come_typed_from_keywords_or_as_strings_from_the_url(root):
-    by_keyword = LocalBackend.from_url(root.as_uri(), fsync=False, lock_timeout=2)
-    by_query = LocalBackend.from_url(f"{root.as_uri()}?fsync=no&lock_timeout=2.0")
+    by_keyword = HDF5Backend.from_url(root.as_uri(), fsync=False, lock_timeout=2)
+    by_query = HDF5Backend.from_url(f"{root.as_uri()}?fsync=no&lock_timeout=2.0")
     assert by_keyword.options == by_query.options
     assert (by_query.options.fsync, by_query.options.lock_timeout) == (False, 2.0)
     assert by_query.url == root.as_uri() and by_query == by_keyword
     clone = pickle.loads(pickle.dumps(by_query))
     assert clone == by_query and clone.options == by_query.options
-    assert LocalBackend.from_url(root.as_uri()).options.lock_timeout is None
+    assert HDF5Backend.from_url(root.as_uri()).options.lock_timeout is None
 
 
 @pytest.mark.parametrize(
@@ -77,30 +79,44 @@ def test_options_come_typed_from_keywords_or_as_strings_from_the_url(root):
     [{"fsnyc": True}, {"fsync": "maybe"}, {"lock_timeout": "soon"}, {"lock_timeout": -1}, {"fsync": 2}],
 )
 def test_bad_options_are_refused_listing_the_valid_ones(root, options):
-    with pytest.raises(InvalidURLError) as info:
-        LocalBackend.from_url(root.as_uri(), **options)
+    with pytest.raises(InvalidOptionError) as info:  # keywords: not the URL's fault
+        HDF5Backend.from_url(root.as_uri(), **options)
     if "fsnyc" in options:
         assert "fsync" in str(info.value) and "lock_timeout" in str(info.value)
+    query = "&".join(f"{name}={value}" for name, value in options.items())
+    with pytest.raises(InvalidURLError) as in_url:
+        HDF5Backend.from_url(f"{root.as_uri()}?{query}")
+    assert not isinstance(in_url.value, InvalidOptionError)
+
+
+def test_one_name_across_distribution_entry_point_class_options_and_scheme(tmp_path):
+    spec = get_registry().spec_for("hdf5")
+    assert spec.name == "hdf5" and spec.distribution == "tickstore-hdf5" and spec.schemes == ("file", "hdf5")
+    assert (
+        HDF5Backend.name == "hdf5" and type(HDF5Backend.from_url(tmp_path.as_uri()).options).__name__ == "HDF5Options"
+    )
+    with ts.open_store(f"hdf5://{tmp_path / 'db'}") as store:
+        assert isinstance(store.backend, HDF5Backend) and store.backend.url == (tmp_path / "db").as_uri()
 
 
 @pytest.mark.parametrize("url", ["file://otherhost/db", "file:relative/db", "s3://bucket/db"])
 def test_urls_that_are_not_local_absolute_paths_are_refused(url):
     with pytest.raises(InvalidURLError, match="file:///"):
-        LocalBackend.from_url(url)
+        HDF5Backend.from_url(url)
 
 
 def test_paths_with_spaces_round_trip_through_the_url(tmp_path):
-    backend = LocalBackend.from_url((tmp_path / "my ticks" / "db").as_uri())
+    backend = HDF5Backend.from_url((tmp_path / "my ticks" / "db").as_uri())
     backend.put("k", b"x")
     assert (tmp_path / "my ticks" / "db" / "k").read_bytes() == b"x"
-    assert LocalBackend.from_url(backend.url).get("k") == b"x"
+    assert HDF5Backend.from_url(backend.url).get("k") == b"x"
 
 
 # --- files on disk -------------------------------------------------------------------------------
 
 
 def test_objects_are_plain_files_at_their_keys_and_the_root_is_created_on_first_write(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     with pytest.raises(ObjectNotFoundError):
         backend.get("2024/03/04/BTCUSD_0000.h5")
     assert list(backend.list()) == [] and not root.exists()
@@ -112,7 +128,7 @@ def test_objects_are_plain_files_at_their_keys_and_the_root_is_created_on_first_
 
 
 def test_listing_is_in_plain_string_order_of_the_full_keys(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     keys = ["a-b", "a/x", "a.c", "a0", "a/b/c", "b", "A", "a#", "_index/X.json", "_tickstore.json"]
     for key in keys:
         backend.put(key, b"")
@@ -122,7 +138,7 @@ def test_listing_is_in_plain_string_order_of_the_full_keys(root):
 
 
 def test_the_reserved_area_is_never_listed_nor_addressable(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     backend.put("k", b"x")
     with backend.lock("symbol-X"):
         pass
@@ -141,7 +157,7 @@ def test_the_reserved_area_is_never_listed_nor_addressable(root):
 
 
 def test_stray_files_and_directories_are_not_objects(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     backend.put("dir/k", b"x")
     (root / "dir" / "with space").write_bytes(b"not a valid key")
     (root / "empty").mkdir()
@@ -162,7 +178,7 @@ def test_stray_files_and_directories_are_not_objects(root):
 
 
 def test_listing_follows_directory_links_but_not_loops(root, tmp_path):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     backend.put("2024/01/02/X_0000.h5", b"a")
     archive = tmp_path / "archive-2023"
     (archive / "12" / "31").mkdir(parents=True)
@@ -173,7 +189,7 @@ def test_listing_follows_directory_links_but_not_loops(root, tmp_path):
 
 
 def test_listing_tolerates_files_vanishing_during_the_walk(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     keys = [f"{d}/{i}" for d in ("a", "b", "c") for i in range(3)]
     for key in keys:
         backend.put(key, b"x")
@@ -188,7 +204,7 @@ def test_listing_tolerates_files_vanishing_during_the_walk(root):
 
 
 def test_every_write_has_a_new_etag_even_with_the_same_bytes(root):
-    backend = LocalBackend.from_url(root.as_uri(), fsync=False)
+    backend = HDF5Backend.from_url(root.as_uri(), fsync=False)
     etags = {backend.put("k", b"same").etag for _ in range(200)}
     assert len(etags) == 200
     assert backend.head("k").etag in etags
@@ -196,7 +212,7 @@ def test_every_write_has_a_new_etag_even_with_the_same_bytes(root):
 
 
 def test_files_are_created_with_the_usual_permissions(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     backend.put("k", b"x")
     umask = os.umask(0)
     os.umask(umask)
@@ -204,8 +220,8 @@ def test_files_are_created_with_the_usual_permissions(root):
 
 
 def test_a_lock_times_out_when_asked_to(root):
-    holder = LocalBackend.from_url(root.as_uri())
-    waiter = LocalBackend.from_url(root.as_uri(), lock_timeout=0.05)
+    holder = HDF5Backend.from_url(root.as_uri())
+    waiter = HDF5Backend.from_url(root.as_uri(), lock_timeout=0.05)
     with holder.lock("symbol-X"), pytest.raises(BackendError, match="lock_timeout"):
         waiter.lock("symbol-X").__enter__()
     with waiter.lock("symbol-X"):
@@ -219,7 +235,7 @@ def test_temporary_files_of_dead_writers_are_swept_once_a_day_old(root):
     old.write_bytes(b"x")
     recent.write_bytes(b"y")
     os.utime(old, (time.time() - 2 * 86_400,) * 2)
-    LocalBackend.from_url(root.as_uri())
+    HDF5Backend.from_url(root.as_uri())
     assert not old.exists() and recent.exists()
 
 
@@ -229,8 +245,8 @@ def test_temporary_files_of_dead_writers_are_swept_once_a_day_old(root):
 _PERMISSION_DENIED = """
 import os, sys
 from tickstore_core.errors import BackendPermissionError
-from tickstore_hdf5._backend import LocalBackend
-backend = LocalBackend.from_url(sys.argv[1])
+from tickstore_hdf5._backend import HDF5Backend
+backend = HDF5Backend.from_url(sys.argv[1])
 if os.geteuid() == 0:  # root ignores file modes: become 'nobody' (imports are done, /root may be closed to it)
     try:
         os.setgroups([])
@@ -281,7 +297,7 @@ def test_permission_errors_become_backend_permission_errors():
 
 
 def _race_create(url: str, i: int, start, results) -> None:
-    backend = LocalBackend.from_url(url)
+    backend = HDF5Backend.from_url(url)
     start.wait()
     try:
         backend.put("race", f"writer {i}".encode(), mode="create")
@@ -291,7 +307,7 @@ def _race_create(url: str, i: int, start, results) -> None:
 
 
 def _race_if_match(url: str, i: int, etag: str, start, results) -> None:
-    backend = LocalBackend.from_url(url)
+    backend = HDF5Backend.from_url(url)
     start.wait()
     try:
         backend.put("index", f"v{i}".encode(), mode=IfMatch(etag))
@@ -317,7 +333,7 @@ def test_processes_racing_to_create_and_to_compare_and_swap_have_one_winner_each
     created = _run(_race_create, lambda i: (url, i), n)
     (winner,) = [i for i, outcome in created if outcome == "won"]
     assert [outcome for _, outcome in created].count("exists") == n - 1
-    backend = LocalBackend.from_url(url)
+    backend = HDF5Backend.from_url(url)
     assert backend.get("race") == f"writer {winner}".encode()
 
     etag = backend.put("index", b"v").etag
@@ -329,7 +345,7 @@ def test_processes_racing_to_create_and_to_compare_and_swap_have_one_winner_each
 
 def _count_under_lock(url: str, rounds: int, start, results) -> None:
     """Read-modify-write a counter file under the lock: any overlap would lose increments."""
-    backend = LocalBackend.from_url(url, fsync=False)
+    backend = HDF5Backend.from_url(url, fsync=False)
     start.wait()
     for _ in range(rounds):
         with backend.lock("counter"):
@@ -340,7 +356,7 @@ def _count_under_lock(url: str, rounds: int, start, results) -> None:
 
 
 def test_the_lock_excludes_other_processes(root):
-    backend = LocalBackend.from_url(root.as_uri())
+    backend = HDF5Backend.from_url(root.as_uri())
     backend.put("counter", b"0")
     _run(_count_under_lock, lambda i: (root.as_uri(), 25), 3)
     assert backend.get("counter") == b"75"
@@ -348,8 +364,8 @@ def test_the_lock_excludes_other_processes(root):
 
 _HOLD = """
 import sys, time
-from tickstore_hdf5._backend import LocalBackend
-with LocalBackend.from_url(sys.argv[1]).lock("symbol-BTCUSD"):
+from tickstore_hdf5._backend import HDF5Backend
+with HDF5Backend.from_url(sys.argv[1]).lock("symbol-BTCUSD"):
     print("locked", flush=True)
     time.sleep(600)
 """
@@ -359,12 +375,12 @@ def test_a_lock_is_released_when_its_holder_is_killed(root):
     holder = subprocess.Popen([sys.executable, "-c", _HOLD, root.as_uri()], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        impatient = LocalBackend.from_url(root.as_uri(), lock_timeout=0.2)
+        impatient = HDF5Backend.from_url(root.as_uri(), lock_timeout=0.2)
         with pytest.raises(BackendError, match="locked by another writer"):
             impatient.lock("symbol-BTCUSD").__enter__()
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=30)
-        with LocalBackend.from_url(root.as_uri(), lock_timeout=10).lock("symbol-BTCUSD"):
+        with HDF5Backend.from_url(root.as_uri(), lock_timeout=10).lock("symbol-BTCUSD"):
             pass
     finally:
         holder.kill()
@@ -374,8 +390,8 @@ def test_a_lock_is_released_when_its_holder_is_killed(root):
 
 _WRITE_FOREVER = """
 import sys
-from tickstore_hdf5._backend import LocalBackend
-backend = LocalBackend.from_url(sys.argv[1])
+from tickstore_hdf5._backend import HDF5Backend
+backend = HDF5Backend.from_url(sys.argv[1])
 print("writing", flush=True)
 for i in range(1, 10**6):
     backend.put("big", bytes([i % 256]) * (16 << 20))
@@ -384,7 +400,7 @@ for i in range(1, 10**6):
 
 def test_writers_killed_mid_write_leave_the_old_object_or_a_whole_new_one(root):
     """Kill a writer of 16 MiB objects at several moments, and while a temporary file is being written."""
-    backend, size = LocalBackend.from_url(root.as_uri()), 16 << 20
+    backend, size = HDF5Backend.from_url(root.as_uri()), 16 << 20
     backend.put("big", bytes(size))
     temporary = root / ".tickstore" / "tmp"
 

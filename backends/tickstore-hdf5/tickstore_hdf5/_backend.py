@@ -13,7 +13,7 @@ Guarantees, on one POSIX filesystem shared by any number of threads and processe
 - ``IfMatch`` compares and replaces under an exclusive ``flock`` on the key's lock file.
 - ETags come from ``os.stat``: inode, modification time and size. Each write is a new file whose
   modification time is set to the nanosecond clock, so an ETag is never seen twice.
-- :meth:`LocalBackend.lock` is an ``flock`` too: it excludes other processes and other threads,
+- :meth:`HDF5Backend.lock` is an ``flock`` too: it excludes other processes and other threads,
   and the kernel releases it when its holder dies, even by SIGKILL.
 
 Options (keywords, or strings in the URL query): ``fsync`` (default true: flush writes to the
@@ -55,41 +55,43 @@ from tickstore_core.plugin import (
     split_url,
 )
 
-from ._options import LocalOptions
+from ._options import HDF5Options
 
-__all__ = ["LocalBackend", "LocalOptions"]
+__all__ = ["HDF5Backend", "HDF5Options"]
 
 RESERVED = ".tickstore"
 _TEMP_MAX_AGE = 86_400.0
 
 
-class LocalBackend(Backend):
+class HDF5Backend(Backend):
     """Objects as files under a root directory; safe to share between threads and processes."""
 
-    name: ClassVar[str] = "file"
-    schemes: ClassVar[tuple[str, ...]] = ("file",)
+    name: ClassVar[str] = "hdf5"
+    schemes: ClassVar[tuple[str, ...]] = ("file", "hdf5")
     encoding: ClassVar[str] = "hdf5"
     layout: ClassVar[str] = "behemoth"
     is_local: ClassVar[bool] = True
 
-    def __init__(self, root: str | os.PathLike[str], options: LocalOptions | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], options: HDF5Options | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.options = options or LocalOptions()
+        self.options = options or HDF5Options()
         self._sweep_temporary_files()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> LocalBackend:
+    def from_url(cls, url: str, **options: Any) -> HDF5Backend:
         parts = split_url(url)
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            raise InvalidURLError(f"use file:///absolute/path/to/db for a local store, not {url!r}")
-        return cls(unquote(parts.path), LocalOptions.parse(parts.query, options))
+        if parts.scheme not in cls.schemes or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise InvalidURLError(
+                f"use file:///absolute/path/to/db (or hdf5:///absolute/path/to/db) for a local store, not {url!r}"
+            )
+        return cls(unquote(parts.path), HDF5Options.parse(parts.query, options))
 
     @property
     def url(self) -> str:
         return self.root.as_uri()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (LocalBackend, (str(self.root), self.options))
+        return (HDF5Backend, (str(self.root), self.options))
 
     # --- the verbs -----------------------------------------------------------------------------
 

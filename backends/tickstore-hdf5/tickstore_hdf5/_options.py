@@ -7,7 +7,7 @@ from typing import Any
 
 from tickstore_core.plugin import BackendOptions, InvalidURLError, flag_option, option
 
-__all__ = ["LocalOptions"]
+__all__ = ["HDF5Options"]
 
 
 def _seconds(name: str, value: Any) -> float | None:
@@ -23,10 +23,10 @@ def _seconds(name: str, value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class LocalOptions(BackendOptions):
+class HDF5Options(BackendOptions):
     """How the local backend writes and waits (see :mod:`tickstore_hdf5._backend`)."""
 
-    backend = "file"
+    backend = "hdf5"
     scheme = "file"
 
     fsync: bool = option(flag_option, True)

@@ -1,0 +1,582 @@
+"""The version engine: reads, writes and commits the versions of one store's partitions.
+
+:class:`Engine` owns the backend, the key layout, the codec, the local cache and the thread pool.
+It reads a version (through the cache, verified against what its index entry records), loads and revalidates
+indexes, writes encoded days and commits index changes with compare-and-swap. The user API
+(:mod:`tickstore_core.store`) plans queries and decides what to write; maintenance, copying and
+Dask use the same public methods.
+
+Commit protocol (the only place that writes an index): a writer uploads the data object under a
+new key first, then swaps the symbol's index with a conditional put on the ETag it read. A writer
+that loses the race re-reads the index and retries, so no version is lost or numbered twice. A
+crash between the two steps leaves only an orphan object, never a broken index. With the
+``behemoth`` layout the data key carries the version number, so the writers of a symbol hold the
+backend's lock around the whole write instead, and create each file without ever overwriting one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from .backend import Backend, IfMatch, ObjectMeta, PutMode
+from .bitemporal import next_version_number
+from .cache import ObjectCache, read_revalidated
+from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
+from .errors import (
+    BackendError,
+    CommitConflictError,
+    CorruptObjectError,
+    InvalidInputError,
+    InvalidOptionError,
+    LegacyIndexWarning,
+    LegacyStoreError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    SchemaError,
+    StoreClosedError,
+    StoreNotFoundError,
+    TickstoreError,
+    UnknownLayoutError,
+)
+from .fills import BackgroundFills
+from .index import SymbolIndex, Version
+from .integrity import matches
+from .layout import MANIFEST_KEY, Layout, layout_for, writer_token
+from .manifest import manifest_bytes, parse_manifest, settings
+from .objects import decode_checked, fetch_buffer
+from .progress import progress_bar
+from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
+from .summary import SummaryShards
+from .writes import Encoded, already_committed, check_schema, encode, plan_inserts
+
+__all__ = ["Engine", "LoadedIndex", "cache_identity"]
+
+log = logging.getLogger("tickstore")
+
+MAX_COMMIT_ATTEMPTS = 60
+_T = TypeVar("_T")
+_N = TypeVar("_N", int, float)
+
+Change = Callable[[SymbolIndex], "tuple[SymbolIndex | None, _T]"]
+"""An index change: the new index (None: nothing to commit) and the caller's result."""
+Finish = Callable[[SymbolIndex, list[str]], "tuple[SymbolIndex | None, _T]"]
+"""An index change for objects written under the given keys."""
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A symbol's index with the ETag it was read with and when (``time.monotonic()``)."""
+
+    index: SymbolIndex
+    etag: str | None
+    loaded_at: float
+
+
+class Engine:
+    """Versions of one store's partitions over one backend: read, written, committed.
+
+    Settings (timestamp column, time zone) come from the store's manifest, else from the
+    arguments; a location without a manifest may be a serenity store, read from its own index.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        cache: ObjectCache | None = None,
+        timestamp_column: str | None = None,
+        tz: str | None = None,
+        index_ttl: float = 5.0,
+        max_workers: int | None = None,
+        progress: bool | None = None,
+        allow_pickle: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.layout: Layout = layout_for(backend.layout)
+        self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
+        self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
+        self.fills = BackgroundFills()
+        self.index_ttl = number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
+        self.max_workers = number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
+        self.progress = progress
+        self.allow_pickle = allow_pickle
+        self.summaries = SummaryShards(backend, self.layout, self.read_mutable, self.map)
+        self._indexes: dict[str, LoadedIndex] = {}
+        self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+        self._exists = False
+        manifest = self._read_manifest()
+        self._manifest_written = manifest is not None
+        self.timestamp_column, self.tz = settings(backend.url, manifest, timestamp_column, tz)
+        self.serenity: SerenityStore | None = None
+        self._unknown_layout: str | None = None
+        if manifest is None:
+            detected = detect(backend, self.layout, self.read_mutable)
+            self.serenity, self._unknown_layout = detected.serenity, detected.unknown_layout
+        elif self.layout.version_named:  # an older tickstore indexed a serenity store from its files
+            self.serenity = read_index(backend, self.read_mutable, INDEX_KEYS[:1])
+            if self.serenity is not None:
+                message = (
+                    f"{backend.url} holds serenity's index.h5 and also the indexes an older tickstore built "
+                    "from the files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
+                )
+                log.warning(message)
+                warnings.warn(message, LegacyIndexWarning, stacklevel=4)
+
+    # --- the store's state -------------------------------------------------------------------
+
+    def read_mutable(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, bytes | None]:
+        """(ETag, bytes) of an index or the manifest, revalidated through the cache (see `read_revalidated`)."""
+        return read_revalidated(self.backend, self.cache, key, offline_ok=offline_ok)
+
+    def _read_manifest(self) -> dict[str, Any] | None:
+        _, data = self.read_mutable(MANIFEST_KEY)
+        return None if data is None else parse_manifest(data, self.backend.url)
+
+    def ensure_manifest(self) -> None:
+        """Create the manifest before the store's first write (another writer's is checked, not replaced)."""
+        if self._manifest_written:
+            return
+        data = manifest_bytes(self.timestamp_column, self.tz, self.layout.name, self.codec.name)
+        try:
+            written = self.backend.put(MANIFEST_KEY, data, mode="create")
+        except ObjectExistsError:
+            stored = self._read_manifest() or {}
+            settings(self.backend.url, stored, self.timestamp_column, self.tz)
+        else:
+            if self.cache is not None:  # so that this machine can open the store offline
+                self.cache.put_tagged(self.backend.url, MANIFEST_KEY, written.etag, data)
+        self._manifest_written = True
+
+    @property
+    def has_manifest(self) -> bool:
+        """Whether the store's manifest exists (read when opened, or written by this engine)."""
+        return self._manifest_written
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"the store {self.backend.url} is closed; open it again with open_store()")
+
+    def check_exists(self) -> None:
+        """Refuse to read a store whose root is missing: a typo must not look like an empty store.
+
+        Asked of the backend once, when a read finds nothing in a store without a manifest; a
+        store this engine wrote to, or whose manifest it read, exists.
+        """
+        if self._manifest_written or self._exists:
+            return
+        if not self.backend.exists():
+            raise StoreNotFoundError(f"{self.backend.url} does not exist; check the name, or insert to create it")
+        self._exists = True
+
+    def check_layout(self) -> None:
+        if self._unknown_layout is not None:
+            raise UnknownLayoutError(self._unknown_layout)
+
+    def check_writable(self) -> None:
+        if self.serenity is not None:
+            raise LegacyStoreError(
+                f"{self.backend.url} is a serenity store: tickstore reads it but does not write into it, so "
+                "serenity's index stays the one truth. Copy it to a tickstore store "
+                f"(`tickstore copy {self.backend.url} DESTINATION`) and write there"
+            )
+        self.check_layout()
+
+    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
+        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with self._lock:
+            self.check_open()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
+            pool = self._pool
+        futures = [pool.submit(work, item) for item in items]
+        enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
+        results = []
+        try:
+            with progress_bar(len(items), description, enabled) as bar:
+                for future in futures:
+                    results.append(future.result())
+                    bar.update(1)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return results
+
+    def close(self) -> bool:
+        """Stop the pool and close the backend and the cache; False if already closed."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self.fills.close()
+        self.backend.close()
+        if self.cache is not None:
+            self.cache.close()
+        return True
+
+    # --- indexes -------------------------------------------------------------------------------
+
+    def index(self, symbol: str) -> SymbolIndex:
+        """The symbol's index, from memory if loaded less than ``index_ttl`` seconds ago."""
+        self.check_layout()
+        if self.serenity is not None:
+            return self.serenity.indexes(self.index_ttl).get(symbol) or SymbolIndex(symbol)
+        loaded = self._held(symbol)
+        return loaded.index if loaded is not None else self.load_index(symbol).index
+
+    def index_for_write(self, symbol: str) -> SymbolIndex:
+        """The symbol's index for checks before a write: as `index`, never from the offline cache.
+
+        If the backend cannot be reached, the index held in memory (or none) is used: the commit,
+        which needs the backend anyway, checks again against the index it swaps.
+        """
+        loaded = self._held(symbol)
+        if loaded is not None:
+            return loaded.index
+        try:
+            return self.load_index(symbol, offline_ok=False).index
+        except BackendError:
+            with self._lock:
+                stale = self._indexes.get(symbol)
+            return stale.index if stale is not None else SymbolIndex(symbol)
+
+    def _held(self, symbol: str) -> LoadedIndex | None:
+        with self._lock:
+            loaded = self._indexes.get(symbol)
+        if loaded is not None and time.monotonic() - loaded.loaded_at < self.index_ttl:
+            return loaded
+        return None
+
+    def load_index(self, symbol: str, *, offline_ok: bool = True) -> LoadedIndex:
+        """Read the symbol's index from the backend, or revalidate the cached copy."""
+        if self.serenity is not None:
+            index = self.serenity.indexes(self.index_ttl).get(symbol) or SymbolIndex(symbol)
+            return LoadedIndex(index, self.serenity.etag, self.serenity.loaded_at)
+        key = self.layout.index_key(symbol)
+        etag, data = self.read_mutable(key, offline_ok=offline_ok)
+        if data is None:
+            loaded = LoadedIndex(SymbolIndex(symbol), None, time.monotonic())
+        else:
+            loaded = LoadedIndex(
+                SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}"), etag, time.monotonic()
+            )
+        self._remember(symbol, loaded)
+        return loaded
+
+    def serenity_indexes(self) -> dict[str, SymbolIndex]:
+        """Every symbol's index of a serenity store (empty for a tickstore store)."""
+        return {} if self.serenity is None else self.serenity.indexes(self.index_ttl)
+
+    def forget_indexes(self, symbol: str | None = None) -> None:
+        """Forget the indexes held in memory (one symbol's, or all), so the next read reloads them."""
+        with self._lock:
+            if symbol is not None:
+                self._indexes.pop(symbol, None)
+                return
+            self._indexes.clear()
+        if self.serenity is not None:
+            self.serenity.forget()
+
+    def _remember(self, symbol: str, loaded: LoadedIndex) -> None:
+        with self._lock:
+            self._indexes[symbol] = loaded
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def read_version(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> pa.Table:
+        """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded.
+
+        Objects in the ``tickstore-arrow`` format decode only the chunks with ticks in
+        ``[start_ns, end_ns]`` (the caller trims the edges) and only ``columns``.
+        """
+        if version.encoding is not None:
+            if version.encoding not in ARROW_ENCODINGS:
+                raise CorruptObjectError(
+                    f"{symbol} {version.day} version {version.version} ({version.key}) is encoded as "
+                    f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
+                )
+            return self._read_arrow(symbol, version, columns, start_ns, end_ns)
+        if self.cache is None:
+            return self._decode(symbol, version, self.fetch(symbol, version), columns)
+
+        def load() -> tuple[pa.Table, int]:
+            data = self.fetch(symbol, version)
+            return self._decode(symbol, version, data, None), len(data)
+
+        return self.cache.read_through(
+            self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
+        )
+
+    def _decode(self, symbol: str, version: Version, data: bytes, columns: Sequence[str] | None) -> pa.Table:
+        try:
+            if version.stats_known:
+                return self.previous_codec.decode(data, timestamp_column=self.timestamp_column, columns=columns)
+            # a serenity object: HDF5 (local) or Parquet (Azure), whatever the backend's encoding
+            return decode_by_content(
+                data, timestamp_column=self.timestamp_column, columns=columns, allow_pickle=self.allow_pickle
+            )
+        except TickstoreError as exc:
+            raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
+
+    def _read_arrow(
+        self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> pa.Table:
+        """A version in the ``tickstore-arrow`` format: from the cache's copy of the fetched bytes, else from
+        the backend (memory-mapped where it offers a local file), decoding only what the select needs.
+
+        Every part read is checked by its CRC-32 and the object's header against the index entry, so
+        no whole-object checksum is computed on the way; a fetched object goes into the cache after the
+        select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches.
+        """
+        identity = cache_identity(version)
+        url = self.backend.url
+        if self.cache is not None:
+            self.fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
+            cached = self.cache.get_object(url, version.key, checksum=identity)
+            if cached is not None:
+                try:
+                    table = decode_checked(cached, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
+                except CorruptObjectError:
+                    self.cache.drop_object(url, version.key, checksum=identity)
+                else:
+                    self.cache.count(hits=1, bytes_from_cache=cached.size)
+                    return table
+        buffer = fetch_buffer(self.backend, symbol, version)
+        table = decode_checked(buffer, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
+        cache = self.cache
+        if cache is not None and cache.writable:
+            cache.count(bytes_fetched=buffer.size)
+
+            def fill() -> None:
+                try:
+                    if matches(memoryview(buffer), version.checksum or ""):
+                        cache.put_object(url, version.key, buffer, checksum=identity)
+                finally:
+                    cache.release_connection()
+
+            self.fills.submit(version.key, fill)
+        return table
+
+    def fetch(self, symbol: str, version: Version) -> bytes:
+        """The version's object from the backend, verified against the checksum in the index."""
+        try:
+            data = self.backend.get(version.key)
+        except ObjectNotFoundError as exc:
+            raise ObjectNotFoundError(
+                f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
+                f"{self.backend.url} although the index references it; run `tickstore fsck`"
+            ) from exc
+        if version.checksum is not None and not matches(data, version.checksum):
+            raise CorruptObjectError(
+                f"{symbol} {version.day} version {version.version}: object {version.key} in "
+                f"{self.backend.url} does not match its checksum; it was changed or damaged after commit"
+            )
+        return data
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def encode(self, day: Any, table: pa.Table) -> Encoded:
+        """One day's ticks encoded with the store's codec (see `tickstore_core.writes.encode`)."""
+        return encode(self.codec, day, table)
+
+    def insert(self, symbol: str, encoded: list[Encoded], explicit: int | None) -> list[Version]:
+        """Write and commit ``encoded`` as the next version of each day; the new versions."""
+        if explicit is not None:  # fail before uploading anything when the order is already wrong
+            plan_inserts(self.index(symbol), encoded, [""] * len(encoded), explicit)
+
+        def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, list[Version]]:
+            done = already_committed(index, encoded, keys)
+            if done is not None:
+                return done
+            check_schema(symbol, index, encoded)  # other writers may have committed other types meanwhile
+            return plan_inserts(index, encoded, keys, explicit)
+
+        return self.write_versions(symbol, encoded, finish)
+
+    def write_versions(self, symbol: str, encoded: list[Encoded], finish: Finish[_T]) -> _T:
+        """Store the encoded objects, then commit the index change ``finish`` makes for their keys.
+
+        The strategy follows the layout: unique data keys are uploaded first, then committed; a
+        version-named layout writes each file under the symbol's lock, inside the commit.
+        """
+        if self.layout.version_named:
+            return self._write_under_lock(symbol, encoded, finish)
+        return self._upload_then_commit(symbol, encoded, finish)
+
+    def _upload_then_commit(self, symbol: str, encoded: list[Encoded], finish: Finish[_T]) -> _T:
+        """Upload every object once under a new unique key, then commit; uncommitted objects are removed."""
+        token = writer_token()
+        keys = [
+            self.layout.data_key(symbol, e.day, -1, f"{token}-{i}", self.codec.suffix) for i, e in enumerate(encoded)
+        ]
+        self.map(lambda pair: self._upload(*pair), list(zip(keys, encoded, strict=True)), f"upload {symbol}")
+        try:
+            return self.commit(symbol, lambda index: finish(index, keys))
+        except (CommitConflictError, InvalidInputError, SchemaError):
+            for key in keys:  # certainly not committed: do not leave orphans behind
+                with contextlib.suppress(TickstoreError):
+                    self.backend.delete(key)
+            raise
+
+    def _write_under_lock(self, symbol: str, encoded: list[Encoded], finish: Finish[_T]) -> _T:
+        """Write version-named files inside the commit, under the symbol's lock.
+
+        Under the lock an existing file at the next version's name can only be an orphan of a
+        crashed writer; the number is the day's next one, or the one ``encoded`` carries (a copy).
+        """
+        token = writer_token()
+
+        def change(index: SymbolIndex) -> tuple[SymbolIndex | None, _T]:
+            keys = []
+            for e in encoded:
+                number = e.version.version if e.version.version >= 0 else next_version_number(index, e.day)
+                if any(v.version == number for v in index.versions(e.day)):
+                    raise CommitConflictError(
+                        f"{symbol} {e.day} version {number} was committed by another writer meanwhile; "
+                        "nothing was written"
+                    )
+                key = self.layout.data_key(symbol, e.day, number, token, self.codec.suffix)
+                self._create_numbered(key, e.payload)
+                keys.append(key)
+            return finish(index, keys)
+
+        return self.commit(symbol, change)  # which holds the symbol's lock in this layout
+
+    def _upload(self, key: str, encoded: Encoded) -> None:
+        """Create the object under its new unique ``key``.
+
+        If it exists already, only an earlier attempt of this very upload can have written it (a
+        retry by the SDK after a lost response): fine if the bytes are ours.
+        """
+        try:
+            self.backend.put(key, encoded.payload, mode="create")
+        except ObjectExistsError:
+            if not matches(self.backend.get(key), encoded.version.checksum or ""):
+                raise
+
+    def _create_numbered(self, key: str, payload: bytes) -> None:
+        """Create a version-named file, under the symbol's lock; never overwrite one that is not our orphan.
+
+        Under the lock, a file already at the next version's name can only be replaced when it is
+        provably what a writer of this store left: a file tickstore wrote, owned by the backend. A
+        file behind a symbolic link (another store's) or one tickstore did not write (serenity's, or
+        a legacy file copied in) is left untouched.
+        """
+        try:
+            self.backend.put(key, payload, mode="create")
+            return
+        except ObjectExistsError:
+            pass
+        if not self.backend.owns(key):
+            reason = "it lies behind a symbolic link, so it belongs to another directory"
+        elif not self.codec.wrote(self.backend.get(key)):
+            reason = "tickstore did not write it"
+        else:
+            self.backend.put(key, payload, mode="overwrite")
+            return
+        raise ObjectExistsError(
+            f"{self.backend.url}/{key} already exists and is not an orphan of this store ({reason}); "
+            "nothing was committed: move that file away, then insert again"
+        )
+
+    # --- committing ----------------------------------------------------------------------------
+
+    def commit(self, symbol: str, change: Change[_T]) -> _T:
+        """Apply ``change`` to the symbol's index with compare-and-swap, retrying lost races.
+
+        The symbol's summary entry is updated after the commit (best effort).
+        """
+        try:
+            return self._commit_with_retries(symbol, change)
+        except BaseException:
+            self.forget_indexes(symbol)  # the outcome may be unknown (a lost response): read afresh next time
+            raise
+
+    def _commit_with_retries(self, symbol: str, change: Change[_T]) -> _T:
+        lock = self.backend.lock(f"symbol-{symbol}") if self.layout.version_named else contextlib.nullcontext()
+        with lock:
+            return self._swap(symbol, change)
+
+    def _swap(self, symbol: str, change: Change[_T]) -> _T:
+        key = self.layout.index_key(symbol)
+        for attempt in range(MAX_COMMIT_ATTEMPTS):
+            loaded = self.load_index(symbol, offline_ok=False)
+            new_index, result = change(loaded.index)
+            if new_index is None:
+                return result
+            mode: PutMode = IfMatch(loaded.etag) if loaded.etag is not None else "create"
+            data = new_index.to_bytes()
+            try:
+                meta: ObjectMeta = self.backend.put(key, data, mode=mode)
+            except (PreconditionFailedError, ObjectExistsError):
+                log.debug("commit of %s lost a race (attempt %d); retrying", symbol, attempt + 1)
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                continue
+            except BackendError as exc:  # the request may have reached the backend before the failure
+                raise type(exc)(
+                    f"{exc}; the commit to {symbol}'s index may or may not have happened: check "
+                    f"store.history({symbol!r}) before inserting again"
+                ) from exc
+            if self.cache is not None:  # offline, this machine still reads what it committed
+                self.cache.put_tagged(self.backend.url, key, meta.etag, data)
+            self._remember(symbol, LoadedIndex(new_index, meta.etag, time.monotonic()))
+            self.summaries.update(symbol, new_index, meta.etag)
+            return result
+        raise CommitConflictError(
+            f"gave up committing {symbol} to {self.backend.url} after {MAX_COMMIT_ATTEMPTS} lost races "
+            "with other writers; nothing was committed, try again"
+        )
+
+
+def cache_identity(version: Version) -> str:
+    """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
+
+    A serenity store records no checksums; its files are never rewritten (a new version is a new
+    file), so their entries are tied to the version's number and start time instead.
+    """
+    return version.checksum or f"serenity-{version.version}-{version.start_time}"
+
+
+def number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:
+    """A numeric option (None passes), or an `InvalidOptionError` saying what is allowed."""
+    if value is None:
+        return None
+    wrong = (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
+    )
+    if wrong or value < minimum or value != value:
+        raise InvalidOptionError(
+            f"{name} must be {'an integer' if kind is int else 'a number'} >= {minimum:g}, got {value!r}"
+        )
+    return kind(value)

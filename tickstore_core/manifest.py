@@ -1,0 +1,68 @@
+"""The store's manifest (``_tickstore.json``): the settings fixed when a store is created.
+
+It records the timestamp column, the time zone, the key layout and the object encoding. A store
+opened with other settings than it holds is an error; settings left out come from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import ConfigError, CorruptObjectError
+from .layout import MANIFEST_KEY
+from .times import check_tz
+
+__all__ = ["DEFAULT_TIMESTAMP_COLUMN", "DEFAULT_TZ", "MANIFEST_FORMAT", "manifest_bytes", "parse_manifest", "settings"]
+
+MANIFEST_FORMAT = "tickstore/1"
+DEFAULT_TIMESTAMP_COLUMN = "time"
+DEFAULT_TZ = "UTC"
+
+
+def parse_manifest(data: bytes, url: str) -> dict[str, Any]:
+    """The manifest's fields; :class:`CorruptObjectError` if ``data`` is not a tickstore manifest."""
+    try:
+        manifest = json.loads(data)
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"unknown format {manifest.get('format')!r}")
+    except (ValueError, AttributeError) as exc:
+        raise CorruptObjectError(f"{url}/{MANIFEST_KEY} is not a tickstore manifest: {exc}") from exc
+    return dict(manifest)
+
+
+def settings(
+    url: str, manifest: dict[str, Any] | None, timestamp_column: str | None, tz: str | None
+) -> tuple[str, str]:
+    """(timestamp column, time zone): the stored ones, else those asked for, else the defaults.
+
+    Asking for a setting that differs from the stored one is a :class:`ConfigError`.
+    """
+    stored = manifest or {}
+    if tz is not None:
+        tz = check_tz(tz)
+    if "tz" in stored:
+        check_tz(stored["tz"], f"recorded in {url}/{MANIFEST_KEY}, which you may correct")
+    for name, asked in (("timestamp_column", timestamp_column), ("tz", tz)):
+        if asked is not None and name in stored and stored[name] != asked:
+            raise ConfigError(
+                f"the store at {url} uses {name}={stored[name]!r}, not {asked!r}; "
+                f"omit {name} to use the store's setting"
+            )
+    column = stored.get("timestamp_column") or timestamp_column or DEFAULT_TIMESTAMP_COLUMN
+    zone = stored.get("tz") or tz or DEFAULT_TZ
+    if not isinstance(column, str) or not column:
+        raise ConfigError(f"timestamp_column must be a non-empty string, got {column!r}")
+    return column, zone
+
+
+def manifest_bytes(timestamp_column: str, tz: str, layout: str, encoding: str) -> bytes:
+    """The manifest a new store is created with."""
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "timestamp_column": timestamp_column,
+        "tz": tz,
+        "layout": layout,
+        "encoding": encoding,
+    }
+    return json.dumps(manifest, indent=1).encode()

@@ -1,0 +1,148 @@
+"""Query planning: a select's arguments checked, and the versions it must read found in the index.
+
+A plan is made once and read by any executor: the store's own select, Dask, prefetch.
+Reading the planned versions, and trimming them to the bounds, is the engine's and frames' work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .engine import Engine
+from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError
+from .index import SymbolIndex, Version
+from .symbols import check_symbol
+from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
+
+__all__ = ["Query", "check_read_columns", "in_time_order", "plan_query", "trim"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A checked select: the symbol, UTC bounds (inclusive), columns and the versions to read."""
+
+    symbol: str
+    start: int
+    end: int
+    columns: list[str] | None
+    versions: list[Version]
+
+
+def plan_query(
+    engine: Engine,
+    symbol: str,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    as_of: TimeLike | None,
+    columns: str | Sequence[str] | None,
+) -> Query:
+    """Check a select's arguments and find the versions it reads: those with ticks in range."""
+    engine.check_open()
+    check_symbol(symbol)
+    start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", engine.tz)
+    end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", engine.tz)
+    if start_ns > end_ns:
+        raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
+    as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
+    wanted = check_columns(columns, engine.timestamp_column)
+    index = engine.index(symbol)
+    if not len(index):
+        engine.check_exists()
+    first, last = _day_of(start_ns, index, engine.tz, first=True), _day_of(end_ns, index, engine.tz, first=False)
+    versions = [
+        v
+        for v in index.lookup(first, last, as_of_ns)
+        if not v.stats_known  # serenity's files: read the day's file and trim it
+        or (
+            v.rows
+            and v.max_time is not None
+            and v.min_time is not None
+            and v.max_time >= start_ns
+            and v.min_time <= end_ns
+        )
+    ]
+    if wanted is not None and versions and all(v.columns is not None for v in versions):
+        known = {c for v in versions for c in v.columns or ()}
+        _refuse_missing(symbol, wanted, known)
+    return Query(symbol, start_ns, end_ns, wanted, versions)
+
+
+def check_columns(columns: str | Sequence[str] | None, timestamp_column: str) -> list[str] | None:
+    """``columns`` as a list of distinct data column names (None: all), or a clear error."""
+    if columns is None:
+        return None
+    if not isinstance(columns, str) and not isinstance(columns, Iterable):
+        raise InvalidInputError(f"columns must be a column name or a list of names, got {type(columns).__name__}")
+    wanted = [columns] if isinstance(columns, str) else list(columns)
+    bad = [c for c in wanted if not isinstance(c, str)]
+    if bad:
+        raise InvalidInputError(f"columns must be column names (strings), got {bad!r}")
+    if timestamp_column in wanted:
+        raise InvalidInputError(f"{timestamp_column!r} is the index of every result; leave it out of columns")
+    if len(set(wanted)) != len(wanted):
+        raise InvalidInputError(f"columns lists a name twice: {wanted!r}")
+    return wanted
+
+
+def _day_of(ns: int, index: SymbolIndex, tz: str, *, first: bool) -> dt.date:
+    if ns in (TIME_MIN, TIME_MAX):
+        days = index.days()
+        if not days:
+            return dt.date(1970, 1, 1)
+        return days[0] if first else days[-1]
+    return to_day(pd.Timestamp(ns, tz="UTC"), tz)
+
+
+def _refuse_missing(symbol: str, wanted: list[str], known: set[str]) -> None:
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        raise ColumnNotFoundError(
+            f"{symbol} has no column {', '.join(map(repr, missing))} in the selected range; "
+            f"columns there: {', '.join(sorted(known))}"
+        )
+
+
+def check_read_columns(symbol: str, tables: list[pa.Table], columns: list[str] | None) -> None:
+    """A column asked for that none of the read days has is an error, as for a tickstore store."""
+    if columns is None or not tables:
+        return
+    _refuse_missing(symbol, columns, {name for t in tables for name in t.column_names[1:]})
+
+
+def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
+    """The rows of a sorted partition with ``start_ns <= time <= end_ns`` (a zero-copy slice)."""
+    if table.num_rows == 0:
+        return table
+    column = table.column(0)
+    if column[0].value >= start_ns and column[-1].value <= end_ns:  # the usual whole day: nothing to copy
+        return table
+    times = column.combine_chunks().cast(pa.int64()).to_numpy()
+    lo = int(np.searchsorted(times, start_ns, side="left")) if start_ns != TIME_MIN else 0
+    hi = int(np.searchsorted(times, end_ns, side="right")) if end_ns != TIME_MAX else len(times)
+    if lo == 0 and hi == len(times):
+        return table
+    return table.slice(lo, hi - lo)
+
+
+def in_time_order(tables: list[pa.Table]) -> list[pa.Table]:
+    """The days' tables, sorted by time (stably) across them if one spills into another's time.
+
+    Each table is sorted; serenity's files may hold ticks outside their day, so days can overlap.
+    """
+    filled = [t for t in tables if t.num_rows]
+    overlapping = any(
+        earlier.column(0)[-1].value > later.column(0)[0].value for earlier, later in itertools.pairwise(filled)
+    )
+    if not overlapping:
+        return tables
+    table = pa.concat_tables(tables, promote_options="permissive")
+    tables.clear()
+    order = np.argsort(table.column(0).combine_chunks().cast(pa.int64()).to_numpy(), kind="stable")
+    return [table.take(pa.array(order))]

@@ -1,0 +1,360 @@
+"""The store's read API: select, history and the catalogue (symbols, days, summary).
+
+Part of `tickstore_core.store.Tickstore`: queries are planned by `tickstore_core.query` and
+their versions read by the engine (`tickstore_core.engine`), concurrently and through the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .engine import Engine
+from .errors import ConfigError, MissingDependencyError
+from .frames import empty_frame, frame_from_tables
+from .index import Version
+from .layout import INDEX_PREFIX
+from .query import Query, check_read_columns, in_time_order, plan_query, trim
+from .schema import unify_tables
+from .summary import summary_entry, summary_frame
+from .symbols import check_symbol
+from .times import DayLike, TimeLike, to_day, to_utc_ns
+
+__all__ = ["ReadAPI"]
+
+
+class ReadAPI:
+    """Reads of ticks, versions and the catalogue (mixed into `Tickstore`)."""
+
+    _engine: Engine
+
+    def select(
+        self,
+        symbol: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        as_of: TimeLike | None = None,
+        columns: str | Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Ticks of ``symbol`` with ``start <= time <= end``, as known at transaction time ``as_of``.
+
+        Days are read concurrently (through the local cache for remote stores).
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        start, end : timestamp, date or str, optional
+            Both inclusive, like ``df.loc[start:end]``; None means unbounded. A timestamp is that
+            instant (naive means UTC). A date-only bound (a date, ``"2024-03-10"``, ``"2024-03"``,
+            ``"2024"``) is that trading day, month or year in the store's time zone, from local
+            midnight to local midnight; as ``end`` it covers the whole period (``"2024-03-05 09:30"``
+            covers the minute).
+        as_of : timestamp, optional
+            The transaction time to read at: per day, the version valid then. None reads the current
+            versions.
+        columns : str or list of str, optional
+            Only these data columns (the time index is always there).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the store's timestamp column (tz-aware, sorted, equal timestamps in inserted
+            order). An unknown symbol or an empty range gives an empty DataFrame.
+
+        Raises
+        ------
+        InvalidTimeError
+            A bound cannot be read as a time, or ``start`` is after ``end``.
+        ColumnNotFoundError
+            A column asked for exists on none of the selected days.
+        StoreNotFoundError
+            The store's directory, bucket or container does not exist.
+
+        Examples
+        --------
+        >>> store.select("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03-04", "2024-03-08", as_of="2024-03-09")  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03", columns=["price"])  # doctest: +SKIP
+        """
+        query = self._plan(symbol, start, end, as_of, columns)
+        if not query.versions:
+            return empty_frame(self._engine.timestamp_column, self._engine.tz, query.columns or ())
+        versions = query.versions
+        tables = self._engine.map(
+            lambda v: trim(
+                self._engine.read_version(symbol, v, query.columns, query.start, query.end), query.start, query.end
+            ),
+            versions,
+            f"{symbol} {versions[0].day}..{versions[-1].day}",
+        )
+        labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
+        if not all(v.stats_known for v in versions):  # serenity's files: columns known only now, days may spill
+            check_read_columns(symbol, tables, query.columns)
+            tables = in_time_order(unify_tables(tables, labels))
+            if len(tables) != len(labels):
+                labels = [f"{versions[0].day}..{versions[-1].day}"]
+        return frame_from_tables(tables, self._engine.timestamp_column, self._engine.tz, query.columns, labels)
+
+    def to_dask(
+        self,
+        symbol: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        as_of: TimeLike | None = None,
+        columns: str | Sequence[str] | None = None,
+    ) -> Any:
+        """The ticks `select` would return, as a lazy dask DataFrame with one partition per day.
+
+        Divisions are known (day boundaries), and each worker reads its days through the same backend
+        and local cache, so a ``dask.distributed`` cluster reads them in parallel.
+
+        Parameters
+        ----------
+        symbol, start, end, as_of, columns
+            As for `select`.
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            Dask is not installed: ``pip install "tickstore[dask]"``.
+        LegacyStoreError
+            A serenity store, whose files do not keep to their days.
+
+        Examples
+        --------
+        >>> store.to_dask("BTCUSD", "2024-01", "2024-03")["price"].mean().compute()  # doctest: +SKIP
+        """
+        try:
+            import dask.dataframe  # noqa: F401 - only to say which extra is missing, before any work
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"to_dask needs dask[dataframe], which is not installed ({exc}); "
+                'install it with: pip install "tickstore[dask]"'
+            ) from exc
+        from .daskframe import to_dask
+
+        return to_dask(self._engine, self._plan(symbol, start, end, as_of, columns))
+
+    def prefetch(
+        self, symbol: str, start: TimeLike | None = None, end: TimeLike | None = None, as_of: TimeLike | None = None
+    ) -> int:
+        """Fetch the objects a select would read into the local cache, for offline work.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        start, end, as_of : optional
+            As for `select`.
+
+        Returns
+        -------
+        int
+            The bytes of the objects now in the cache.
+
+        Raises
+        ------
+        ConfigError
+            The store has no cache, or the cache cannot be written.
+
+        Examples
+        --------
+        >>> store.prefetch("BTCUSD", "2024-03-01", "2024-03-31")  # doctest: +SKIP
+        """
+        if self._engine.cache is None:
+            raise ConfigError(f"the store {self._engine.backend.url} has no cache; open it with cache=True to prefetch")
+        if not self._engine.cache.writable:
+            raise ConfigError(f"cannot prefetch: {self._engine.cache.problem}")
+        query = self._plan(symbol, start, end, as_of, None)
+        self._engine.map(lambda v: self._engine.read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
+        return sum(v.bytes or 0 for v in query.versions)
+
+    def _plan(
+        self,
+        symbol: str,
+        start: TimeLike | None,
+        end: TimeLike | None,
+        as_of: TimeLike | None,
+        columns: str | Sequence[str] | None,
+    ) -> Query:
+        return plan_query(self._engine, symbol, start, end, as_of, columns)
+
+    def history(self, symbol: str, day: DayLike | None = None) -> pd.DataFrame:
+        """Every version of ``symbol`` (or of one day), oldest first, with its times and statistics.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        day : date or str, optional
+            Only this trading day's versions.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per version: ``day``, ``version``, ``start_time`` and ``end_time`` (the
+            transaction times at which it is the truth; a first version starts at the beginning of
+            time, shown as ``Timestamp.min``, or at the explicit ``as_of`` it was inserted with; the
+            current one ends at ``Timestamp.max``), ``recorded_at``, ``current``, ``rows``, ``bytes``,
+            ``min_time``, ``max_time``, ``columns``, ``schema``, ``checksum`` and ``key``. Versions of
+            a serenity store have no statistics: those columns are NA.
+
+        Examples
+        --------
+        >>> store.history("BTCUSD", "2024-03-06")[["version", "start_time", "end_time", "rows"]]  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        check_symbol(symbol)
+        index = self._engine.index(symbol)
+        if not len(index):
+            self._engine.check_exists()
+        versions: Iterable[Version] = index if day is None else index.versions(to_day(day, self._engine.tz))
+        rows = [
+            {
+                "day": v.day,
+                "version": v.version,
+                "start_time": v.start_time,
+                "end_time": v.end_time,
+                "recorded_at": v.recorded_at,
+                "current": v.current,
+                "rows": v.rows,
+                "bytes": v.bytes,
+                "min_time": v.min_time,
+                "max_time": v.max_time,
+                "columns": None if v.columns is None else ",".join(v.columns),
+                "schema": v.schema,
+                "checksum": v.checksum,
+                "key": v.key,
+            }
+            for v in versions
+        ]
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
+        for name in ("start_time", "end_time", "recorded_at", "min_time", "max_time"):
+            frame[name] = pd.to_datetime(frame[name].astype("Int64"), unit="ns", utc=True)
+        if any(not v.stats_known for v in versions):
+            frame = frame.astype({"rows": "Int64", "bytes": "Int64"})
+        return frame
+
+    def symbols(self) -> list[str]:
+        """Every symbol of the store (inserted at least once), sorted.
+
+        Returns
+        -------
+        list of str
+
+        Raises
+        ------
+        StoreNotFoundError
+            The store's directory, bucket or container does not exist.
+
+        Examples
+        --------
+        >>> store.symbols()  # doctest: +SKIP
+        ['BTCUSD', 'ETHUSD']
+        """
+        self._engine.check_open()
+        self._engine.check_layout()
+        if self._engine.serenity is not None:
+            return sorted(self._engine.serenity_indexes())
+        found = (self._engine.layout.symbol_of_index_key(meta.key) for meta in self._engine.backend.list(INDEX_PREFIX))
+        symbols = sorted(s for s in found if s)
+        if not symbols:
+            self._engine.check_exists()
+        return symbols
+
+    def days(self, symbol: str, as_of: TimeLike | None = None) -> list[dt.date]:
+        """The days of ``symbol`` that have ticks at transaction time ``as_of``.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        as_of : timestamp, optional
+            The transaction time; None means now.
+
+        Returns
+        -------
+        list of datetime.date
+            Sorted trading days with a version that has ticks.
+
+        Examples
+        --------
+        >>> store.days("BTCUSD")  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        check_symbol(symbol)
+        as_of_ns = None if as_of is None else to_utc_ns(as_of, "as_of")
+        index = self._engine.index(symbol)
+        days = index.days()
+        if not days:
+            self._engine.check_exists()
+            return []
+        return [v.day for v in index.lookup(days[0], days[-1], as_of_ns) if v.may_have_rows]
+
+    def summary(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per symbol (default: every symbol): its current data and its number of versions.
+
+        Thousands of symbols take about a second: one listing of the indexes and a read of the
+        summary shards (``_summary/NN.json``, updated after every commit), whose entry for a symbol
+        is used only while the symbol's index still has the ETag the entry was computed from.
+        Indexes without a valid entry are read concurrently, and their shards are then updated
+        (best effort: a lost race or a read-only credential only leaves them for the next call).
+
+        Parameters
+        ----------
+        symbols : list of str, optional
+            Only these symbols, in this order (unknown ones are left out).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``symbol``: ``days`` with ticks now, ``first_day``, ``last_day``, ``rows`` and
+            ``bytes`` of the current versions (None where a serenity store does not know), and
+            ``versions`` (all of them, ended ones included).
+
+        Warns
+        -----
+        UnreadableIndexWarning
+            A symbol's index cannot be read; the other symbols are summarised.
+
+        Examples
+        --------
+        >>> store.summary().sort_values("rows").tail()  # doctest: +SKIP
+        """
+        self._engine.check_open()
+        self._engine.check_layout()
+        if self._engine.serenity is not None:  # read-only: summarised from serenity's index, nothing written
+            indexes = self._engine.serenity_indexes()
+            chosen = sorted(indexes) if symbols is None else [check_symbol(s) for s in symbols]
+            return summary_frame({s: summary_entry(indexes[s]) for s in chosen if s in indexes}, chosen)
+        wanted = None if symbols is None else [check_symbol(s) for s in symbols]
+        frame, listed = self._engine.summaries.frame(wanted)
+        if not listed:
+            self._engine.check_exists()
+        return frame
+
+
+_HISTORY_COLUMNS = (
+    "day",
+    "version",
+    "start_time",
+    "end_time",
+    "recorded_at",
+    "current",
+    "rows",
+    "bytes",
+    "min_time",
+    "max_time",
+    "columns",
+    "schema",
+    "checksum",
+    "key",
+)

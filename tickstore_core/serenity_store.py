@@ -1,0 +1,150 @@
+"""Recognising a store written by serenity's tick store, and keeping its index in memory.
+
+A location without a tickstore manifest is a serenity store when it holds serenity's index
+(``index.h5``, or the ``index`` blob in Azure): that index, parsed by
+:mod:`tickstore_core.serenity_index`, is the truth for every read, re-read when it changes.
+Without it, versions are rebuilt from the data files' names and modification times (with a
+:class:`LegacyIndexWarning`). Nothing is ever written into such a store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .backend import Backend
+from .errors import BackendError, LegacyIndexWarning, ObjectNotFoundError
+from .index import SymbolIndex
+from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
+from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
+
+__all__ = ["INDEX_KEYS", "Detected", "SerenityStore", "detect", "read_index"]
+
+log = logging.getLogger("tickstore")
+
+ReadMutable = Callable[[str], "tuple[str | None, bytes | None]"]
+"""Reads a mutable object: (ETag, bytes), or (None, None) when it does not exist."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    key: str | None  # None: derived from the files
+    indexes: dict[str, SymbolIndex]
+    etag: str | None
+    loaded_at: float
+
+
+class SerenityStore:
+    """A serenity store's per-symbol indexes, re-read once ``ttl`` passed and the index changed."""
+
+    def __init__(self, backend: Backend, read: ReadMutable, snapshot: _Snapshot) -> None:
+        self._backend = backend
+        self._read = read
+        self._snapshot = snapshot
+        self._lock = threading.Lock()
+
+    @property
+    def etag(self) -> str | None:
+        return self._snapshot.etag
+
+    @property
+    def loaded_at(self) -> float:
+        return self._snapshot.loaded_at
+
+    def forget(self) -> None:
+        """Make the next call re-check the index."""
+        with self._lock:
+            self._snapshot = _Snapshot(self._snapshot.key, self._snapshot.indexes, self._snapshot.etag, -float("inf"))
+
+    def indexes(self, ttl: float) -> dict[str, SymbolIndex]:
+        """Every symbol's index: held ones if younger than ``ttl`` seconds or unchanged (one HEAD)."""
+        held = self._snapshot
+        if time.monotonic() - held.loaded_at < ttl:
+            return held.indexes
+        if held.key is None:
+            fresh = _Snapshot(None, index_from_listing(self._backend.list(""), _LEGACY_LAYOUT), None, time.monotonic())
+        else:
+            fresh = self._reread(held)
+        with self._lock:
+            self._snapshot = fresh
+        return fresh.indexes
+
+    def _reread(self, held: _Snapshot) -> _Snapshot:
+        key = held.key
+        assert key is not None
+        with contextlib.suppress(BackendError, ObjectNotFoundError):  # then the read below decides
+            if self._backend.head(key).etag == held.etag:  # unchanged: no GET, no parse
+                return _Snapshot(key, held.indexes, held.etag, time.monotonic())
+        etag, data = self._read(key)
+        if data is None:
+            raise ObjectNotFoundError(
+                f"{self._backend.url}/{key}, the serenity store's index, has disappeared; open the store again"
+            )
+        same = etag is not None and etag == held.etag
+        indexes = held.indexes if same else read_serenity_index(data, where=f"{self._backend.url}/{key}")
+        return _Snapshot(key, indexes, etag, time.monotonic())
+
+
+_LEGACY_LAYOUT = layout_for("behemoth")
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a location without a manifest is: a serenity store, a new store, or something unknown."""
+
+    serenity: SerenityStore | None = None
+    unknown_layout: str | None = None  # why the location is neither kind of store
+
+
+def read_index(backend: Backend, read: ReadMutable, keys: Sequence[str] = INDEX_KEYS) -> SerenityStore | None:
+    """The serenity store whose index is the first of ``keys`` that exists; None if none does."""
+    for key in keys:
+        etag, data = read(key)
+        if data is not None:
+            indexes = read_serenity_index(data, where=f"{backend.url}/{key}")
+            return SerenityStore(backend, read, _Snapshot(key, indexes, etag, time.monotonic()))
+    return None
+
+
+def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
+    """For a location without a manifest: find serenity's index, else data files, else foreign objects.
+
+    Costs one HEAD (plus a GET of the index when there is one) per index name; without an
+    index, one listing (which stops at the first object when the location is empty).
+    """
+    found = read_index(backend, read)
+    if found is not None:
+        return Detected(serenity=found)
+    listing = backend.list("")
+    first = next(listing, None)
+    if first is None:
+        return Detected()  # a new, empty store
+    metas = [first, *listing]
+    if any(m.key.startswith(INDEX_PREFIX) or m.key == MANIFEST_KEY for m in metas):
+        return Detected()
+    if any(_LEGACY_LAYOUT.parse_data_key(m.key) is not None for m in metas):
+        message = (
+            f"{backend.url} has no serenity index (index.h5 / index) and no tickstore manifest: "
+            "versions were derived from the data files' names and modification times (the first version "
+            "of a day valid from the beginning of time, each later one from its file's mtime) and deletes "
+            "cannot be known; restore the index to read the store exactly as serenity does"
+        )
+        log.warning(message)
+        warnings.warn(message, LegacyIndexWarning, stacklevel=5)
+        snapshot = _Snapshot(None, index_from_listing(metas, _LEGACY_LAYOUT), None, time.monotonic())
+        return Detected(serenity=SerenityStore(backend, read, snapshot))
+    if not layout.parse_data_key(metas[0].key):
+        sample = ", ".join(m.key for m in metas[:3])
+        return Detected(
+            unknown_layout=(
+                f"{backend.url} holds objects (e.g. {sample}) but is neither a tickstore store "
+                "(no _tickstore.json) nor a serenity store (no index.h5 / index, no YYYY/MM/DD/SYMBOL_VVVV.h5 "
+                "files); check the URL"
+            )
+        )
+    return Detected()

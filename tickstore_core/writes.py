@@ -1,0 +1,116 @@
+"""What a write commits: each day encoded and summarised, then planned into the symbol's index.
+
+Nothing here touches the backend: :class:`Encoded` days are built before anything is written
+(so bad input fails first), and the planning functions return the new index for the engine's
+compare-and-swap commit (:mod:`tickstore_core.engine`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from .bitemporal import plan_insert
+from .encoding import Codec
+from .frames import schema_fingerprint
+from .index import SymbolIndex, Version
+from .integrity import checksum
+from .schema import check_compatible, type_code
+from .times import now_ns
+
+__all__ = ["Encoded", "already_committed", "check_schema", "encode", "plan_inserts"]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One day of a write, encoded and summarised before anything is written.
+
+    ``version.version`` is -1 for "the day's next number" (an insert), or the number the version
+    must have (a copy, which keeps the source's numbers).
+    """
+
+    day: dt.date
+    payload: bytes
+    version: Version
+
+
+def encode(codec: Codec, day: dt.date, table: pa.Table) -> Encoded:
+    """The day's ticks as the bytes of one object, with the statistics its index entry records."""
+    payload = codec.encode(table)
+    times = table.column(0)
+    rows = table.num_rows
+    version = Version(
+        day=day,
+        version=-1,
+        key="",
+        start_time=0,
+        end_time=0,
+        recorded_at=0,
+        rows=rows,
+        bytes=len(payload),
+        min_time=int(times[0].value) if rows else None,
+        max_time=int(times[rows - 1].value) if rows else None,
+        columns=tuple(table.column_names[1:]),
+        schema=schema_fingerprint(table.schema),
+        checksum=checksum(payload),
+        types=tuple(type_code(field.type) for field in table.schema)[1:],
+        encoding=codec.encoding,
+    )
+    return Encoded(day, payload, version)
+
+
+def plan_inserts(
+    index: SymbolIndex, encoded: list[Encoded], keys: list[str], explicit: int | None
+) -> tuple[SymbolIndex, list[Version]]:
+    """The index after inserting ``encoded`` (one object per day) under ``keys``, and the new versions."""
+    wanted = explicit if explicit is not None else now_ns()
+    recorded_at = now_ns()
+    changed: list[Version] = []
+    new_versions = []
+    for e, key in zip(encoded, keys, strict=True):
+        planned = plan_insert(
+            index,
+            dataclasses.replace(e.version, key=key, recorded_at=recorded_at),
+            wanted=wanted,
+            explicit=explicit is not None,
+        )
+        changed.extend(planned)
+        new_versions.append(planned[-1])
+    return index.replace(changed), new_versions
+
+
+def already_committed(index: SymbolIndex, encoded: list[Encoded], keys: list[str]) -> tuple[None, list[Version]] | None:
+    """(None, versions) if ``index`` already holds the objects under ``keys``, else None.
+
+    A commit whose response was lost (a reset connection) may have succeeded: the SDK's retry of the
+    conditional put then fails its precondition, and the commit loop sees the index again. Data
+    keys are unique, so finding them there means the insert is done, not to be committed twice.
+    """
+    committed = {v.key: v for day in {e.day for e in encoded} for v in index.versions(day)}
+    if not keys or keys[0] not in committed:
+        return None
+    return None, [committed[key] for key in keys]
+
+
+def check_schema(symbol: str, index: SymbolIndex, encoded: list[Encoded]) -> None:
+    """Refuse column types no select could combine with those of the other days' current versions.
+
+    The days being inserted are replaced, so only the other days count; versions of tickstore 0.1
+    (no recorded types) and days without ticks are not checked (a select checks what it reads).
+    """
+    inserted = {e.day for e in encoded}
+    days = index.days()
+    existing: dict[str, dict[str, list[dt.date]]] = {}
+    for version in index.lookup(days[0], days[-1]) if days else []:
+        if version.day in inserted or not version.rows or version.types is None or version.columns is None:
+            continue
+        for name, code in zip(version.columns, version.types, strict=True):
+            existing.setdefault(name, {}).setdefault(code, []).append(version.day)
+    if not existing:
+        return
+    for e in encoded:
+        if e.version.rows and e.version.types is not None and e.version.columns is not None:
+            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])

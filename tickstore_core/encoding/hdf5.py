@@ -8,9 +8,9 @@ bytes lie in the file, so the store memory-maps the file and decodes the object 
 object checks each part it reads by CRC-32). The file still opens with plain PyTables or h5py.
 
 Format ``tickstore-hdf5`` version 1 (tickstore 0.1; still read) is an HDF5 file with one PyTables
-``Table`` node ``/ticks``, one row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's fletcher32 checksums. Each
-column is stored in a table field named like it when the name is a plain identifier, otherwise
-``_col_{i}``:
+``Table`` node ``/ticks``, one row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's
+fletcher32 checksums. Each column is stored in a table field named like it when the name is a plain
+identifier, otherwise ``_col_{i}``:
 
 - bool, integers, floats: the same NumPy type;
 - timestamps (any unit, with or without time zone), durations, dates, times: their integer value

@@ -11,7 +11,10 @@ local store. An object is:
   order. Each chunk records its rows, its first and last tick time (UTC nanoseconds) and, per
   column, one part: ``[offset, length, crc32]`` of its bytes in the object;
 - the parts: each an Arrow IPC stream of one column of one chunk (schema without metadata, the
-  dictionary if any, one record batch), its buffers compressed (LZ4 frame, or ZSTD).
+  dictionary if any, one record batch), its buffers compressed (LZ4 frame, or ZSTD). A part may
+  name a transform as a fourth entry: ``delta`` (64-bit integers and times without nulls, stored
+  as int64 differences, wrapping), ``dict`` (strings with few distinct values, stored
+  dictionary-encoded); readers undo it, so the column has its own type again.
 
 A reader fetches (or memory-maps) the object, checks the header, then reads only the chunks whose
 time span meets the select's range and only the requested columns, checking each part's CRC-32
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
@@ -74,12 +78,13 @@ class ArrowCodec:
     suffix = "arrow"
     encoding = "arrow"
 
-    def __init__(self, compression: str = "lz4", previous: Any = None) -> None:
+    def __init__(self, compression: str = "lz4", dictionaries: bool = True, previous: Any = None) -> None:
         self.compression = compression
+        self.dictionaries = dictionaries
         self.previous = previous  # the codec tickstore 0.1 wrote with, whose objects are tickstore's too
 
     def encode(self, table: pa.Table) -> bytes:
-        return encode_arrow(table, compression=self.compression)
+        return encode_arrow(table, compression=self.compression, dictionaries=self.dictionaries)
 
     def decode(self, data: bytes, *, timestamp_column: str, columns: Sequence[str] | None) -> pa.Table:
         return ArrowObject(pa.py_buffer(data)).read(timestamp_column, columns)
@@ -92,13 +97,21 @@ class ArrowCodec:
 # --- encoding ------------------------------------------------------------------------------------
 
 
-def encode_arrow(table: pa.Table, *, compression: str = "lz4", chunk_rows: int = CHUNK_ROWS) -> bytes:
-    """Encode a canonical table (timestamp column first, sorted) as the bytes of one object."""
+def encode_arrow(
+    table: pa.Table, *, compression: str = "lz4", dictionaries: bool = False, chunk_rows: int | None = None
+) -> bytes:
+    """Encode a canonical table (timestamp column first, sorted) as the bytes of one object.
+
+    ``dictionaries`` stores string columns with few distinct values dictionary-encoded: about five
+    times fewer bytes for a column such as a trade's side, at the cost of rebuilding the strings on
+    every read (worth it where bytes travel, as to an object store).
+    """
     if table.num_columns == 0 or not pa.types.is_timestamp(table.schema.field(0).type):
         raise InvalidTicksError("the table to encode must start with the timestamp column")
     if len(set(table.column_names)) != table.num_columns:
         raise InvalidTicksError(f"duplicate column names: {table.column_names}")
     options = pa.ipc.IpcWriteOptions(compression=compression)
+    chunk_rows = chunk_rows or CHUNK_ROWS  # read when called, so tests may use small chunks
     times = table.column(0).cast(pa.int64()) if table.num_rows else None
     parts: list[pa.Buffer] = []
     chunks: list[dict[str, Any]] = []
@@ -109,8 +122,8 @@ def encode_arrow(table: pa.Table, *, compression: str = "lz4", chunk_rows: int =
         if times is not None:
             entry["min"], entry["max"] = times[start].as_py(), times[start + piece.num_rows - 1].as_py()
         for i, field in enumerate(piece.schema):
-            body = _part(field.remove_metadata(), piece.column(i), options)
-            entry["parts"].append([offset, body.size, zlib.crc32(body)])
+            body, transform = _part(field.remove_metadata(), piece.column(i), options, dictionaries)
+            entry["parts"].append([offset, body.size, zlib.crc32(body), *([transform] if transform else [])])
             parts.append(body)
             offset += body.size
         chunks.append(entry)
@@ -146,16 +159,56 @@ def _relocate(header: dict[str, Any], parts: list[pa.Buffer], base: int) -> byte
         base += shift
 
 
-def _part(field: pa.Field, column: pa.ChunkedArray, options: pa.ipc.IpcWriteOptions) -> pa.Buffer:
-    """One column of one chunk as an IPC stream: its schema, its dictionary if any, one batch."""
-    schema = pa.schema([field])
+def _part(
+    field: pa.Field, column: pa.ChunkedArray, options: pa.ipc.IpcWriteOptions, dictionaries: bool
+) -> tuple[pa.Buffer, str | None]:
+    """One column of one chunk as an IPC stream (its schema, its dictionary if any, one batch), and the
+    transform applied first (:func:`_transformed`)."""
     array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if pa.types.is_dictionary(field.type) and column.num_chunks > 1:
         array = pa.chunked_array(column.chunks, field.type).unify_dictionaries().combine_chunks()
+    array, transform = _transformed(array, dictionaries)
+    schema = pa.schema([pa.field(field.name, array.type, nullable=field.nullable)])
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema, options=options) as writer:
         writer.write_batch(pa.record_batch([array], schema=schema))
-    return sink.getvalue()
+    return sink.getvalue(), transform
+
+
+def _is_delta_kind(kind: pa.DataType) -> bool:
+    """64-bit integers and times: ticks' times and ids rise steadily, so their differences compress well."""
+    return kind in (pa.int64(), pa.uint64()) or (
+        (pa.types.is_timestamp(kind) or pa.types.is_duration(kind)) and kind.bit_width == 64
+    )
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _transformed(array: pa.Array, dictionaries: bool) -> tuple[pa.Array, str | None]:
+    """What is stored for ``array``: ``delta`` (64-bit values as differences, int64 wrapping), ``dict`` (a
+    string column with few distinct values, dictionary-encoded), or the array itself (None)."""
+    if len(array) > 1 and not array.null_count and _is_delta_kind(array.type):
+        values = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array)]
+        return pa.array(np.diff(values, prepend=np.int64(0))), "delta"
+    if dictionaries and len(array) > 1 and _is_text(array.type):
+        encoded = array.dictionary_encode()
+        if len(encoded.dictionary) * 4 <= len(array):
+            return encoded, "dict"
+    return array, None
+
+
+def _restored(array: pa.Array, transform: str | None, kind: pa.DataType) -> pa.Array:
+    """Undo :func:`_transformed`; a part whose stored type does not fit its transform is damaged."""
+    if transform is None:
+        return array
+    if transform == "delta" and array.type == pa.int64() and not array.null_count and _is_delta_kind(kind):
+        values = np.cumsum(np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array)])
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+    if transform == "dict" and pa.types.is_dictionary(array.type) and _is_text(kind):
+        return array.cast(kind)
+    raise CorruptObjectError(f"a part stored as {array.type} cannot be restored by {transform!r} to {kind}")
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -242,8 +295,9 @@ class ArrowObject:
         )
         return table.slice(0, 0) if empty else table
 
-    def _part(self, where: Sequence[int], field: pa.Field) -> pa.Array:
-        offset, length, crc = (int(x) for x in where)
+    def _part(self, where: Sequence[Any], field: pa.Field) -> pa.Array:
+        offset, length, crc = (int(x) for x in where[:3])
+        transform = str(where[3]) if len(where) > 3 else None
         if offset < 0 or length < 0 or offset + length > self.buffer.size:
             raise CorruptObjectError(f"the {FORMAT} object is truncated: a part of column {field.name!r} is missing")
         body = self.buffer.slice(offset, length)
@@ -257,10 +311,10 @@ class ArrowObject:
             table = pa.ipc.open_stream(body).read_all()
         except (pa.ArrowException, OSError) as exc:
             raise CorruptObjectError(f"a part of column {field.name!r} cannot be decoded: {exc}") from exc
-        if table.num_columns != 1 or table.schema.field(0).type != field.type:
+        if table.num_columns != 1 or (transform is None and table.schema.field(0).type != field.type):
             raise CorruptObjectError(f"a part of column {field.name!r} does not hold its type {field.type}")
         column = table.column(0)
-        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        return _restored(column.chunk(0) if column.num_chunks == 1 else column.combine_chunks(), transform, field.type)
 
 
 def _overlaps(chunk: dict[str, Any], start_ns: int | None, end_ns: int | None) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from test_encoding_hdf5 import SUPPORTED, _table
 
 import tickstore_core as ts
 from tickstore_core.encoding import arrow
@@ -21,8 +22,6 @@ from tickstore_core.encoding.hdf5 import encode_hdf5_v1
 from tickstore_core.errors import CorruptObjectError, InvalidTicksError
 from tickstore_core.frames import ticks_to_table
 from tickstore_core.testing import make_ticks
-
-from test_encoding_hdf5 import SUPPORTED, _table
 
 DAY = dt.date(2024, 3, 4)
 

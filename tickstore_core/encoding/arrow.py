@@ -183,7 +183,7 @@ def _is_delta_kind(kind: pa.DataType) -> bool:
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _transformed(array: pa.Array, dictionaries: bool) -> tuple[pa.Array, str | None]:

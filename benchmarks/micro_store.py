@@ -137,7 +137,8 @@ def main() -> int:
 
     def line(name: str, what: str, seconds: float, n: int) -> None:
         rate = n / seconds / 1e6
-        print(f"{name:<5} {what:<28} {seconds * 1e3:9.1f} ms {rate:8.2f} M rows/s  cpu {CPU[0] * 1e3:8.1f} ms", flush=True)
+        cpu = CPU[0] * 1e3
+        print(f"{name:<5} {what:<28} {seconds * 1e3:9.1f} ms {rate:8.2f} M rows/s  cpu {cpu:8.1f} ms", flush=True)
 
     with (
         tempfile.TemporaryDirectory(prefix="tickstore-micro-") as tmp_name,

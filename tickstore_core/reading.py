@@ -175,6 +175,7 @@ class ReadAPI:
             raise ConfigError(f"cannot prefetch: {self._engine.cache.problem}")
         query = self._plan(symbol, start, end, as_of, None)
         self._engine.map(lambda v: self._engine.read_version(symbol, v, ()), query.versions, f"prefetch {symbol}")
+        self._engine.fills.wait_all()  # in the cache when this returns, not only behind it
         return sum(v.bytes or 0 for v in query.versions)
 
     def _plan(

@@ -52,9 +52,10 @@ FORMAT = "tickstore-arrow"
 FORMAT_VERSION = 1
 MAGIC = b"TSARROW1"
 _PREFIX = struct.Struct("<8sII")
-# Rows per chunk: small enough that an hour of a 5M-tick day is a few chunks, large enough that
-# the per-part cost (opening an IPC stream, about 20 us) stays far below the decompression.
-CHUNK_ROWS = 1 << 17
+# Rows per chunk: small enough that an hour of a 5M-tick day is a few chunks (an hour selects in
+# about a tenth of the day's time), large enough that the per-part cost (opening an IPC stream)
+# stays below the decompression; measured: a whole day reads as fast as with chunks twice as large.
+CHUNK_ROWS = 1 << 16
 _MAX_HEADER = 1 << 30
 
 

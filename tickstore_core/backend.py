@@ -6,12 +6,10 @@ Six verbs are required (``from_url``, ``get``, ``head``, ``put``, ``list``, ``de
 must honour its ``mode`` atomically, because the core's compare-and-swap commit relies on it.
 ``exists``, ``lock``, ``local_path`` and ``close`` are optional.
 
-Errors are translated into :mod:`tickstore_core.errors`: a missing object raises
-:class:`~tickstore_core.errors.ObjectNotFoundError`, a lost ``"create"`` race
-:class:`~tickstore_core.errors.ObjectExistsError`, a stale :class:`IfMatch`
-:class:`~tickstore_core.errors.PreconditionFailedError`, refused credentials
-:class:`~tickstore_core.errors.BackendPermissionError`, anything else
-:class:`~tickstore_core.errors.BackendError` with the SDK error as ``__cause__``.
+Errors are translated into `tickstore_core.errors`: a missing object raises
+`ObjectNotFoundError`, a lost ``"create"`` race `ObjectExistsError`, a stale `IfMatch`
+`PreconditionFailedError`, refused credentials `BackendPermissionError`, anything else
+`BackendError` with the SDK error as ``__cause__``.
 """
 
 from __future__ import annotations
@@ -32,7 +30,25 @@ __all__ = ["Backend", "IfMatch", "ObjectMeta", "PutMode", "check_key"]
 
 @dataclass(frozen=True)
 class ObjectMeta:
-    """What a backend knows about one stored object."""
+    """What a backend knows about one stored object: `Backend.head`, `Backend.put` and `Backend.list` return it.
+
+    Parameters
+    ----------
+    key : str
+        The object's key, relative to the store's root.
+    size : int
+        Its length in bytes.
+    etag : str
+        An opaque tag that changes whenever the object is written; `IfMatch` compares it.
+    last_modified : datetime, optional
+        When it was last written (tz-aware), if the backend knows.
+
+    Examples
+    --------
+    >>> from tickstore_core.plugin import ObjectMeta
+    >>> ObjectMeta("BTCUSD/_index.json", 512, '"0x8DC"')
+    ObjectMeta(key='BTCUSD/_index.json', size=512, etag='"0x8DC"', last_modified=None)
+    """
 
     key: str
     size: int
@@ -42,7 +58,22 @@ class ObjectMeta:
 
 @dataclass(frozen=True)
 class IfMatch:
-    """Put mode: replace the object only if its current ETag is ``etag`` (compare-and-swap)."""
+    """Put mode: replace the object only if its current ETag is ``etag`` (compare-and-swap).
+
+    A backend's `Backend.put` raises `PreconditionFailedError` when the object is missing or its
+    ETag differs, atomically with the write: the core commits indexes this way.
+
+    Parameters
+    ----------
+    etag : str
+        The ETag read with the object (from `Backend.head` or an earlier `Backend.put`).
+
+    Examples
+    --------
+    >>> from tickstore_core.plugin import IfMatch
+    >>> meta = backend.head("BTCUSD/_index.json")  # doctest: +SKIP
+    >>> backend.put("BTCUSD/_index.json", new_index, mode=IfMatch(meta.etag))  # doctest: +SKIP
+    """
 
     etag: str
 
@@ -55,10 +86,35 @@ MAX_KEY_LENGTH = 1000
 
 
 def check_key(key: str) -> str:
-    """Return ``key`` if it is a valid object key, else raise :class:`InvalidKeyError`.
+    """Return ``key`` if it is a valid object key, else raise `InvalidKeyError`.
 
     Keys are relative, ``/``-separated, made of letters, digits and ``._-+=@^~#!``, with no
     empty, ``.`` or ``..`` segment: safe as a file path, an S3 key and an Azure blob name alike.
+    A backend calls it on every key it is given before touching storage.
+
+    Parameters
+    ----------
+    key : str
+        The key to check.
+
+    Returns
+    -------
+    str
+        ``key`` itself.
+
+    Raises
+    ------
+    InvalidKeyError
+        The key breaks the rules above or is longer than 1000 characters.
+
+    Examples
+    --------
+    >>> from tickstore_core.plugin import check_key
+    >>> check_key("BTCUSD/2024/03/04/v0.parquet")
+    'BTCUSD/2024/03/04/v0.parquet'
+    >>> check_key("../etc/passwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tickstore_core.errors.InvalidKeyError: invalid object key '../etc/passwd': use relative '/'-separated names ...
     """
     if (
         not isinstance(key, str)
@@ -74,24 +130,41 @@ def check_key(key: str) -> str:
 
 
 class Backend(ABC):
-    """Base class of every storage backend.
+    """Base class of every storage backend: immutable blobs of bytes under string keys.
 
-    Class attributes describe the backend to the core:
+    A subclass implements the six abstract verbs (`from_url`, `url`, `get`, `head`, `put`,
+    `list`, `delete`) and sets the class attributes below; `exists`, `owns`, `lock` and `close`
+    have defaults. Instances must be picklable (Dask ships them to workers), comparable by `url`,
+    and their ``repr`` must never show credentials. `BackendConformance` proves an
+    implementation.
 
-    ``name``
+    Attributes
+    ----------
+    name : str
         Short name shown to users (``"s3"``).
-    ``schemes``
+    schemes : tuple of str
         URL schemes it opens (``("s3",)``).
-    ``encoding``
-        How the core encodes ticks for it: ``"parquet"`` or ``"hdf5"``.
-    ``layout``
+    encoding : str
+        How the core encodes ticks for it: ``"parquet"`` (default) or ``"hdf5"``.
+    layout : str
         How the core names objects: ``"default"`` (unique data keys) or ``"behemoth"``
-        (``{YYYY}/{MM}/{DD}/{SYMBOL}_{VERSION:04d}.h5``, which needs a real :meth:`lock`).
-    ``is_local``
+        (``{YYYY}/{MM}/{DD}/{SYMBOL}_{VERSION:04d}.h5``, which needs a real `lock`).
+    is_local : bool
         True when reads are as fast as the local disk, so the core does not cache them.
 
-    Instances must be picklable (Dask ships them to workers), comparable by :attr:`url`, and
-    their ``repr`` must never show credentials.
+    Examples
+    --------
+    A backend over a dict, in outline (``docs/examples/tickstore-sqlite`` is a complete one):
+
+    >>> from tickstore_core.plugin import Backend, ObjectMeta, check_key
+    >>> class DictBackend(Backend):  # doctest: +SKIP
+    ...     name = "dict"
+    ...     schemes = ("dict",)
+    ...     is_local = True
+    ...     @classmethod
+    ...     def from_url(cls, url, **options): ...
+    ...     def get(self, key): ...
+    ...     def put(self, key, data, *, mode="overwrite"): ...
     """
 
     name: ClassVar[str]
@@ -103,32 +176,169 @@ class Backend(ABC):
     @classmethod
     @abstractmethod
     def from_url(cls, url: str, **options: Any) -> Backend:
-        """Open the backend for ``url``; reject unknown options listing the valid ones."""
+        """Open the backend for ``url``; reject unknown options listing the valid ones.
+
+        `open_store` calls it with the URL without its query, and every backend option (from the
+        query, as strings, from the config file and from keywords) as keyword arguments; parse
+        them with a `BackendOptions` subclass, which also reads a query left in ``url`` when the
+        backend is opened directly. Do not contact the service here if it can wait: a store that
+        is only opened should cost nothing.
+
+        Parameters
+        ----------
+        url : str
+            The store's URL, for example ``s3://bucket/prefix?region=eu-west-1``.
+        **options
+            Backend options given as keywords (credentials among them); a keyword wins over
+            the same option in the URL query.
+
+        Returns
+        -------
+        Backend
+            The open backend.
+
+        Raises
+        ------
+        InvalidURLError
+            The URL is malformed, an option is unknown (list the valid ones) or invalid, or a
+            credential is in the URL.
+
+        Examples
+        --------
+        >>> backend = MyBackend.from_url("mystore://root/db?timeout=5", token=token)  # doctest: +SKIP
+        """
 
     @property
     @abstractmethod
     def url(self) -> str:
-        """The store's URL without credentials: the backend's identity in caches and reprs."""
+        """The store's URL without credentials: the backend's identity in caches and reprs.
+
+        Two backends with the same URL are the same store (they compare equal).
+        """
 
     @abstractmethod
     def get(self, key: str) -> bytes:
-        """Return the object's bytes."""
+        """Return the object's bytes.
+
+        Parameters
+        ----------
+        key : str
+            The object's key (check it with `check_key`).
+
+        Returns
+        -------
+        bytes
+            The whole object as last written.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            No object has this key.
+
+        Examples
+        --------
+        >>> backend.get("_tickstore.json")  # doctest: +SKIP
+        b'{"format": "tickstore/1", ...}'
+        """
 
     @abstractmethod
     def head(self, key: str) -> ObjectMeta:
-        """Return the object's metadata; its ``etag`` is the one ``put`` returned."""
+        """Return the object's metadata without reading its bytes.
+
+        Parameters
+        ----------
+        key : str
+            The object's key.
+
+        Returns
+        -------
+        ObjectMeta
+            Its size, its ETag (the one `put` returned when it was written) and, if known, when.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            No object has this key.
+
+        Examples
+        --------
+        >>> backend.head("_tickstore.json").etag  # doctest: +SKIP
+        '"0x8DC4E2F1A2B3C4D"'
+        """
 
     @abstractmethod
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> ObjectMeta:
-        """Store ``data`` under ``key`` atomically: readers see the old or the new bytes, never a mix."""
+        """Store ``data`` under ``key`` atomically: readers see the old or the new bytes, never a mix.
+
+        ``mode`` must be honoured atomically with the write (a conditional request of the
+        service, a transaction, an exclusive create): the core's compare-and-swap commit relies
+        on it.
+
+        Parameters
+        ----------
+        key : str
+            The object's key (check it with `check_key`).
+        data : bytes
+            The whole object.
+        mode : {"overwrite", "create"} or IfMatch, default "overwrite"
+            ``"overwrite"`` always writes; ``"create"`` writes only if no object has the key;
+            `IfMatch` writes only if the object's current ETag is the given one.
+
+        Returns
+        -------
+        ObjectMeta
+            The written object's metadata, with its new ETag.
+
+        Raises
+        ------
+        ObjectExistsError
+            ``mode="create"`` and the object exists.
+        PreconditionFailedError
+            ``mode`` is an `IfMatch` and the object is missing or has another ETag.
+
+        Examples
+        --------
+        >>> meta = backend.put("a/b", b"one", mode="create")  # doctest: +SKIP
+        >>> backend.put("a/b", b"two", mode=IfMatch(meta.etag)).size  # doctest: +SKIP
+        3
+        """
 
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[ObjectMeta]:
-        """Yield every object whose key starts with ``prefix``, in ascending key order."""
+        """Yield every object whose key starts with ``prefix``, in ascending key order.
+
+        The prefix is a plain string prefix, not a directory: ``"BTC"`` matches ``"BTCUSD/x"``.
+        Page through the service's listing; do not load everything first.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Only keys starting with it; ``""`` lists the whole store.
+
+        Yields
+        ------
+        ObjectMeta
+            Each object's metadata, sorted by key.
+
+        Examples
+        --------
+        >>> [meta.key for meta in backend.list("BTCUSD/")]  # doctest: +SKIP
+        ['BTCUSD/_index.json', 'BTCUSD/data/2024-03-04/1a2b.parquet']
+        """
 
     @abstractmethod
     def delete(self, key: str) -> None:
-        """Remove the object; removing a missing object is not an error."""
+        """Remove the object; removing a missing object is not an error.
+
+        Parameters
+        ----------
+        key : str
+            The object's key (check it with `check_key`).
+
+        Examples
+        --------
+        >>> backend.delete("BTCUSD/data/2024-03-04/1a2b.parquet")  # doctest: +SKIP
+        """
 
     def owns(self, key: str) -> bool:
         """Whether deleting ``key`` would remove this store's own object and nothing else.
@@ -136,6 +346,21 @@ class Backend(ABC):
         Object stores own every key under their prefix (this default). The local backend says
         no for a file that is a symbolic link or lies behind one: it belongs to whatever the link
         points at (another store, an archive), so ``gc`` and ``destroy`` leave it alone.
+
+        Parameters
+        ----------
+        key : str
+            The object's key.
+
+        Returns
+        -------
+        bool
+            True if deleting it removes only this store's object.
+
+        Examples
+        --------
+        >>> backend.owns("BTCUSD/_index.json")  # doctest: +SKIP
+        True
         """
         return True
 
@@ -145,6 +370,16 @@ class Backend(ABC):
 
         The core asks only when a read finds nothing in a store without a manifest. The default says
         yes (an empty store); override it where the root can be missing and writes create it.
+
+        Returns
+        -------
+        bool
+            False when the root is missing, so the core raises `StoreNotFoundError`.
+
+        Examples
+        --------
+        >>> backend.exists()  # doctest: +SKIP
+        True
         """
         return True
 
@@ -163,11 +398,33 @@ class Backend(ABC):
 
         Object stores rely on conditional puts instead and keep this no-op default; a backend
         with ``layout = "behemoth"`` must override it.
+
+        Parameters
+        ----------
+        name : str
+            The lock's name (a key-like string, for example a symbol's).
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            Held while the ``with`` block runs.
+
+        Examples
+        --------
+        >>> with backend.lock("BTCUSD"):  # doctest: +SKIP
+        ...     backend.put("BTCUSD/index.json", data)
         """
         return contextlib.nullcontext()
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
-        """Release connections; the backend must not be used afterwards."""
+        """Release connections; the backend must not be used afterwards.
+
+        Called by `Tickstore.close` and on leaving a ``with`` block. The default does nothing.
+
+        Examples
+        --------
+        >>> backend.close()  # doctest: +SKIP
+        """
 
     def __enter__(self) -> Backend:
         return self

@@ -72,7 +72,22 @@ _SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credent
 
 
 def config_path() -> Path:
-    """``TICKSTORE_CONFIG``, or ``config.toml`` in the user's config directory."""
+    """Where the config file is read from: ``TICKSTORE_CONFIG``, or ``config.toml`` in the user's config directory.
+
+    The file need not exist.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$TICKSTORE_CONFIG`` (``~`` expanded) when set, else for example
+        ``~/.config/tickstore/config.toml`` on Linux.
+
+    Examples
+    --------
+    >>> from tickstore_core.config import config_path
+    >>> config_path()  # doctest: +SKIP
+    PosixPath('/home/me/.config/tickstore/config.toml')
+    """
     configured = os.environ.get("TICKSTORE_CONFIG")
     if configured:
         return Path(configured).expanduser()
@@ -80,7 +95,31 @@ def config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
-    """The parsed config file ({} when there is none); secret-looking keys are refused."""
+    """The parsed config file, checked: a ``default`` and ``[stores.NAME]`` tables with a ``url`` each.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        The file to read; by default `config_path()`.
+
+    Returns
+    -------
+    dict
+        The TOML document as a dict (``{}`` when the file does not exist).
+
+    Raises
+    ------
+    ConfigError
+        The file is not valid TOML, a store has no ``url``, a value has the wrong type, or a key
+        looks like a credential (``secret``, ``password``, ``token`` ...): keep secrets in the
+        environment or the SDK's credential chain.
+
+    Examples
+    --------
+    >>> from tickstore_core.config import load_config
+    >>> load_config()["stores"]["phemex"]["url"]  # doctest: +SKIP
+    'az://ticks/phemex'
+    """
     path = path or config_path()
     if not path.exists():
         return {}
@@ -115,7 +154,38 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 
 def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any]]:
-    """The URL and configured options ``open_store(target)`` means (see the module docstring)."""
+    """The URL and configured options that ``open_store(target)`` opens.
+
+    A URL or a path (anything with ``://``, ``/``, ``\\``, ``~`` or a leading ``.``) is taken as
+    it is; any other string is the name of a store in the config file. None means
+    ``TICKSTORE_URL``, then the config file's ``default``, then `default_store_path()`.
+
+    Parameters
+    ----------
+    target : str, os.PathLike or None
+        A store URL, a path, a configured store's name, or None for the default.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The URL, and the options the config file sets for a named store (``{}`` otherwise).
+
+    Raises
+    ------
+    ConfigError
+        ``target`` names no store in the config file (the message lists the configured ones), or
+        the config file is invalid.
+    InvalidURLError
+        ``target`` is not a string or a path.
+
+    Examples
+    --------
+    >>> from tickstore_core.config import resolve_target
+    >>> resolve_target("s3://bucket/db")
+    ('s3://bucket/db', {})
+    >>> resolve_target("phemex")  # doctest: +SKIP
+    ('az://ticks/phemex', {'cache_size': '20GiB', 'tz': 'UTC'})
+    """
     config: dict[str, Any] | None = None
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
@@ -147,7 +217,22 @@ def _looks_secret(name: str) -> bool:
 
 
 def default_store_path() -> Path:
-    """Where the embedded default store lives: ``<user data dir>/tickstore/default``."""
+    """Where the embedded default store lives: ``<user data dir>/tickstore/default``.
+
+    `open_store()` opens it (a local HDF5 store, created on first write) when neither
+    ``TICKSTORE_URL`` nor the config file's ``default`` names another store.
+
+    Returns
+    -------
+    pathlib.Path
+        For example ``~/.local/share/tickstore/default`` on Linux.
+
+    Examples
+    --------
+    >>> import tickstore_core as ts
+    >>> ts.default_store_path()  # doctest: +SKIP
+    PosixPath('/home/me/.local/share/tickstore/default')
+    """
     return Path(platformdirs.user_data_dir("tickstore")) / "default"
 
 
@@ -171,6 +256,28 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     a URL's; a directory whose name holds a ``?`` is reached as ``file:///data/odd%3Fname``.
     Credentials in the URL (``user:password@``) or secret-looking query options are refused
     without echoing them.
+
+    Parameters
+    ----------
+    url : str
+        A store URL (``s3://bucket/db?cache_size=10GiB``) or a local path.
+
+    Returns
+    -------
+    tuple of (str, str, dict of str)
+        The lower-cased scheme, the URL without its query, and the query's options as strings.
+
+    Raises
+    ------
+    InvalidURLError
+        The URL is empty, has no scheme, holds credentials, repeats an option, or has a malformed
+        query.
+
+    Examples
+    --------
+    >>> from tickstore_core.config import parse_url
+    >>> parse_url("s3://bucket/db?tz=UTC")
+    ('s3', 's3://bucket/db', {'tz': 'UTC'})
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidURLError(f"a store URL must be a non-empty string, got {url!r}")
@@ -209,17 +316,60 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
 def open_store(
     url: str | os.PathLike[str] | None = None, *, registry: BackendRegistry | None = None, **options: Any
 ) -> Tickstore:
-    """Open the tick store at ``url``: a URL, a path or a configured store's name (see the module docstring).
+    """Open the tick store at ``url``: a URL, a path or a configured store's name.
 
-    Store options (``timestamp_column``, ``tz``, ``cache``, ``cache_dir``, ``cache_size``,
-    ``index_ttl``, ``max_workers``, ``progress``, ``allow_pickle``) are taken from keyword
-    arguments or the URL query; every other option goes to the backend, which rejects those it
-    does not know.
+    Without ``url`` it opens ``TICKSTORE_URL``, else the config file's ``default`` store, else the
+    embedded default, a local HDF5 store at `default_store_path()`. A name without ``/`` is a
+    store in the config file (``~/.config/tickstore/config.toml`` or ``TICKSTORE_CONFIG``); write
+    ``./name`` for a directory of that name. Credentials never go in the URL: they come from the
+    environment, the SDK's credential chain, or keyword options.
 
-    >>> store = open_store("memory://example")
+    Parameters
+    ----------
+    url : str or os.PathLike, optional
+        ``s3://bucket/db``, ``az://container/db``, ``file:///data/db``, a path,
+        ``memory://name``, any scheme an installed backend plugin registers, or a configured
+        store's name. Options may follow as a query: ``s3://bucket/db?cache_size=20GiB``.
+    registry : BackendRegistry, optional
+        The backends to choose from; by default every installed plugin's.
+    **options
+        Store options: ``timestamp_column`` (the index name of stored frames, ``"time"`` by
+        default), ``tz`` (the IANA time zone that decides a tick's trading day, ``"UTC"``),
+        ``cache`` (the local read cache, on for remote stores), ``cache_dir``, ``cache_size``
+        (``"20GiB"``; 4 GiB by default), ``index_ttl`` (seconds an index is reused before it
+        is revalidated, 5), ``max_workers`` (concurrent partition reads: 4 local, 16 remote),
+        ``progress`` (a progress bar over many partitions; by default only in an interactive
+        session) and ``allow_pickle`` (read legacy pickled HDF5 objects: only for files you
+        trust). Every other option goes to the backend (``endpoint_url``, ``account_url``,
+        ``credential`` ...), which refuses those it does not know. A keyword wins over the same
+        option in the URL or the config file.
+
+    Returns
+    -------
+    Tickstore
+        The open store; close it, or use it as a context manager.
+
+    Raises
+    ------
+    InvalidURLError
+        The URL is malformed, holds credentials, or has an unknown or invalid option.
+    UnknownBackendError
+        No installed backend handles the scheme (install e.g. ``tickstore[s3]``).
+    BackendUnavailableError
+        The backend is registered but its SDK cannot be imported.
+    ConfigError
+        A store name is not in the config file, or ``tz``/``timestamp_column`` contradict what
+        the store recorded.
+
+    Examples
+    --------
+    >>> import tickstore_core as ts
+    >>> store = ts.open_store("memory://example")
     >>> store
     <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
     >>> store.close()
+    >>> ts.open_store("s3://ticks/phemex?cache_size=20GiB", region="eu-west-1")  # doctest: +SKIP
+    >>> ts.open_store()  # the default store  # doctest: +SKIP
     """
     from .store import Tickstore  # pandas and pyarrow load only when a store is opened
 

@@ -78,7 +78,7 @@ class Version:
     schema: str | None
     checksum: str | None
     types: tuple[str, ...] | None = None
-    """The Arrow type of each of ``columns`` (see :mod:`tickstore_core.schema`); None in indexes of tickstore 0.1
+    """The Arrow type of each of ``columns`` (see `tickstore_core.schema`); None in indexes of tickstore 0.1
     and in serenity stores."""
     encoding: str | None = None
     """How the object is encoded (``"arrow"``, ``"hdf5-arrow"``, see :mod:`tickstore_core.encoding`); None for
@@ -100,12 +100,40 @@ class Version:
         return self.end_time == TIME_MAX
 
     def valid_at(self, as_of: int | None) -> bool:
-        """Whether this version is the truth at transaction time ``as_of`` (None: now)."""
+        """Whether this version is the truth at transaction time ``as_of`` (None: now).
+
+        Parameters
+        ----------
+        as_of : int or None
+            A transaction time in UTC nanoseconds, or None for now.
+
+        Returns
+        -------
+        bool
+            ``start_time <= as_of < end_time``; for None, whether the version is `current`.
+
+        Examples
+        --------
+        >>> version.valid_at(pd.Timestamp("2024-03-05", tz="UTC").value)  # doctest: +SKIP
+        True
+        """
         if as_of is None:
             return self.current
         return self.start_time <= as_of < self.end_time
 
     def to_json(self) -> dict[str, Any]:
+        """The version as a JSON-ready record, as the symbol's index stores it (without ``types``).
+
+        Returns
+        -------
+        dict
+            The fields by name; ``day`` as ``YYYY-MM-DD`` and ``columns`` as a list.
+
+        Examples
+        --------
+        >>> Version.from_json(version.to_json()) == dataclasses.replace(version, types=None)  # doctest: +SKIP
+        True
+        """
         record = dataclasses.asdict(self)
         record["day"] = self.day.isoformat()
         record["columns"] = None if self.columns is None else list(self.columns)
@@ -114,6 +142,23 @@ class Version:
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Version:
+        """A version from a record `to_json` made.
+
+        Parameters
+        ----------
+        record : dict
+            The fields by name, as `to_json` gives them.
+
+        Returns
+        -------
+        Version
+            The version (``types`` None: the index keeps them beside the versions).
+
+        Examples
+        --------
+        >>> Version.from_json(version.to_json()).day  # doctest: +SKIP
+        datetime.date(2024, 3, 4)
+        """
         fields = dict(record)
         fields["day"] = dt.date.fromisoformat(fields["day"])
         fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])

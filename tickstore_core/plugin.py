@@ -4,21 +4,31 @@ This is the contract. A backend imports only the names listed in ``__all__`` her
 ``from tickstore_core.plugin import ...``); anything else in ``tickstore_core`` is internal and may
 change in any release. What is here:
 
-- the backend contract: :class:`Backend`, :class:`ObjectMeta`, :class:`IfMatch`, :data:`PutMode`
-  and :func:`check_key` (see :mod:`tickstore_core.backend`);
-- registration: :class:`BackendSpec` and the :data:`hookimpl` marker for the
-  ``tickstore_backends`` hook (entry-point group ``tickstore.backends``);
-- options: the :class:`BackendOptions` base, :func:`option` to declare a field, the converters
-  :func:`text_option`, :func:`number_option`, :func:`flag_option` and :func:`any_option`,
-  :func:`redact_secrets`, and :func:`split_url` / :func:`split_bucket_url` to take a URL apart
-  (see :mod:`tickstore_core.options`);
-- the errors a backend raises: :class:`StorageError` and its subclasses, :class:`InvalidURLError`,
-  :class:`InvalidKeyError`, :class:`InvalidInputError`, :class:`ConfigError`.
+- the backend contract: [`Backend`][tickstore_core.plugin.Backend],
+  [`ObjectMeta`][tickstore_core.plugin.ObjectMeta], [`IfMatch`][tickstore_core.plugin.IfMatch],
+  `PutMode` and [`check_key`][tickstore_core.plugin.check_key];
+- registration: [`BackendSpec`][tickstore_core.plugin.BackendSpec] and the
+  [`hookimpl`][tickstore_core.plugin.hookimpl] marker for the
+  [`tickstore_backends`][tickstore_core.plugins.TickstoreSpecs.tickstore_backends] hook
+  (entry-point group ``tickstore.backends``);
+- options: the [`BackendOptions`][tickstore_core.options.BackendOptions] base,
+  [`option`][tickstore_core.options.option] to declare a field, the converters `text_option`,
+  `number_option`, `flag_option` and `any_option`, `redact_secrets`, and
+  [`split_url`][tickstore_core.options.split_url] /
+  [`split_bucket_url`][tickstore_core.options.split_bucket_url] to take a URL apart;
+- the errors a backend raises: `StorageError` and its subclasses, `InvalidURLError`,
+  `InvalidKeyError`, `InvalidInputError`, `ConfigError`.
 
-The conformance suites a backend's tests run live in :mod:`tickstore_core.testing`
-(:class:`~tickstore_core.testing.BackendConformance` for the byte-level contract,
-:class:`~tickstore_core.testing.StoreConformance` for a whole store on the backend); they are
-imported from there, by tests only, because they need pandas and pytest.
+The conformance suites a backend's tests run live in `tickstore_core.testing`
+([`BackendConformance`][tickstore_core.testing.BackendConformance] for the byte-level contract,
+[`StoreConformance`][tickstore_core.testing.StoreConformance] for a whole store on the backend);
+they are imported from there, by tests only, because they need pandas and pytest.
+
+Examples
+--------
+A backend package's module imports only from here:
+
+>>> from tickstore_core.plugin import Backend, BackendOptions, ObjectMeta, check_key, split_url
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Backend plugins: the pluggy hook, the entry-point loader and the scheme registry.
 
 A backend package registers a module under the entry-point group ``tickstore.backends``; that
-module implements one hook, :meth:`TickstoreSpecs.tickstore_backends`, yielding
-:class:`BackendSpec` records. The backend class itself is imported only when a store with one of
+module implements one hook, `TickstoreSpecs.tickstore_backends`, returning
+`BackendSpec` records. The backend class itself is imported only when a store with one of
 its schemes is opened, so a missing SDK breaks only that scheme, with an install hint.
 """
 
@@ -46,14 +46,42 @@ log = logging.getLogger(__name__)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+"""The decorator marking a plugin module's ``tickstore_backends`` function as its hook implementation."""
 
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """A backend offered by a plugin.
+    """A backend offered by a plugin, returned by its ``tickstore_backends`` hook.
 
-    ``load`` returns the :class:`~tickstore_core.backend.Backend` subclass, or is a
-    ``"module:Class"`` string imported on first use. ``install_hint`` is shown when loading fails.
+    The backend class is imported only when a store with one of its schemes is opened, so a
+    missing SDK breaks only that scheme, with ``install_hint`` in the message.
+
+    Parameters
+    ----------
+    name : str
+        The backend's short name (``"s3"``), shown by ``tickstore backends``.
+    schemes : tuple of str
+        The URL schemes it opens (``("s3", "s3a")``).
+    load : str or callable
+        ``"module:Class"``, imported on first use, or a function returning the `Backend`
+        subclass.
+    description : str, optional
+        One line shown by ``tickstore backends``.
+    install_hint : str, optional
+        What to install when the import fails (``'pip install "tickstore[s3]"'``).
+    distribution : str, optional
+        The distribution providing it, named when two plugins claim a scheme; filled in from
+        the entry point when empty.
+
+    Examples
+    --------
+    >>> from tickstore_core.plugin import BackendSpec
+    >>> spec = BackendSpec(
+    ...     "sqlite", ("sqlite",), "tickstore_sqlite._backend:SQLiteBackend",
+    ...     install_hint="pip install tickstore-sqlite",
+    ... )
+    >>> spec.schemes
+    ('sqlite',)
     """
 
     name: str
@@ -64,7 +92,26 @@ class BackendSpec:
     distribution: str = field(default="", compare=False)
 
     def backend_class(self) -> type[Backend]:
-        """Import and return the backend class, or raise :class:`BackendUnavailableError`."""
+        """Import and return the backend class.
+
+        Returns
+        -------
+        type of Backend
+            The `Backend` subclass ``load`` names.
+
+        Raises
+        ------
+        BackendUnavailableError
+            The import failed (the message adds ``install_hint``), or ``load`` gives something that
+            is not a `Backend` subclass.
+
+        Examples
+        --------
+        >>> from tickstore_core.plugin import BackendSpec
+        >>> spec = BackendSpec("memory", ("memory",), "tickstore_core.memory:MemoryBackend")
+        >>> spec.backend_class().name
+        'memory'
+        """
         try:
             if isinstance(self.load, str):
                 module_name, _, attribute = self.load.partition(":")
@@ -84,20 +131,42 @@ class BackendSpec:
 
 
 class TickstoreSpecs:
-    """The hooks a tickstore plugin may implement."""
+    """The hooks a tickstore plugin may implement (pluggy hook specifications).
+
+    A plugin is a module registered under the entry-point group ``tickstore.backends`` whose
+    functions are marked with `hookimpl`.
+
+    Examples
+    --------
+    >>> from tickstore_core.plugins import load_plugins
+    >>> specs = load_plugins().manager.hook.tickstore_backends()
+    >>> any(spec.name == "memory" for found in specs for spec in found)
+    True
+    """
 
     @hookspec
     def tickstore_backends(self) -> Iterable[BackendSpec]:  # type: ignore[empty-body]
         """Return the backends this plugin provides.
 
-        Example plugin module, registered with
-        ``[project.entry-points."tickstore.backends"] mystore = "tickstore_mystore"``::
+        Implement it as a module-level function marked with `hookimpl`, in the module the entry
+        point names. Keep the module light: it is imported whenever tickstore looks for backends,
+        so name the backend class as a ``"module:Class"`` string rather than importing it.
 
-            from tickstore_core.plugin import BackendSpec, hookimpl
+        Returns
+        -------
+        iterable of BackendSpec
+            One spec per backend.
 
-            @hookimpl
-            def tickstore_backends():
-                return [BackendSpec("mystore", ("mystore",), "tickstore_mystore._backend:MyBackend")]
+        Examples
+        --------
+        In ``pyproject.toml``: ``[project.entry-points."tickstore.backends"] mystore = "tickstore_mystore"``,
+        and in ``tickstore_mystore/__init__.py``:
+
+        >>> from tickstore_core.plugin import BackendSpec, hookimpl
+        >>> @hookimpl
+        ... def tickstore_backends():
+        ...     backend = "tickstore_mystore._backend:MyBackend"  # imported on first use
+        ...     return [BackendSpec("mystore", ("mystore",), backend)]
         """
 
 

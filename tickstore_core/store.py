@@ -104,18 +104,22 @@ class Tickstore(ReadAPI, WriteAPI):
 
     @property
     def backend(self) -> Backend:
+        """The storage the store reads and writes through (its URL names the store)."""
         return self._engine.backend
 
     @property
     def cache(self) -> ObjectCache | None:
+        """The local read cache, or None when reads go to the backend directly."""
         return self._engine.cache
 
     @property
     def layout(self) -> Layout:
+        """How objects are named: tickstore's default layout or serenity's Behemoth layout."""
         return self._engine.layout
 
     @property
     def codec(self) -> Codec:
+        """How ticks are encoded in objects: Parquet or HDF5, as the backend asks."""
         return self._engine.codec
 
     @property
@@ -149,7 +153,7 @@ class Tickstore(ReadAPI, WriteAPI):
 
     @property
     def is_serenity_store(self) -> bool:
-        """True when the store was written by serenity's tick store (read-only here; see `copy_store`)."""
+        """True when the store was written by serenity's tick store (read-only here; ``tickstore copy`` copies it)."""
         return self._engine.serenity is not None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -169,7 +173,12 @@ class Tickstore(ReadAPI, WriteAPI):
 
     def flush(self) -> None:
         """Like `refresh`, after writing the cache fills still pending (inserts and deletes are durable
-        when they return); what is held in memory is forgotten."""
+        when they return); what is held in memory is forgotten.
+
+        Examples
+        --------
+        >>> store.flush()  # doctest: +SKIP
+        """
         self._engine.fills.wait_all()
         self.refresh()
 

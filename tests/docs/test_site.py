@@ -81,3 +81,29 @@ def test_the_notebook_page_shows_its_plot_images(site: Path) -> None:
     images = re.findall(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}', dom)
     assert len(images) >= 3
     assert "excess kurtosis" in dom
+
+
+def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None:
+    import tickstore_core
+    import tickstore_core.config
+    import tickstore_core.plugin
+
+    html = (site / "api" / "index.html").read_text() + (site / "plugin-api" / "index.html").read_text()
+    anchors = set(re.findall(r'id="(tickstore_core[\w.]*)"', html))
+    documented_under = ("", ".plugin", ".errors", ".options", ".config", ".compat.serenity", ".testing")
+    public = {*tickstore_core.__all__, *tickstore_core.plugin.__all__, *tickstore_core.config.__all__}
+    missing = {name for name in public if not any(f"tickstore_core{m}.{name}" in anchors for m in documented_under)}
+    assert not missing, f"add these to docs/api.md or docs/plugin-api.md: {sorted(missing)}"
+    methods = {name for name in dir(tickstore_core.Tickstore) if not name.startswith("_")}
+    missing = {name for name in methods if f"tickstore_core.Tickstore.{name}" not in anchors}
+    assert not missing, f"Tickstore methods missing from the API page: {sorted(missing)}"
+
+
+def test_the_api_reference_renders_numpydoc_sections_as_tables(site: Path) -> None:
+    for page in ("api", "plugin-api"):
+        html = (site / page / "index.html").read_text()
+        assert "----------" not in html, f"{page}: a numpydoc section was rendered as text"
+        assert not re.search(r":(?:class|func|meth|mod):`", html), f"{page}: a Sphinx role was rendered raw"
+        titles = re.findall(r'doc-section-title">(\w+)', html)
+        assert {"Parameters", "Returns", "Raises", "Examples"} <= set(titles), page
+        assert html.count("<table") >= titles.count("Parameters") + titles.count("Returns")

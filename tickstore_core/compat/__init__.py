@@ -1,5 +1,5 @@
 """Compatibility layers: other tick stores' APIs over tickstore, so existing code runs unchanged.
 
-:mod:`tickstore_core.compat.serenity` offers serenity's ``LocalTickstore``,
+`tickstore_core.compat.serenity` offers serenity's ``LocalTickstore``,
 ``AzureBlobTickstore`` and ``BiTimestamp``; ``docs/migration.md`` explains the move.
 """

@@ -1,7 +1,5 @@
 """serenity's tick store API over tickstore: code written for serenity runs with only its import changed.
 
-::
-
     # from serenity.marketdata.tickstore.api import LocalTickstore, AzureBlobTickstore, BiTimestamp
     from tickstore_core.compat.serenity import LocalTickstore, AzureBlobTickstore, BiTimestamp
 
@@ -10,9 +8,9 @@
     df = store.select("BTCUSD", datetime.datetime(2020, 5, 11), datetime.datetime(2020, 5, 12))
 
 Class and method names, argument order and defaults are serenity's (``api.py``); each store wraps
-a native :class:`tickstore_core.Tickstore`, reachable as ``.store`` for ``history``, ``days`` and
-the rest. Naive datetimes are UTC. Where the behaviour differs from serenity (``docs/migration.md``
-lists it all):
+a native [`Tickstore`][tickstore_core.Tickstore], reachable as ``.store`` for ``history``, ``days``
+and the rest. Naive datetimes are UTC. Where the behaviour differs from serenity (the migration
+guide, ``docs/migration.md``, lists it all):
 
 - ``select`` returns a tz-aware UTC index, like the native API; open with ``naive=True`` for naive
   UTC timestamps, as serenity returned them.
@@ -49,7 +47,19 @@ class BiTimestamp:
     ``start_as_of`` and ``latest_as_of`` are the beginning and the end of time (naive UTC
     datetimes, as in serenity); the default ``as_of_time`` means "the latest".
 
-    >>> BiTimestamp(dt.date(2020, 5, 11)).to_native()
+    Parameters
+    ----------
+    as_at_date : datetime.date
+        The day (valid time).
+    as_of_time : datetime.datetime, default BiTimestamp.latest_as_of
+        The transaction time (naive means UTC). `Tickstore.insert` and `Tickstore.delete`
+        ignore it, as serenity did.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> from tickstore_core.compat.serenity import BiTimestamp
+    >>> BiTimestamp(datetime.date(2020, 5, 11)).to_native()
     BiTimestamp(as_at=datetime.date(2020, 5, 11), as_of=None)
     """
 
@@ -61,15 +71,58 @@ class BiTimestamp:
         self.as_of_time = as_of_time
 
     def as_at(self) -> dt.date:
-        """The day (valid time)."""
+        """The day (valid time).
+
+        Returns
+        -------
+        datetime.date
+            ``as_at_date`` as given.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> from tickstore_core.compat.serenity import BiTimestamp
+        >>> BiTimestamp(datetime.date(2020, 5, 11)).as_at()
+        datetime.date(2020, 5, 11)
+        """
         return self.as_at_date
 
     def as_of(self) -> dt.datetime:
-        """The transaction time."""
+        """The transaction time.
+
+        Returns
+        -------
+        datetime.datetime
+            ``as_of_time`` as given: `latest_as_of` unless one was passed.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> from tickstore_core.compat.serenity import BiTimestamp
+        >>> BiTimestamp(datetime.date(2020, 5, 11)).as_of() == BiTimestamp.latest_as_of
+        True
+        """
         return self.as_of_time
 
     def to_native(self) -> NativeBiTimestamp:
-        """This pair as :class:`tickstore_core.BiTimestamp` (``as_of=None`` for the latest)."""
+        """This pair as the native [`BiTimestamp`][tickstore_core.BiTimestamp] (``as_of=None`` for the latest).
+
+        Pass it as ``day=`` to the native `Tickstore.insert` or `Tickstore.delete` (through
+        ``.store``) to record a change at this transaction time.
+
+        Returns
+        -------
+        tickstore_core.BiTimestamp
+            The same day, and the transaction time as a UTC timestamp (None for the latest).
+
+        Examples
+        --------
+        >>> import datetime
+        >>> from tickstore_core.compat.serenity import BiTimestamp
+        >>> stamp = BiTimestamp(datetime.date(2020, 5, 11), datetime.datetime(2020, 5, 12, 9))
+        >>> stamp.to_native()
+        BiTimestamp(as_at=datetime.date(2020, 5, 11), as_of=Timestamp('2020-05-12 09:00:00+0000', tz='UTC'))
+        """
         return NativeBiTimestamp(to_day(self.as_at_date, "UTC"), native_as_of(self.as_of_time))
 
     def __str__(self) -> str:
@@ -90,12 +143,49 @@ def native_as_of(as_of_time: TimeLike | None) -> pd.Timestamp | None:
 
 
 def container_name(db_name: str) -> str:
-    """The Azure container serenity kept ``db_name`` in: ``_`` becomes ``-``, lower-cased."""
+    """The Azure container serenity kept ``db_name`` in: ``_`` becomes ``-``, lower-cased.
+
+    Parameters
+    ----------
+    db_name : str
+        serenity's database name.
+
+    Returns
+    -------
+    str
+        The container's name.
+
+    Examples
+    --------
+    >>> from tickstore_core.compat.serenity import container_name
+    >>> container_name("PHEMEX_TRADES")
+    'phemex-trades'
+    """
     return db_name.replace("_", "-").lower()
 
 
 class Tickstore:
-    """serenity's tick store methods over a native :class:`tickstore_core.Tickstore` (``.store``)."""
+    """serenity's tick store methods over a native [`Tickstore`][tickstore_core.Tickstore] (``.store``).
+
+    The base of `LocalTickstore` and `AzureBlobTickstore`; wrap any native store in it to give
+    serenity code a store of another kind (S3, memory). Use it as a context manager or call
+    `close`.
+
+    Parameters
+    ----------
+    store : tickstore_core.Tickstore
+        The native store, reachable as ``.store`` for ``history``, ``days`` and the rest.
+    naive : bool, default False
+        Return naive UTC timestamps from `select`, as serenity did, instead of tz-aware UTC.
+
+    Examples
+    --------
+    >>> import tickstore_core as ts
+    >>> from tickstore_core.compat.serenity import Tickstore
+    >>> with Tickstore(ts.open_store("memory://serenity-doc"), naive=True) as store:
+    ...     store.symbols()
+    []
+    """
 
     def __init__(self, store: NativeTickstore, *, naive: bool = False) -> None:
         self.store = store
@@ -111,9 +201,33 @@ class Tickstore:
     ) -> pd.DataFrame:
         """Ticks with ``start <= time <= end`` from the versions valid at ``as_of_time`` (default: latest).
 
-        Sorted by time and indexed by ``timestamp_column``: tz-aware UTC, or naive UTC when the
-        store was opened with ``naive=True``. An unknown symbol or an empty range gives an empty
-        DataFrame.
+        Parameters
+        ----------
+        symbol : str
+            The instrument, e.g. ``"BTCUSD"``.
+        start, end : datetime or timestamp
+            The time range, both ends included (naive means UTC).
+        as_of_time : datetime, optional
+            Read the versions that were current at this transaction time; `BiTimestamp.latest_as_of`
+            (the default) or None means the latest.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Sorted by time and indexed by ``timestamp_column``: tz-aware UTC, or naive UTC when
+            the store was opened with ``naive=True``. An unknown symbol or an empty range gives an
+            empty DataFrame.
+
+        Raises
+        ------
+        InvalidTimeError
+            ``start``, ``end`` or ``as_of_time`` is not a time.
+
+        Examples
+        --------
+        >>> store.select("BTCUSD", datetime.date(2020, 5, 11), datetime.date(2020, 5, 12))  # doctest: +SKIP
+        >>> correction_time = datetime.datetime(2020, 5, 12, 9)  # doctest: +SKIP
+        >>> store.select("BTCUSD", start, end, as_of_time=correction_time)  # doctest: +SKIP
         """
         ticks = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
         return ticks.tz_convert(None) if self.naive else ticks
@@ -121,8 +235,29 @@ class Tickstore:
     def insert(self, symbol: str, ts: BiTimestamp, ticks: pd.DataFrame) -> None:
         """Store ``ticks`` as a new version of the day ``ts.as_at()``, recorded now.
 
-        The previous version, if any, stays readable for earlier as-of times. Every tick must
-        fall on that day (UTC); ``ts.as_of()`` is ignored, as in serenity.
+        The previous version, if any, stays readable for earlier as-of times. ``ts.as_of()`` is
+        ignored, as in serenity.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        ts : BiTimestamp
+            The day the ticks belong to.
+        ticks : pandas.DataFrame
+            Indexed by timestamp (naive means UTC); every tick must fall on that day.
+
+        Raises
+        ------
+        InvalidTicksError
+            Some ticks fall on other days (serenity kept them in the day's file): insert each
+            day under its own `BiTimestamp`, or call ``.store.insert(symbol, ticks)``.
+        LegacyStoreError
+            The store is a serenity store, which tickstore only reads.
+
+        Examples
+        --------
+        >>> store.insert("BTCUSD", BiTimestamp(datetime.date(2020, 5, 11)), ticks)  # doctest: +SKIP
         """
         day = to_day(ts.as_at(), self.store.tz)
         try:
@@ -139,23 +274,63 @@ class Tickstore:
             ) from exc
 
     def delete(self, symbol: str, ts: BiTimestamp) -> None:
-        """End the current version of the day ``ts.as_at()`` now; a day without one is left alone."""
+        """End the current version of the day ``ts.as_at()`` now; a day without one is left alone.
+
+        Earlier as-of selects still see the deleted version.
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        ts : BiTimestamp
+            The day to delete; ``ts.as_of()`` is ignored, as in serenity.
+
+        Examples
+        --------
+        >>> store.delete("BTCUSD", BiTimestamp(datetime.date(2020, 5, 11)))  # doctest: +SKIP
+        """
         self.store.delete(symbol, to_day(ts.as_at(), self.store.tz))
 
     def symbols(self) -> list[str]:
-        """Every symbol in the store, sorted (serenity's ``index.symbols()``)."""
+        """Every symbol in the store, sorted (serenity's ``index.symbols()``).
+
+        Returns
+        -------
+        list of str
+            The symbols with at least one version.
+
+        Examples
+        --------
+        >>> store.symbols()  # doctest: +SKIP
+        ['BTCUSD', 'ETHUSD']
+        """
         return self.store.symbols()
 
     def flush(self) -> None:
-        """Nothing to write back (inserts and deletes are durable when they return); rereads indexes."""
+        """Nothing to write back (inserts and deletes are durable when they return); rereads indexes.
+
+        Examples
+        --------
+        >>> store.flush()  # doctest: +SKIP
+        """
         self.store.flush()
 
     def close(self) -> None:
-        """Release the store; selects, inserts and deletes fail afterwards."""
+        """Release the store; selects, inserts and deletes fail afterwards.
+
+        Examples
+        --------
+        >>> store.close()  # doctest: +SKIP
+        """
         self.store.close()
 
     def destroy(self) -> None:
-        """Delete every version of every symbol, then close the store."""
+        """Delete every version of every symbol, then close the store.
+
+        Examples
+        --------
+        >>> store.destroy()  # doctest: +SKIP
+        """
         self.store.destroy()
 
     def __enter__(self) -> Tickstore:
@@ -181,11 +356,28 @@ def _other_days(ticks: object, day: dt.date, tz: str) -> list[dt.date]:
 
 
 class LocalTickstore(Tickstore):
-    """A store on local disk: serenity's Behemoth layout ``{YYYY}/{MM}/{DD}/{SYMBOL}_{VVVV}.h5``.
+    """A store on local disk, as serenity's ``LocalTickstore``.
 
-    An existing serenity store opens as it is, read in place; a new directory becomes a native
-    local HDF5 store (``open_store(base_path.as_uri())``). Other keyword ``options`` go to
-    :func:`tickstore_core.open_store` (``allow_pickle``, ``cache`` ...).
+    An existing serenity store (the Behemoth layout ``{YYYY}/{MM}/{DD}/{SYMBOL}_{VVVV}.h5``) opens
+    as it is, read in place; a new directory becomes a native local HDF5 store
+    (``open_store(base_path.as_uri())``).
+
+    Parameters
+    ----------
+    base_path : str or os.PathLike
+        The store's directory; created if missing, as serenity did.
+    timestamp_column : str, default "date"
+        The index name of stored frames (serenity's default).
+    naive : bool, default False
+        Return naive UTC timestamps from `select`, as serenity did.
+    **options
+        Passed to [`open_store`][tickstore_core.open_store] (``allow_pickle``, ``cache`` ...).
+
+    Examples
+    --------
+    >>> from tickstore_core.compat.serenity import LocalTickstore
+    >>> store = LocalTickstore("/mnt/raid/data/behemoth/db/PHEMEX_TRADES", "time")  # doctest: +SKIP
+    >>> store.select("BTCUSD", datetime.date(2020, 5, 11), datetime.date(2020, 5, 12))  # doctest: +SKIP
     """
 
     def __init__(
@@ -197,20 +389,48 @@ class LocalTickstore(Tickstore):
         super().__init__(store, naive=naive)
 
     def destroy(self) -> None:
-        """Close the store and delete its directory with everything in it, as serenity did."""
+        """Close the store and delete its directory with everything in it, as serenity did.
+
+        Examples
+        --------
+        >>> store.destroy()  # doctest: +SKIP
+        """
         self.close()
         if self.base_path.exists():
             shutil.rmtree(self.base_path)
 
 
 class AzureBlobTickstore(Tickstore):
-    """A store in an Azure Blob container named after ``db_name`` (see :func:`container_name`).
+    """A store in an Azure Blob container named after ``db_name``, as serenity's ``AzureBlobTickstore``.
 
-    ``credential`` is a connection string or an azure-identity credential (then give
-    ``account_url`` or set ``AZURE_STORAGE_ACCOUNT_URL``; serenity read it from its own config).
-    ``cache_dir`` is the local read cache; None means tickstore's shared cache
-    (``TICKSTORE_CACHE_DIR``), not serenity's ``/var/tmp/abs_lru_cache``. Other keyword
-    ``options`` go to :func:`tickstore_core.open_store` (``cache_size``, ``retries`` ...).
+    Parameters
+    ----------
+    credential : str or azure.core.credentials.TokenCredential
+        A connection string, or an azure-identity credential (then give ``account_url`` or set
+        ``AZURE_STORAGE_ACCOUNT_URL``; serenity read it from its own config).
+    db_name : str
+        serenity's database name; the container is `container_name(db_name)`.
+    cache_dir : str or os.PathLike, optional
+        The local read cache; None means tickstore's shared cache (``TICKSTORE_CACHE_DIR``),
+        not serenity's ``/var/tmp/abs_lru_cache``.
+    timestamp_column : str, default "date"
+        The index name of stored frames (serenity's default).
+    account_url : str, optional
+        ``https://ACCOUNT.blob.core.windows.net``, with an azure-identity credential.
+    naive : bool, default False
+        Return naive UTC timestamps from `select`, as serenity did.
+    **options
+        Passed to [`open_store`][tickstore_core.open_store] (``cache_size``, ``retries`` ...).
+
+    Examples
+    --------
+    >>> from azure.identity import DefaultAzureCredential  # doctest: +SKIP
+    >>> from tickstore_core.compat.serenity import AzureBlobTickstore
+    >>> store = AzureBlobTickstore(  # doctest: +SKIP
+    ...     DefaultAzureCredential(),
+    ...     "PHEMEX_TRADES",
+    ...     account_url="https://myaccount.blob.core.windows.net",
+    ... )
     """
 
     def __init__(
@@ -234,4 +454,9 @@ class AzureBlobTickstore(Tickstore):
         super().__init__(store, naive=naive)
 
     def destroy(self) -> None:
-        """Does nothing, as in serenity: an archive is not deleted by accident (``.store.destroy()`` does)."""
+        """Does nothing, as in serenity: an archive is not deleted by accident (``.store.destroy()`` does).
+
+        Examples
+        --------
+        >>> store.destroy()  # a no-op; store.store.destroy() deletes everything  # doctest: +SKIP
+        """

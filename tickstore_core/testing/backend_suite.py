@@ -1,6 +1,6 @@
 """Conformance tests for the byte-level backend contract.
 
-A backend package proves itself by subclassing :class:`BackendConformance` in one of its test
+A backend package proves itself by subclassing `BackendConformance` in one of its test
 modules and overriding the ``backend`` fixture to yield a fresh, empty backend::
 
     import pytest
@@ -70,7 +70,52 @@ def _race(n: int, attempt: Callable[[int], Any]) -> list[Any]:
 
 
 class BackendConformance:
-    """The contract every backend must meet; see the module docstring for how to run it."""
+    """The byte-level contract every backend must meet, as pytest tests a backend's test class inherits.
+
+    Subclass it in a test module of the backend package and override the ``backend`` fixture to
+    yield a fresh, empty backend; pytest then runs every ``test_*`` method against it: puts and
+    gets, ``"create"`` and `IfMatch` races between threads, ordered and paginated listings, key
+    checks, pickling, and that no ``repr`` or message shows a secret.
+
+    Fixtures to override:
+
+    - ``backend`` (required): a fresh, empty backend (yield it, and close it afterwards);
+    - ``backend_options``: the options ``from_url`` needs to reopen the same store (an endpoint);
+    - ``secrets``: strings that must never appear in a ``repr`` or a message;
+    - ``raw_get`` and ``raw_put``: the bypass hooks (`tickstore_core.testing.bypass`), reading
+      and writing stored bytes without the backend under test; tests needing a hook the class
+      does not provide are skipped, saying which.
+
+    Attributes
+    ----------
+    listing_page_size : int
+        How many keys prove that listing pages through the service's results (1001).
+    race_threads : int
+        How many threads race for one ``"create"`` or `IfMatch` put (8).
+
+    Examples
+    --------
+    In the backend package's ``tests/test_conformance.py``, run with ``pytest``:
+
+    ```python
+    import pytest
+    from tickstore_core.testing import BackendConformance
+    from tickstore_mystore import MyBackend
+
+
+    class TestMyBackend(BackendConformance):
+        listing_page_size = 120  # a service with small pages proves pagination with fewer keys
+
+        @pytest.fixture
+        def backend(self, tmp_path):
+            with MyBackend.from_url(f"mystore://{tmp_path}/store") as backend:
+                yield backend
+
+        @pytest.fixture
+        def raw_get(self, tmp_path):
+            return lambda key: (tmp_path / "store" / key).read_bytes()
+    ```
+    """
 
     listing_page_size: int = 1001
     race_threads: int = 8

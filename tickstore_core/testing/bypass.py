@@ -14,7 +14,9 @@ import pytest
 __all__ = ["RawGet", "RawPut", "required"]
 
 RawGet = Callable[[str], bytes]
+"""``raw_get(key) -> bytes``: an object's stored bytes, read without the backend under test."""
 RawPut = Callable[[str, bytes], None]
+"""``raw_put(key, data)``: store bytes as the backend would find them, without the backend under test."""
 Hook = TypeVar("Hook")
 
 

@@ -1,21 +1,6 @@
 """Conformance tests of the bitemporal store over a backend: the rules of docs/design.md, end to end.
 
-A backend package runs them by subclassing :class:`StoreConformance` and overriding the
-``new_store_location`` fixture: a callable returning ``(url, options)`` of a fresh, empty store
-each time it is called (several stores per test are needed for the property tests)::
-
-    class TestMyStore(StoreConformance):
-        @pytest.fixture
-        def new_store_location(self, tmp_path):
-            return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {})
-
-``property_examples`` sets how many hypothesis examples the model-based test runs.
-
-Bypass hooks (:mod:`tickstore_core.testing.bypass`), as in the backend suite: override the fixtures ``raw_get``
-(``key -> bytes``) and ``raw_put`` (``(key, data) -> None``) to read and write the stored bytes of
-the ``store`` fixture's objects (keys as the store's backend names them) WITHOUT going through the
-store or its backend; ``store._test_location`` holds the ``(url, options)`` it was opened with.
-Tests needing a hook the class does not provide are skipped, saying which.
+A backend package runs them by subclassing `StoreConformance` (its docstring shows how).
 """
 
 from __future__ import annotations
@@ -55,7 +40,30 @@ DAY1, DAY2, DAY3 = dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)
 
 
 def make_ticks(day: dt.date, n: int, *, seed: int = 0, start_hour: int = 0) -> pd.DataFrame:
-    """``n`` trades spread over ``day`` (UTC): price, size, side, trade_id; deterministic by seed."""
+    """``n`` trades spread over ``day`` (UTC): price, size, side, trade_id; deterministic by seed.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The UTC day the trades fall on.
+    n : int
+        How many trades.
+    seed : int, default 0
+        The random seed; the same arguments give the same frame.
+    start_hour : int, default 0
+        The trades fall between this hour and midnight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted, indexed by a tz-aware UTC ``time`` index.
+
+    Examples
+    --------
+    >>> from tickstore_core.testing import make_ticks
+    >>> make_ticks(dt.date(2024, 3, 4), 3).columns.tolist()
+    ['price', 'size', 'side', 'trade_id']
+    """
     rng = np.random.default_rng(seed)
     start = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=start_hour)
     span = pd.Timedelta(hours=24 - start_hour).value
@@ -83,7 +91,33 @@ def _same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 
 class StoreConformance:
-    """The bitemporal contract of :class:`Tickstore`, run over one backend."""
+    """The bitemporal contract of a whole [`Tickstore`][tickstore_core.Tickstore], run over one backend.
+
+    The design's rules end to end, and a hypothesis test against an in-memory model. Subclass it
+    in a test module of the backend package and override these fixtures:
+
+    - ``new_store_location`` (required): ``() -> (url, options)`` of a new, empty store each
+      time it is called (the property test opens several);
+    - ``raw_get``, ``raw_put``: the bypass hooks (`tickstore_core.testing.bypass`) for the
+      ``store`` fixture's objects, without the store or its backend (``store._test_location``
+      holds its ``(url, options)``); tests needing a missing hook are skipped.
+
+    Examples
+    --------
+    In the backend package's ``tests/test_store.py``, run with ``pytest``:
+
+    ```python
+    import uuid
+    import pytest
+    from tickstore_core.testing import StoreConformance
+
+    class TestMyStore(StoreConformance):
+        property_examples = 10  # hypothesis examples of the model-based test (default 25)
+        @pytest.fixture
+        def new_store_location(self, tmp_path):
+            return lambda: (f"mystore://{tmp_path}/{uuid.uuid4().hex}", {"timeout": 5})
+    ```
+    """
 
     property_examples: int = 25
 
@@ -122,6 +156,7 @@ class StoreConformance:
 
     @staticmethod
     def reopen(store: Tickstore, **options: Any) -> Tickstore:
+        """A second store over the location of ``store`` (opened by ``open_new``); the caller closes it."""
         url, backend_options = store._test_location  # type: ignore[attr-defined]
         return open_store(url, **backend_options, **options)
 

@@ -38,7 +38,8 @@ class Tickstore(ReadAPI, WriteAPI):
 
     Guarantees: an insert or delete is atomic per symbol (all its days or none become visible);
     concurrent writers never lose a version; readers never see a partial version; every object read
-    is verified against the checksum recorded at commit. A store object may be shared by threads.
+    is verified against what was recorded at commit (its checksum, or the CRC-32 of each part read of
+    a ``tickstore-arrow`` object). A store object may be shared by threads.
 
     Parameters
     ----------

@@ -384,12 +384,27 @@ class Backend(ABC):
         return True
 
     def local_path(self, key: str) -> str | None:
-        """A local file whose bytes are the object's, for the core to memory-map instead of calling :meth:`get`.
+        """A local file whose bytes are the object's, for the core to memory-map instead of calling `get`.
 
-        Optional (this default: None, read through :meth:`get`). A backend that returns a path
-        promises that the file holds exactly what :meth:`get` would return and is never changed in
-        place (a put replaces it with a new file). The core falls back to :meth:`get` (and its
-        errors) when the file cannot be opened.
+        Optional (this default: None, read through `get`). A backend that returns a path promises
+        that the file holds exactly what `get` would return and is never changed in place (a put
+        replaces it with a new file). The core falls back to `get` (and its errors) when the file
+        cannot be opened.
+
+        Parameters
+        ----------
+        key : str
+            The object's key.
+
+        Returns
+        -------
+        str or None
+            The file's path, or None to read through `get`.
+
+        Examples
+        --------
+        >>> backend.local_path("2024/03/04/BTCUSD_0000.h5")  # doctest: +SKIP
+        '/data/ticks/2024/03/04/BTCUSD_0000.h5'
         """
         return None
 

@@ -162,6 +162,29 @@ def cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Run a DuckDB SQL query over the store: FROM ticks('SYMBOL', 'START', 'END') reads ticks.
+
+    Example: tickstore sql "SELECT side, sum(size) FROM ticks('BTCUSD', '2024-03-04', '2024-03-08') GROUP BY side"
+    Needs DuckDB: pip install "tickstore[sql]".
+    """
+    path = None if args.output is None else _output_path(args.output)
+    with _store(args) as store:
+        result = store.sql(args.query, as_of=args.as_of)
+    if result is None:
+        return 0
+    if path is None:
+        _print_frame(result)
+        print(f"{len(result):,} rows", file=sys.stderr)
+        return 0
+    if path.suffix.lower() == ".parquet":
+        result.to_parquet(path, index=False)
+    else:
+        result.to_csv(path, index=False)
+    print(f"wrote {len(result):,} rows to {path}", file=sys.stderr)
+    return 0
+
+
 def _output_path(name: str) -> Path:
     """The file select writes to, checked before anything is read."""
     path = Path(name).expanduser()
@@ -455,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("end", metavar="END")
     sub.add_argument("--as-of", dest="as_of")
     sub.add_argument("--columns", type=_columns, help="comma-separated column names")
+    sub.add_argument("-o", "--output", help="write to FILE.parquet or FILE.csv instead of printing")
+    sub = command("sql", cmd_sql, times=True)
+    sub.add_argument("query", help="the SQL; ticks('SYMBOL'[, 'START'[, 'END']]) is a table of ticks")
+    sub.add_argument("--as-of", dest="as_of", help="read every ticks(...) as of this transaction time")
     sub.add_argument("-o", "--output", help="write to FILE.parquet or FILE.csv instead of printing")
     sub = command("insert", cmd_insert, times=True)
     sub.add_argument("symbol")

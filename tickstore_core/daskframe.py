@@ -19,9 +19,10 @@ from .backend import Backend
 from .cache import ObjectCache
 from .engine import Engine
 from .errors import LegacyStoreError
+from .filters import RowFilter
 from .frames import empty_frame, table_to_frame
 from .index import Version
-from .query import Query, trim
+from .query import Query, read_day
 from .schema import conform_table, recorded_targets
 from .times import TIME_MAX, TIME_MIN, day_start_ns
 
@@ -87,20 +88,22 @@ class _Partition:
     end: int
     all_columns: tuple[str, ...]
     targets: tuple[tuple[str, pa.DataType], ...] = ()
+    row_filter: RowFilter | None = None
 
 
 def read_partition(part: _Partition) -> pd.DataFrame:
     """One day's ticks, trimmed to the select's bounds, with the columns of the whole result."""
     engine = _engine_for(part.spec)
     columns = list(part.columns) if part.columns is not None else None
-    table = trim(engine.read_version(part.symbol, part.version, columns), part.start, part.end)
+    query = Query(part.symbol, part.start, part.end, columns, [part.version])
+    table = read_day(engine, query, part.version, part.row_filter)
     table = conform_table(table, dict(part.targets), str(part.version.day))
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
     reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
     return reindexed
 
 
-def to_dask(engine: Engine, query: Query) -> Any:
+def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -> Any:
     """A dask DataFrame over the query's versions (see `Tickstore.to_dask`)."""
     import dask.dataframe as dd
 
@@ -117,7 +120,8 @@ def to_dask(engine: Engine, query: Query) -> Any:
     unified = recorded_targets([(str(v.day), v.columns or (), v.types) for v in query.versions], only=all_columns)
     targets = tuple(unified.items())
     parts = [
-        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets) for v in query.versions
+        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets, row_filter)
+        for v in query.versions
     ]
     meta = read_partition(parts[0]).iloc[:0]
     lower = [max(query.start, day_start_ns(v.day, engine.tz)) for v in query.versions]

@@ -200,15 +200,19 @@ class Engine:
             )
         self.check_layout()
 
-    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
-        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
+    def executor(self) -> ThreadPoolExecutor:
+        """The engine's thread pool, started on first use (for readers that stream, such as SQL)."""
         with self._lock:
             self.check_open()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
-            pool = self._pool
+            return self._pool
+
+    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
+        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        pool = self.executor()
         futures = [pool.submit(work, item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
         results = []
@@ -312,13 +316,17 @@ class Engine:
         symbol: str,
         version: Version,
         columns: Sequence[str] | None,
+        keep: Callable[[pa.Table], pa.Table] | None = None,
+        *,
         start_ns: int | None = None,
         end_ns: int | None = None,
     ) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded.
 
-        Objects in the ``tickstore-arrow`` format decode only the chunks with ticks in
-        ``[start_ns, end_ns]`` (the caller trims the edges) and only ``columns``.
+        ``keep`` (a row filter's hook, see `tickstore_core.filters`) is applied to the decoded table
+        before it leaves the engine, so the rows it drops never reach the caller. Objects in the
+        ``tickstore-arrow`` format decode only the chunks with ticks in ``[start_ns, end_ns]`` (the
+        caller trims the edges) and only ``columns``.
         """
         if version.encoding is not None:
             if version.encoding not in ARROW_ENCODINGS:
@@ -326,17 +334,20 @@ class Engine:
                     f"{symbol} {version.day} version {version.version} ({version.key}) is encoded as "
                     f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
                 )
-            return self._read_arrow(symbol, version, columns, start_ns, end_ns)
+            table = self._read_arrow(symbol, version, columns, start_ns, end_ns)
+            return table if keep is None else keep(table)
         if self.cache is None:
-            return self._decode(symbol, version, self.fetch(symbol, version), columns)
+            table = self._decode(symbol, version, self.fetch(symbol, version), columns)
+        else:
 
-        def load() -> tuple[pa.Table, int]:
-            data = self.fetch(symbol, version)
-            return self._decode(symbol, version, data, None), len(data)
+            def load() -> tuple[pa.Table, int]:
+                data = self.fetch(symbol, version)
+                return self._decode(symbol, version, data, None), len(data)
 
-        return self.cache.read_through(
-            self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
-        )
+            table = self.cache.read_through(
+                self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
+            )
+        return table if keep is None else keep(table)
 
     def _decode(self, symbol: str, version: Version, data: bytes, columns: Sequence[str] | None) -> pa.Table:
         try:

@@ -42,6 +42,7 @@ __all__ = [
     "TransactionTimeError",
     "UnknownBackendError",
     "UnknownLayoutError",
+    "UnknownSymbolWarning",
     "UnreadableIndexWarning",
     "UnsafeDataError",
 ]
@@ -201,3 +202,7 @@ class OfflineWarning(TickstoreWarning):
 
 class UnreadableIndexWarning(TickstoreWarning):
     """A symbol's index cannot be read and a command over many symbols skipped it; run ``tickstore fsck`` on it."""
+
+
+class UnknownSymbolWarning(TickstoreWarning):
+    """A read over many symbols named symbols the store does not have; they read as empty (check the names)."""

@@ -7,6 +7,7 @@ Reading the planned versions, and trimming them to the bounds, is the engine's a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ import pyarrow as pa
 
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError
+from .filters import RowFilter, filter_day
 from .index import SymbolIndex, Version
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
 
-__all__ = ["Query", "check_read_columns", "in_time_order", "plan_query", "trim"]
+__all__ = ["Query", "check_read_columns", "in_time_order", "plan_query", "read_day", "trim"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,19 @@ def check_read_columns(symbol: str, tables: list[pa.Table], columns: list[str] |
     if columns is None or not tables:
         return
     _refuse_missing(symbol, columns, {name for t in tables for name in t.column_names[1:]})
+
+
+def read_day(engine: Engine, query: Query, version: Version, row_filter: RowFilter | None = None) -> pa.Table:
+    """One planned version's ticks within the query's bounds that pass ``row_filter`` (on Arrow, before pandas).
+
+    The filter's columns are decoded too, tested in the engine's read, then dropped again.
+    """
+    start, end = query.start, query.end  # tickstore-arrow objects decode only the chunks between them
+    if row_filter is None:
+        return trim(engine.read_version(query.symbol, version, query.columns, start_ns=start, end_ns=end), start, end)
+    columns = row_filter.read_columns(query.columns)
+    keep = functools.partial(filter_day, row_filter=row_filter, columns=query.columns, symbol=query.symbol)
+    return trim(engine.read_version(query.symbol, version, columns, keep, start_ns=start, end_ns=end), start, end)
 
 
 def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

@@ -14,10 +14,11 @@ import pandas as pd
 
 from .engine import Engine
 from .errors import ConfigError, MissingDependencyError
-from .frames import empty_frame, frame_from_tables
+from .filters import FilterLike, check_filter, parse_filters
 from .index import Version
 from .layout import INDEX_PREFIX
-from .query import Query, check_read_columns, in_time_order, plan_query, trim
+from .outputs import Output, check_output, to_output
+from .query import Query, check_read_columns, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
@@ -38,7 +39,10 @@ class ReadAPI:
         end: TimeLike | None = None,
         as_of: TimeLike | None = None,
         columns: str | Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        *,
+        filters: FilterLike | None = None,
+        output: Output = "pandas",
+    ) -> Any:
         """Ticks of ``symbol`` with ``start <= time <= end``, as known at transaction time ``as_of``.
 
         Days are read concurrently (through the local cache for remote stores).
@@ -58,19 +62,36 @@ class ReadAPI:
             versions.
         columns : str or list of str, optional
             Only these data columns (the time index is always there).
+        filters : list of tuples, or list of lists of tuples, optional
+            Keep only rows that pass, in the ``read_parquet`` form: ``[("side", "==", "buy"),
+            ("size", ">", 1.0)]`` is an AND, a list of such lists an OR of ANDs. Operators ``==``
+            (``=``), ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``; the timestamp column
+            may be filtered too. Applied to each day as it is decoded, before pandas; a comparison
+            with a missing value is false (see `tickstore_core.filters`).
+        output : {"pandas", "arrow", "polars"}
+            The kind of result: a pandas DataFrame (default), a `pyarrow.Table` whose first column
+            is the timestamp column in the store's time zone, or a polars DataFrame with a
+            ``Datetime("ns", tz)`` column (needs ``pip install "tickstore[polars]"``). Neither of the
+            last two is converted through pandas.
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame, pyarrow.Table or polars.DataFrame
             Indexed by the store's timestamp column (tz-aware, sorted, equal timestamps in inserted
-            order). An unknown symbol or an empty range gives an empty DataFrame.
+            order); for Arrow and polars, that column comes first. An unknown symbol or an empty
+            range gives an empty result.
 
         Raises
         ------
         InvalidTimeError
             A bound cannot be read as a time, or ``start`` is after ``end``.
         ColumnNotFoundError
-            A column asked for exists on none of the selected days.
+            A column asked for (or filtered on) exists on none of the selected days.
+        InvalidInputError
+            A filter is malformed, has an unknown operator, or compares a column with a value of
+            another kind; or ``output`` is not one of the kinds above.
+        MissingDependencyError
+            ``output="polars"`` without polars installed.
         StoreNotFoundError
             The store's directory, bucket or container does not exist.
 
@@ -79,15 +100,18 @@ class ReadAPI:
         >>> store.select("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
         >>> store.select("BTCUSD", "2024-03-04", "2024-03-08", as_of="2024-03-09")  # doctest: +SKIP
         >>> store.select("BTCUSD", "2024-03", columns=["price"])  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03", filters=[("side", "==", "buy"), ("size", ">", 1.0)])  # doctest: +SKIP
+        >>> store.select("BTCUSD", "2024-03-04", output="polars")  # doctest: +SKIP
         """
+        output = check_output(output)
+        row_filter = parse_filters(filters, self._engine.timestamp_column)
         query = self._plan(symbol, start, end, as_of, columns)
+        check_filter(row_filter, symbol, query.versions)
         if not query.versions:
-            return empty_frame(self._engine.timestamp_column, self._engine.tz, query.columns or ())
+            return to_output([], output, self._engine.timestamp_column, self._engine.tz, query.columns)
         versions = query.versions
         tables = self._engine.map(
-            lambda v: trim(
-                self._engine.read_version(symbol, v, query.columns, query.start, query.end), query.start, query.end
-            ),
+            lambda v: read_day(self._engine, query, v, row_filter),
             versions,
             f"{symbol} {versions[0].day}..{versions[-1].day}",
         )
@@ -97,7 +121,7 @@ class ReadAPI:
             tables = in_time_order(unify_tables(tables, labels))
             if len(tables) != len(labels):
                 labels = [f"{versions[0].day}..{versions[-1].day}"]
-        return frame_from_tables(tables, self._engine.timestamp_column, self._engine.tz, query.columns, labels)
+        return to_output(tables, output, self._engine.timestamp_column, self._engine.tz, query.columns, labels)
 
     def to_dask(
         self,
@@ -106,6 +130,8 @@ class ReadAPI:
         end: TimeLike | None = None,
         as_of: TimeLike | None = None,
         columns: str | Sequence[str] | None = None,
+        *,
+        filters: FilterLike | None = None,
     ) -> Any:
         """The ticks `select` would return, as a lazy dask DataFrame with one partition per day.
 
@@ -114,8 +140,8 @@ class ReadAPI:
 
         Parameters
         ----------
-        symbol, start, end, as_of, columns
-            As for `select`.
+        symbol, start, end, as_of, columns, filters
+            As for `select`; the filters are applied on the workers, to each day as it is decoded.
 
         Returns
         -------
@@ -141,7 +167,10 @@ class ReadAPI:
             ) from exc
         from .daskframe import to_dask
 
-        return to_dask(self._engine, self._plan(symbol, start, end, as_of, columns))
+        row_filter = parse_filters(filters, self._engine.timestamp_column)
+        query = self._plan(symbol, start, end, as_of, columns)
+        check_filter(row_filter, symbol, query.versions)
+        return to_dask(self._engine, query, row_filter)
 
     def prefetch(
         self, symbol: str, start: TimeLike | None = None, end: TimeLike | None = None, as_of: TimeLike | None = None

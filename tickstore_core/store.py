@@ -23,12 +23,13 @@ from .engine import Engine
 from .errors import ConfigError
 from .layout import Layout
 from .reading import ReadAPI
+from .research import ResearchAPI
 from .writing import WriteAPI
 
 __all__ = ["Tickstore"]
 
 
-class Tickstore(ReadAPI, WriteAPI):
+class Tickstore(ReadAPI, ResearchAPI, WriteAPI):
     """A bitemporal store of tick DataFrames over one backend.
 
     Open one with `tickstore_core.open_store`; use it as a context manager or call `close`.

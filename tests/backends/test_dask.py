@@ -51,3 +51,14 @@ def test_to_dask_on_a_cluster_matches_select(shared_store_location, client):
         daily = client.compute(frame["size"].resample("1D").sum()).result()
         assert len(daily) == (DAYS[-1] - DAYS[0]).days + 1
         assert store.to_dask("NONE").compute().empty
+
+
+def test_to_dask_applies_filters_on_the_workers(shared_store_location, client):
+    url, options = shared_store_location()
+    with open_store(url, **options) as store:
+        store.insert("BTCUSD", pd.concat([make_ticks(d, 200, seed=i) for i, d in enumerate(DAYS)]))
+        filters = [[("side", "==", "buy"), ("size", ">", 0.3)], [("time", "<", "2024-03-04 06:00")]]
+        frame = store.to_dask("BTCUSD", columns=["price"], filters=filters)
+        expected = store.select("BTCUSD", columns=["price"], filters=filters)
+        assert 0 < len(expected) < 800
+        _same_values(client.compute(frame).result(), expected)

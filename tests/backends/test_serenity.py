@@ -38,6 +38,7 @@ from serenity_writer import (
 from tickstore_core import Tickstore, open_store
 from tickstore_core.cli import main as cli
 from tickstore_core.errors import (
+    ColumnNotFoundError,
     CorruptObjectError,
     LegacyIndexWarning,
     LegacyStoreError,
@@ -622,3 +623,32 @@ def test_any_history_serenity_writes_reads_as_serenity_answers_it(tmp_path_facto
                 ours = store.select(symbol, first, last, as_of=when)
                 theirs = serenity_select(index, read_local(root), symbol, first, last, *([as_of] if as_of else []))
                 _assert_same(ours, theirs)
+
+
+def test_research_reads_of_a_serenity_store_equal_their_pandas_references(serenity):
+    pytest.importorskip("duckdb")
+    with serenity.open() as store:
+        for as_of in (None, BEFORE_CORRECTION.tz_localize("UTC")):
+            btc, eth = store.select("BTCUSD", as_of=as_of), store.select("ETHUSD", as_of=as_of)
+            both = pd.concat([btc.assign(symbol="BTCUSD"), eth.assign(symbol="ETHUSD")])
+            both = both.iloc[np.argsort(both.index.asi8, kind="stable")]
+            many = store.select_many(["BTCUSD", "ETHUSD"], as_of=as_of, filters=[("side", "==", "Buy")])
+            expected = both[both.side == "Buy"]
+            assert many.symbol.astype(str).tolist() == expected.symbol.tolist()
+            assert many.price.tolist() == expected.price.tolist()
+            bars = store.bars("BTCUSD", freq="1h", size="qty", as_of=as_of)
+            reference = btc["price"].resample("1h").ohlc().dropna()
+            pd.testing.assert_frame_equal(bars[["open", "high", "low", "close"]], reference, check_freq=False)
+            assert bars.volume.sum() == btc.qty.sum()
+            joined = store.asof_join("BTCUSD", "ETHUSD", "2020-05-12", "2020-05-13", on_columns=["price"], as_of=as_of)
+            merged = pd.merge_asof(
+                store.select("BTCUSD", "2020-05-12", "2020-05-13", as_of=as_of),
+                eth[["price"]].rename(columns={"price": "price_right"}),
+                left_index=True,
+                right_index=True,
+            )
+            pd.testing.assert_frame_equal(joined, merged)
+            counted = store.sql("SELECT count(*) AS n FROM ticks('ETHUSD')", as_of=as_of)
+            assert counted.n.tolist() == [len(eth)]
+        with pytest.raises(ColumnNotFoundError):
+            store.bars("BTCUSD", freq="1h")  # serenity's trades have qty, not size

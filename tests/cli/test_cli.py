@@ -549,3 +549,19 @@ def test_ls_into_a_pipe_closed_early_is_quiet(tmp_path):
     )
     assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 5 and "S0000" in piped.stdout
     assert piped.stderr == "", piped.stderr
+
+
+def test_sql_runs_duckdb_over_ticks_and_writes_files(run, tmp_path):
+    pytest.importorskip("duckdb")
+    with run.store() as store:
+        store.insert("BTCUSD", pd.concat([make_ticks(DAY1, 30), make_ticks(DAY2, 20, seed=1)]))
+        expected = store.select("BTCUSD", "2024-03-05", "2024-03-05")
+    query = "SELECT count(*) AS n, max(price) AS top FROM ticks('BTCUSD', '2024-03-05', '2024-03-05')"
+    status, out, err = run("-s", run.url, "sql", query)
+    assert status == 0 and "1 rows" in err, err
+    assert out.splitlines()[-1].split()[1] == str(len(expected)), out  # the row's index, then n
+    path = tmp_path / "out.csv"
+    status, _, err = run("-s", run.url, "sql", "SELECT * FROM ticks('BTCUSD') ORDER BY time", "-o", str(path))
+    assert status == 0 and len(pd.read_csv(path)) == 50
+    status, _, err = run("-s", run.url, "sql", "SELEC 1")
+    assert status == 2 and err.startswith("tickstore: error: DuckDB could not run the query"), err

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "research.ipynb"
-PLOTS = ["acf_pacf.png", "normal_probability.png", "price.png"]
+PLOTS = ["acf_pacf.png", "cross_section.png", "normal_probability.png", "price.png"]
 
 
 @pytest.mark.slow
@@ -28,4 +28,5 @@ def test_the_research_notebook_runs_and_draws_its_plots(tmp_path, monkeypatch):
         assert path.stat().st_size > 10_000, f"{plot} looks empty"
     outputs = "".join(str(o) for cell in notebook.cells for o in cell.get("outputs", []))
     assert "as of before the correction" in outputs and "excess kurtosis" in outputs
+    assert "quote rule agrees with the recorded side" in outputs and "trades of 3 symbols" in outputs
     assert "Error" not in outputs

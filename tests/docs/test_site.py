@@ -67,6 +67,8 @@ def test_the_api_page_lists_select_and_the_store_api(site: Path) -> None:
     dom = _rendered(site / "api" / "index.html")
     for name in ("open_store", "Tickstore.select", "Tickstore.insert", "Tickstore.history", "errors.TickstoreError"):
         assert f'id="tickstore_core.{name}"' in dom, name
+    for name in ("select_many", "bars", "asof_join", "sql", "files"):  # the research reads, from their mixin
+        assert f'id="tickstore_core.Tickstore.{name}"' in dom, name
 
 
 def test_the_plugin_api_page_lists_the_backend_contract(site: Path) -> None:
@@ -107,3 +109,8 @@ def test_the_api_reference_renders_numpydoc_sections_as_tables(site: Path) -> No
         titles = re.findall(r'doc-section-title">(\w+)', html)
         assert {"Parameters", "Returns", "Raises", "Examples"} <= set(titles), page
         assert html.count("<table") >= titles.count("Parameters") + titles.count("Returns")
+
+
+def test_the_storage_format_page_is_built_into_the_site(site: Path) -> None:
+    page = (site / "format" / "index.html").read_text()
+    assert "tickstore-index/1" in page and "tickstore-hdf5" in page

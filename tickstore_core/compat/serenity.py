@@ -229,7 +229,7 @@ class Tickstore:
         >>> correction_time = datetime.datetime(2020, 5, 12, 9)  # doctest: +SKIP
         >>> store.select("BTCUSD", start, end, as_of_time=correction_time)  # doctest: +SKIP
         """
-        ticks = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
+        ticks: pd.DataFrame = self.store.select(symbol, start, end, as_of=native_as_of(as_of_time))
         return ticks.tz_convert(None) if self.naive else ticks
 
     def insert(self, symbol: str, ts: BiTimestamp, ticks: pd.DataFrame) -> None:

@@ -1,0 +1,325 @@
+"""Research reads on every backend, each against a pandas reference computed on the same ticks.
+
+select_many against concatenated selects, filters against boolean masks, bars against
+``resample().ohlc()``, asof_join against ``pd.merge_asof`` with the midnight carry, sql against a
+groupby, files against the objects' own bytes; each as of before and after a correction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tickstore_core import (
+    ColumnNotFoundError,
+    InvalidInputError,
+    MissingDependencyError,
+    Tickstore,
+    UnknownSymbolWarning,
+    open_store,
+)
+from tickstore_core.testing import make_ticks
+
+DAYS = [dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)]
+QUOTE_DAYS = [dt.date(2024, 3, 3), dt.date(2024, 3, 4), dt.date(2024, 3, 6)]  # none on the 5th: carried across it
+
+
+def _quotes(day: dt.date, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    times = pd.Timestamp(day, tz="UTC").value + np.sort(rng.integers(0, 86_400 * 10**9, n))
+    mid = 40_000 + rng.normal(0, 20, n).cumsum()
+    return pd.DataFrame(
+        {"bid": mid - 0.5, "ask": mid + 0.5, "size": rng.exponential(1.0, n)},
+        index=pd.DatetimeIndex(times, tz="UTC", name="time"),
+    )
+
+
+@dataclass
+class Research:
+    store: Tickstore
+    before: pd.Timestamp  # a transaction time before the corrections
+
+
+@pytest.fixture
+def research(store_location) -> Research:
+    url, options = store_location()
+    store = open_store(url, **options)
+    store.insert("T", pd.concat([make_ticks(d, 120, seed=i) for i, d in enumerate(DAYS)]))
+    store.insert("Q", pd.concat([_quotes(d, 40, seed=10 + i) for i, d in enumerate(QUOTE_DAYS)]))
+    other = make_ticks(DAYS[1], 80, seed=7).assign(venue="X")  # another column only this symbol has
+    other.loc[other.index[::5], "size"] = np.nan
+    store.insert("E", other)
+    before = pd.Timestamp.now(tz="UTC")
+    store.insert("T", make_ticks(DAYS[1], 60, seed=99), day=DAYS[1])  # a correction of the 5th
+    store.insert("Q", _quotes(QUOTE_DAYS[1], 25, seed=98).iloc[:-5], day=QUOTE_DAYS[1])  # changes the carry
+    yield Research(store, before)
+    store.close()
+
+
+AS_OF = ["before", "now"]
+
+
+def _as_of(research: Research, which: str) -> Any:
+    return research.before if which == "before" else None
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_filters_equal_boolean_masks(research, which):
+    store, as_of = research.store, _as_of(research, which)
+    ticks = store.select("T", as_of=as_of)
+    cases = [
+        ([("side", "==", "buy"), ("size", ">", 0.5)], (ticks.side == "buy") & (ticks["size"] > 0.5)),
+        ([[("side", "=", "sell")], [("price", "<=", 39_990.0)]], (ticks.side == "sell") | (ticks.price <= 39_990)),
+        ([("trade_id", "in", list(range(0, 200, 3)))], ticks.trade_id.isin(range(0, 200, 3))),
+        ([("side", "not in", ["buy"]), ("size", "!=", 1)], ~ticks.side.isin(["buy"]) & (ticks["size"] != 1)),
+        ([("time", ">=", "2024-03-05 06:00"), ("time", "<", dt.date(2024, 3, 6))], None),
+    ]
+    for filters, mask in cases:
+        if mask is None:
+            mask = (ticks.index >= pd.Timestamp("2024-03-05 06:00", tz="UTC")) & (
+                ticks.index < pd.Timestamp("2024-03-06", tz="UTC")
+            )
+        expected = ticks[mask]
+        assert 0 < len(expected) < len(ticks), filters
+        pd.testing.assert_frame_equal(store.select("T", as_of=as_of, filters=filters), expected)
+    narrow = store.select("T", "2024-03-05", "2024-03-05", as_of=as_of, columns=["price"], filters=cases[0][0])
+    day = ticks.loc["2024-03-05"]
+    pd.testing.assert_frame_equal(narrow, day[(day.side == "buy") & (day["size"] > 0.5)][["price"]])
+
+
+def test_a_comparison_with_a_missing_value_is_false_for_every_operator(research):
+    store = research.store
+    ticks = store.select("E")
+    assert ticks["size"].isna().any()
+    for op, mask in (("!=", ticks["size"] != 0.5), ("<", ticks["size"] < 0.5), ("not in", ~ticks["size"].isin([1]))):
+        value = [1] if op == "not in" else 0.5
+        got = store.select("E", filters=[("size", op, value)])
+        pd.testing.assert_frame_equal(got, ticks[mask & ticks["size"].notna()])
+
+
+def test_bad_filters_are_clear_errors_before_reading(research):
+    store = research.store
+    with pytest.raises(ColumnNotFoundError, match="'nope'"):
+        store.select("T", filters=[("nope", "==", 1)])
+    with pytest.raises(InvalidInputError, match="unknown filter operator '~'"):
+        store.select("T", filters=[("size", "~", 1)])
+    with pytest.raises(InvalidInputError, match="holds double"):
+        store.select("T", filters=[("size", ">", "big")])
+    with pytest.raises(InvalidInputError, match="needs a list"):
+        store.select("T", filters=[("side", "in", "buy")])
+    with pytest.raises(InvalidInputError, match="not a mix"):
+        store.select("T", filters=[("side", "==", "buy"), [("size", ">", 1)]])
+    with pytest.raises(InvalidInputError, match="needs a timestamp"):
+        store.select("T", filters=[("time", ">", "not a time")])
+    with pytest.raises(InvalidInputError, match="output must be"):
+        store.select("T", output="numpy")
+
+
+def _reference_many(store: Tickstore, symbols: list[str], as_of: Any, **kwargs: Any) -> pd.DataFrame:
+    frames = [store.select(s, "2024-03-04", "2024-03-05", as_of=as_of, **kwargs).assign(symbol=s) for s in symbols]
+    frame = pd.concat(frames)
+    frame = frame.iloc[np.argsort(frame.index.asi8, kind="stable")]
+    frame.insert(0, "symbol", pd.Categorical(frame.pop("symbol"), categories=symbols))
+    return frame
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_select_many_equals_concatenated_selects(research, which):
+    store, as_of = research.store, _as_of(research, which)
+    symbols = ["T", "E", "Q"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        many = store.select_many(symbols, "2024-03-04", "2024-03-05", as_of=as_of)
+    expected = _reference_many(store, symbols, as_of)
+    pd.testing.assert_frame_equal(many, expected[many.columns], check_categorical=False)
+    assert list(many.columns[:1]) == ["symbol"] and list(many.symbol.cat.categories) == symbols
+    assert set(many.columns) == set(expected.columns)
+    assert many.index.is_monotonic_increasing
+
+    filtered = store.select_many(["T", "E"], "2024-03-04", "2024-03-05", as_of=as_of, filters=[("side", "==", "buy")])
+    reference = _reference_many(store, ["T", "E"], as_of)
+    pd.testing.assert_frame_equal(filtered, reference[reference.side == "buy"], check_categorical=False)
+
+
+def test_select_many_warns_once_about_unknown_symbols_and_checks_its_arguments(research):
+    store = research.store
+    with pytest.warns(UnknownSymbolWarning, match="2 of the 4 symbols.*NOPE, ALSO") as caught:
+        many = store.select_many(["T", "NOPE", "E", "ALSO"], columns=["price", "venue"])
+    assert len([w for w in caught if w.category is UnknownSymbolWarning]) == 1
+    assert list(many.columns) == ["symbol", "price", "venue"]
+    assert set(many.symbol) == {"T", "E"} and many.loc[many.symbol == "T", "venue"].isna().all()
+    with pytest.raises(InvalidInputError, match="list of symbol names"):
+        store.select_many("T")
+    with pytest.raises(InvalidInputError, match="more than once"):
+        store.select_many(["T", "T"])
+    with pytest.raises(ColumnNotFoundError, match="'nope'"):
+        store.select_many(["T", "E"], columns=["nope"])
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_arrow_and_polars_outputs_hold_what_pandas_holds(research, which):
+    polars = pytest.importorskip("polars")
+    store, as_of = research.store, _as_of(research, which)
+    frame = store.select("T", as_of=as_of, columns=["price", "side"])
+    table = store.select("T", as_of=as_of, columns=["price", "side"], output="arrow")
+    assert isinstance(table, pa.Table) and table.column_names == ["time", "price", "side"]
+    assert table.schema.field("time").type == pa.timestamp("ns", tz=store.tz)
+    assert table.column("time").to_pylist() == list(frame.index)
+    assert table.column("price").to_pylist() == frame.price.tolist()
+    pl = store.select("T", as_of=as_of, columns=["price", "side"], output="polars")
+    assert isinstance(pl, polars.DataFrame) and pl.schema["time"] == polars.Datetime("ns", store.tz)
+    assert pl["price"].to_list() == frame.price.tolist() and pl["side"].to_list() == frame.side.tolist()
+    many = store.select_many(["T", "E"], output="arrow")
+    assert many.column_names[:2] == ["time", "symbol"] and pa.types.is_dictionary(many.schema.field("symbol").type)
+    empty = store.select("T", "2030-01-01", "2030-01-02", output="arrow")
+    assert empty.num_rows == 0 and empty.column_names[0] == "time"
+
+
+def _reference_bars(ticks: pd.DataFrame, freq: str) -> pd.DataFrame:
+    bars = ticks["price"].resample(freq).ohlc()
+    bars["volume"] = ticks["size"].resample(freq).sum()
+    bars["trades"] = ticks["price"].resample(freq).count()
+    bars["vwap"] = (ticks["price"] * ticks["size"]).resample(freq).sum() / bars["volume"]
+    return bars
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_bars_equal_resample_ohlc_with_sum_and_count(research, which):
+    store, as_of = research.store, _as_of(research, which)
+    ticks = store.select("T", "2024-03-04 12:00", "2024-03-06", as_of=as_of)
+    reference = _reference_bars(ticks, "15min")
+    bars = store.bars("T", "2024-03-04 12:00", "2024-03-06", "15min", as_of=as_of)
+    pd.testing.assert_frame_equal(bars, reference[reference.trades > 0], check_freq=False)
+
+    filled = store.bars("T", "2024-03-04 12:00", "2024-03-06", "15min", as_of=as_of, fill="ffill")
+    assert filled.index.equals(reference.index)
+    empty = reference.trades == 0
+    close = reference.close.ffill()
+    pd.testing.assert_series_equal(filled.close, close, check_freq=False)
+    assert (filled.open[empty] == close[empty]).all() and (filled.low[empty] == close[empty]).all()
+    assert (filled.volume[empty] == 0).all() and (filled.trades[empty] == 0).all() and filled.vwap[empty].isna().all()
+
+    both = store.bars(["T", "E"], "2024-03-05", "2024-03-05", "1h", as_of=as_of)
+    for symbol in ("T", "E"):
+        day = store.select(symbol, "2024-03-05", "2024-03-05", as_of=as_of)
+        expected = _reference_bars(day, "1h")
+        got = both[both.symbol == symbol].drop(columns="symbol")
+        pd.testing.assert_frame_equal(got, expected[expected.trades > 0], check_freq=False)
+
+
+def test_bars_are_aligned_to_the_stores_time_zone_across_a_dst_change(tmp_path):
+    with open_store(tmp_path / "ny", tz="America/New_York") as store:
+        days = [dt.date(2024, 3, 9), dt.date(2024, 3, 10), dt.date(2024, 3, 11)]  # DST starts on the 10th
+        store.insert("T", pd.concat([make_ticks(d, 300, seed=i) for i, d in enumerate(days)]))
+        ticks = store.select("T")
+        bars = store.bars("T", freq="5min")
+        reference = _reference_bars(ticks, "5min")
+        pd.testing.assert_frame_equal(bars, reference[reference.trades > 0], check_freq=False)
+        daily = store.bars("T", freq="1D")
+        assert [t.hour for t in daily.index] == [0] * len(daily)  # local midnights, 23 and 24 hours apart
+        with pytest.raises(InvalidInputError, match="divides a day"):
+            store.bars("T", freq="7h")
+        with pytest.raises(ColumnNotFoundError, match="'qty'"):
+            store.bars("T", size="qty")
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_asof_join_equals_merge_asof_with_the_midnight_carry(research, which):
+    store, as_of = research.store, _as_of(research, which)
+    trades = store.select("T", "2024-03-05", "2024-03-06", as_of=as_of)
+    quotes = store.select("Q", None, "2024-03-06", as_of=as_of)  # from the beginning: what carries in
+    joined = store.asof_join("T", "Q", "2024-03-05", "2024-03-06", as_of=as_of)
+    expected = pd.merge_asof(trades, quotes.rename(columns={"size": "size_right"}), left_index=True, right_index=True)
+    pd.testing.assert_frame_equal(joined, expected)
+    first = joined.iloc[0]  # the 5th has no quotes: the 4th's last quote carries across midnight (and the 5th)
+    assert first.bid == quotes.loc[:"2024-03-04"].bid.iloc[-1]
+
+    near = store.asof_join("T", "Q", "2024-03-05", "2024-03-06", on_columns=["bid"], tolerance="2h", as_of=as_of)
+    expected = pd.merge_asof(trades, quotes[["bid"]], left_index=True, right_index=True, tolerance=pd.Timedelta("2h"))
+    pd.testing.assert_frame_equal(near, expected)
+    assert near.bid.isna().any() and near.bid.notna().any()
+
+
+def test_asof_join_reads_both_sides_as_of_one_time(research, monkeypatch):
+    store = research.store
+    stale = store.asof_join("T", "Q", "2024-03-04", "2024-03-04", as_of=research.before)
+    now = store.asof_join("T", "Q", "2024-03-04", "2024-03-04")
+    assert not stale.bid.equals(now.bid)  # the quotes' correction of the 4th shows only in the second
+    with pytest.raises(InvalidInputError, match="tolerance"):
+        store.asof_join("T", "Q", tolerance="soon")
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_sql_over_ticks_equals_a_groupby(research, which):
+    pytest.importorskip("duckdb")
+    store, as_of = research.store, _as_of(research, which)
+    ticks = store.select("T", "2024-03-05", "2024-03-06", as_of=as_of)
+    result = store.sql(
+        "SELECT side, count(*) AS n, sum(size) AS volume FROM ticks('T', '2024-03-05', '2024-03-06') "
+        "GROUP BY side ORDER BY side",
+        as_of=as_of,
+    )
+    expected = ticks.groupby("side")["size"].agg(["count", "sum"])
+    assert result.side.tolist() == expected.index.tolist()
+    assert result.n.tolist() == expected["count"].tolist()
+    np.testing.assert_allclose(result.volume, expected["sum"])
+    joined = store.sql(
+        "SELECT count(*) AS n FROM ticks('T') t JOIN ticks('E') e ON t.time = e.time", as_of=as_of, output="arrow"
+    )
+    assert joined.column("n").to_pylist() == [0]
+    times = store.sql("SELECT time FROM ticks('T', '2024-03-05', '2024-03-05') ORDER BY time", as_of=as_of)
+    assert list(times.time) == list(ticks.loc["2024-03-05"].index)
+    with pytest.raises(InvalidInputError, match="string literals"):
+        store.sql("SELECT * FROM ticks(T)")
+
+
+@pytest.mark.parametrize("which", AS_OF)
+def test_files_lists_the_objects_a_select_reads(research, which):
+    store, as_of = research.store, _as_of(research, which)
+    files = store.files("T", "2024-03-05", "2024-03-06", as_of=as_of)
+    history = store.history("T")
+    versions = history[history.key.isin(files.key)]
+    assert list(files.day) == [dt.date(2024, 3, 5), dt.date(2024, 3, 6)] and len(versions) == 2
+    assert files.version.tolist() == ([0, 0] if which == "before" else [1, 0])
+    assert all(
+        url.startswith(store.backend.url) and url.endswith(key) for url, key in zip(files.url, files.key, strict=True)
+    )
+    if store.codec.name == "parquet":  # the objects read by pyarrow alone hold what select returns
+        tables = [pq.read_table(io.BytesIO(store.backend.get(key))) for key in files.key]
+        table = pa.concat_tables(tables)
+        expected = store.select("T", "2024-03-05", "2024-03-06", as_of=as_of)
+        assert table.column("time").to_pylist() == list(expected.index)
+        assert table.column("price").to_pylist() == expected.price.tolist()
+    assert files.rows.sum() == len(store.select("T", "2024-03-05", "2024-03-06", as_of=as_of))
+
+
+def test_missing_optional_packages_say_which_extra_to_install(research, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "polars", None)
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    with pytest.raises(MissingDependencyError, match=r"tickstore\[polars\]"):
+        research.store.select("T", output="polars")
+    with pytest.raises(MissingDependencyError, match=r"tickstore\[sql\]"):
+        research.store.sql("SELECT 1")
+
+
+def test_asof_join_carries_a_quote_from_days_without_the_columns_asked_for(tmp_path):
+    with open_store(tmp_path / "s") as store:
+        store.insert("T", make_ticks(DAYS[1], 20, seed=1))
+        store.insert("Q", _quotes(DAYS[0], 10, seed=2).drop(columns=["ask"]))  # no ask yet on the 4th
+        store.insert("Q", _quotes(DAYS[1], 10, seed=3).iloc[5:])  # the 5th's quotes start late
+        joined = store.asof_join("T", "Q", "2024-03-05", "2024-03-05", on_columns=["bid", "ask"])
+        quotes = store.select("Q")
+        expected = pd.merge_asof(store.select("T"), quotes[["bid", "ask"]], left_index=True, right_index=True)
+        pd.testing.assert_frame_equal(joined, expected)
+        assert joined.bid.iloc[0] == quotes.bid.loc["2024-03-04"].iloc[-1] and pd.isna(joined.ask.iloc[0])

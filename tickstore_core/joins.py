@@ -1,0 +1,133 @@
+"""As-of joins in the store: each left tick with the latest right tick at or before it, as known at one time.
+
+Both sides are read as of the same transaction time (``as_of=None`` is resolved to one "now" for
+both, so a commit landing between the two reads cannot mix old and new). The right side's last tick
+before the range (on an earlier day, across any number of days without ticks) is carried in, so the
+first left ticks of a day see the previous day's last quote, as ``pd.merge_asof`` over the whole
+history would. The join itself is a binary search on Arrow/numpy, no pandas.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .engine import Engine
+from .errors import ColumnNotFoundError, InvalidInputError
+from .outputs import check_output, convert, empty_table
+from .query import Query, plan_query, read_day
+from .schema import unify_tables
+from .symbols import check_symbol
+from .times import TIME_MIN, now_ns
+
+__all__ = ["asof_join", "carried_tick", "join_tables"]
+
+RIGHT_SUFFIX = "_right"
+
+
+def _tolerance_ns(tolerance: Any) -> int | None:
+    if tolerance is None:
+        return None
+    try:
+        ns = int(pd.Timedelta(tolerance).value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"tolerance={tolerance!r} is not a duration; use e.g. '1s', '500ms'") from exc
+    if ns < 0:
+        raise InvalidInputError(f"tolerance={tolerance!r} must not be negative")
+    return ns
+
+
+def carried_tick(
+    engine: Engine, symbol: str, before: int, as_of: Any, columns: Sequence[str] | None
+) -> pa.Table | None:
+    """The last tick of ``symbol`` before ``before`` (on any earlier day), as known at ``as_of``; None if none.
+
+    Planned as a select of everything before ``before``, so ``as_of`` means what it means for select.
+    """
+    if before == TIME_MIN:
+        return None
+    try:
+        earlier = plan_query(engine, symbol, None, before - 1, as_of, columns)
+    except ColumnNotFoundError:  # earlier days lack a column asked for: it is null in the carried tick
+        earlier = plan_query(engine, symbol, None, before - 1, as_of, None)
+        earlier = dataclasses.replace(earlier, columns=[c for c in columns or () if c in _known(earlier)])
+    for version in reversed(earlier.versions):  # the last day with ticks; serenity files may hold none in range
+        table = read_day(engine, earlier, version)
+        if table.num_rows:
+            return table.slice(table.num_rows - 1, 1)
+    return None
+
+
+def _known(query: Query) -> set[str]:
+    return {c for v in query.versions for c in v.columns or ()}
+
+
+def join_tables(left: pa.Table, right: pa.Table, tolerance: int | None) -> pa.Table:
+    """``left`` with, per row, the columns of ``right``'s last row at or before its time (within ``tolerance``).
+
+    Both are sorted by their first (timestamp) column; a left row without such a right row gets nulls.
+    """
+    left_times = left.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    right_times = right.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    position = np.searchsorted(right_times, left_times, side="right") - 1
+    found = position >= 0
+    if tolerance is not None and len(right_times):
+        found &= left_times - right_times[np.maximum(position, 0)] <= tolerance
+    taken = right.drop_columns([right.column_names[0]]).take(pa.array(np.maximum(position, 0), mask=~found))
+    joined = left
+    for name, column in zip(taken.column_names, taken.columns, strict=True):
+        joined = joined.append_column(pa.field(name, column.type), column)
+    return joined
+
+
+def asof_join(
+    engine: Engine,
+    left: str,
+    right: str,
+    start: Any,
+    end: Any,
+    on_columns: Sequence[str] | str | None,
+    tolerance: Any,
+    as_of: Any,
+    output: Any,
+) -> Any:
+    """See :meth:`Tickstore.asof_join`."""
+    output = check_output(output)
+    check_symbol(left)
+    check_symbol(right)
+    tolerance_ns = _tolerance_ns(tolerance)
+    as_of = now_ns() if as_of is None else as_of  # one transaction time for every read of the join
+    left_query = plan_query(engine, left, start, end, as_of, None)
+    right_query = plan_query(engine, right, start, end, as_of, on_columns)
+    jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
+    tables = engine.map(lambda job: read_day(engine, *job), jobs, f"asof_join {left} {right}")
+    carried = carried_tick(engine, right, right_query.start, as_of, right_query.columns)
+    left_tables = tables[: len(left_query.versions)]
+    right_tables = tables[len(left_query.versions) :]
+    if carried is not None:
+        right_tables = [carried, *right_tables]
+    ts, tz = engine.timestamp_column, engine.tz
+    left_table = _one(left_tables, ts, [f"{left} {v.day}" for v in left_query.versions])
+    right_table = _one(right_tables, ts, [f"{right} part {i}" for i in range(len(right_tables))], right_query.columns)
+    right_table = _rename_clashes(right_table, left_table.column_names)
+    return convert(join_tables(left_table, right_table, tolerance_ns), output, ts, tz)
+
+
+def _one(tables: list[pa.Table], ts: str, labels: list[str], columns: Sequence[str] | None = None) -> pa.Table:
+    if not tables:
+        return empty_table(ts, "UTC", columns or ())
+    if len(tables) > 1:
+        tables = unify_tables(tables, labels)
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    return table.select([ts, *columns]) if columns is not None else table
+
+
+def _rename_clashes(right: pa.Table, left_names: Sequence[str]) -> pa.Table:
+    clashing = set(left_names[1:])
+    names = [right.column_names[0], *(f"{n}{RIGHT_SUFFIX}" if n in clashing else n for n in right.column_names[1:])]
+    return right.rename_columns(names)

@@ -1,0 +1,167 @@
+"""Reads over many symbols: one plan per symbol, every symbol-day read at once on the store's pool.
+
+`select_many` is `Tickstore.select_many`; `plan_many` and `read_all` are what it and `bars`
+share: the per-symbol plans (one warning for unknown symbols) and the concurrent read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+from .engine import Engine
+from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
+from .filters import RowFilter, check_filter, parse_filters
+from .index import Version
+from .outputs import check_output, convert, empty_table
+from .query import Query, check_columns, in_time_order, plan_query, read_day
+from .schema import unify_tables
+from .symbols import check_symbol
+
+__all__ = ["Plan", "check_symbols", "plan_many", "read_all", "select_many", "with_symbol"]
+
+_T = TypeVar("_T")
+SYMBOL_COLUMN = "symbol"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The checked queries of a read over many symbols (known symbols only, in the order asked)."""
+
+    queries: list[Query]
+    unknown: list[str]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [q.symbol for q in self.queries]
+
+
+def check_symbols(symbols: Any) -> list[str]:
+    """``symbols`` as a list of distinct, valid names (a single string is refused: it is not a list)."""
+    if isinstance(symbols, (str, bytes)) or not isinstance(symbols, Iterable):
+        raise InvalidInputError(f"symbols must be a list of symbol names, got {symbols!r}; for one symbol use select()")
+    wanted = [check_symbol(s) for s in symbols]
+    repeated = sorted({s for s in wanted if wanted.count(s) > 1})
+    if repeated:
+        raise InvalidInputError(f"symbols lists {', '.join(repeated)} more than once")
+    if not wanted:
+        raise InvalidInputError("symbols is empty; give at least one symbol")
+    return wanted
+
+
+def plan_many(
+    engine: Engine,
+    symbols: Sequence[str],
+    start: Any,
+    end: Any,
+    as_of: Any,
+    columns: Sequence[str] | None,
+    row_filter: RowFilter | None,
+) -> Plan:
+    """Plan each symbol's read (indexes loaded concurrently); warn once about symbols the store does not have.
+
+    A column (asked for or filtered on) must exist in the selected range of at least one symbol.
+    """
+    wanted = check_columns(columns, engine.timestamp_column)
+    queries = engine.map(lambda s: plan_query(engine, s, start, end, as_of, None), list(symbols), "plan")
+    unknown = [q.symbol for q in queries if not q.versions and not len(engine.index(q.symbol))]
+    if unknown:
+        message = (
+            f"{len(unknown)} of the {len(symbols)} symbols are not in {engine.backend.url} and read as empty: "
+            f"{', '.join(unknown)}"
+        )
+        warnings.warn(message, UnknownSymbolWarning, stacklevel=4)
+    known = [dataclasses.replace(q, columns=wanted) for q in queries if q.symbol not in unknown]
+    versions = [v for q in known for v in q.versions]
+    label = ", ".join(q.symbol for q in known) or ", ".join(symbols)
+    if versions and all(v.columns is not None for v in versions):
+        present = {c for v in versions for c in v.columns or ()}
+        missing = [c for c in wanted or () if c not in present]
+        if missing:
+            raise ColumnNotFoundError(
+                f"no symbol of {label} has column {', '.join(map(repr, missing))} in the selected range; "
+                f"columns there: {', '.join(sorted(present))}"
+            )
+    check_filter(row_filter, label, versions)
+    return Plan(known, unknown)
+
+
+def read_all(engine: Engine, plan: Plan, work: Callable[[Query, Version], _T], description: str) -> list[list[_T]]:
+    """``work(query, version)`` for every symbol-day of ``plan``, all at once on the pool; grouped by symbol."""
+    tasks = [(q, v) for q in plan.queries for v in q.versions]
+    results = engine.map(lambda task: work(*task), tasks, description)
+    grouped: list[list[_T]] = []
+    position = 0
+    for q in plan.queries:
+        grouped.append(results[position : position + len(q.versions)])
+        position += len(q.versions)
+    return grouped
+
+
+def with_symbol(tables: list[pa.Table], codes: list[int], symbols: Sequence[str]) -> pa.Table:
+    """The tables (one per symbol, each in time order) as one table sorted stably by time, with a
+    categorical ``symbol`` column second (categories: ``symbols``, in order)."""
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    sizes = [t.num_rows for t in tables]
+    indices = np.repeat(np.array(codes, dtype=np.int32), sizes)
+    dictionary = pa.array(list(symbols), type=pa.string())
+    column = pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), dictionary)
+    table = table.add_column(1, SYMBOL_COLUMN, column)
+    if len([s for s in sizes if s]) > 1:
+        times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+        order = np.argsort(times, kind="stable")
+        if not np.array_equal(order, np.arange(len(order))):
+            table = table.take(pa.array(order))
+    return table
+
+
+def select_many(
+    engine: Engine,
+    symbols: Any,
+    start: Any,
+    end: Any,
+    columns: str | Sequence[str] | None,
+    filters: Any,
+    as_of: Any,
+    output: Any,
+) -> Any:
+    """See :meth:`Tickstore.select_many`."""
+    output = check_output(output)
+    wanted = check_symbols(symbols)
+    row_filter = parse_filters(filters, engine.timestamp_column)
+    plan = plan_many(engine, wanted, start, end, as_of, [columns] if isinstance(columns, str) else columns, row_filter)
+    ts, tz = engine.timestamp_column, engine.tz
+    names = [SYMBOL_COLUMN, *(plan.queries[0].columns or ())] if plan.queries else [SYMBOL_COLUMN]
+    grouped = read_all(engine, plan, lambda q, v: read_day(engine, q, v, row_filter), f"{len(wanted)} symbols")
+    tables, labels, codes = [], [], []
+    for code, (query, days) in enumerate(zip(plan.queries, grouped, strict=True)):
+        if not days:
+            continue
+        day_labels = [f"{query.symbol} {v.day}" for v in query.versions]
+        if not all(v.stats_known for v in query.versions):  # serenity's files may spill into other days
+            days = in_time_order(unify_tables(days, day_labels))
+            day_labels = day_labels[: len(days)] if len(days) == len(day_labels) else [query.symbol]
+        tables.extend(days)
+        labels.extend(day_labels)
+        codes.extend([code] * len(days))
+    if not tables:
+        empty = empty_table(ts, tz, names)
+        dictionary = pa.dictionary(pa.int32(), pa.string())
+        empty = empty.set_column(1, pa.field(SYMBOL_COLUMN, dictionary), pa.array([], type=dictionary))
+        return convert(empty, output, ts, tz)
+    if len(tables) > 1:
+        tables = unify_tables(tables, labels)
+    per_symbol: dict[int, list[pa.Table]] = {}
+    for code, table in zip(codes, tables, strict=True):
+        per_symbol.setdefault(code, []).append(table)
+    merged = [t[0] if len(t) == 1 else pa.concat_tables(t, promote_options="permissive") for t in per_symbol.values()]
+    table = with_symbol(merged, list(per_symbol), plan.symbols)
+    if plan.queries[0].columns is not None:
+        table = table.select([ts, *names])
+    return convert(table, output, ts, tz)

@@ -4,7 +4,7 @@ A backend stores immutable blobs of bytes under string keys, relative to the roo
 It knows nothing about ticks, versions, indexes, caching or encodings: those live in the core, once.
 Six verbs are required (``from_url``, ``get``, ``head``, ``put``, ``list``, ``delete``); ``put``
 must honour its ``mode`` atomically, because the core's compare-and-swap commit relies on it.
-``exists``, ``lock`` and ``close`` are optional.
+``exists``, ``lock``, ``local_path`` and ``close`` are optional.
 
 Errors are translated into `tickstore_core.errors`: a missing object raises
 `ObjectNotFoundError`, a lost ``"create"`` race `ObjectExistsError`, a stale `IfMatch`
@@ -382,6 +382,31 @@ class Backend(ABC):
         True
         """
         return True
+
+    def local_path(self, key: str) -> str | None:
+        """A local file whose bytes are the object's, for the core to memory-map instead of calling `get`.
+
+        Optional (this default: None, read through `get`). A backend that returns a path promises
+        that the file holds exactly what `get` would return and is never changed in place (a put
+        replaces it with a new file). The core falls back to `get` (and its errors) when the file
+        cannot be opened.
+
+        Parameters
+        ----------
+        key : str
+            The object's key.
+
+        Returns
+        -------
+        str or None
+            The file's path, or None to read through `get`.
+
+        Examples
+        --------
+        >>> backend.local_path("2024/03/04/BTCUSD_0000.h5")  # doctest: +SKIP
+        '/data/ticks/2024/03/04/BTCUSD_0000.h5'
+        """
+        return None
 
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock named ``name`` across processes, released if the holder dies.

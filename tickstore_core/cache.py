@@ -2,9 +2,11 @@
 
 Data objects are immutable, so a cached copy never goes stale: it is keyed by the backend's URL, the
 object key and the checksum the index records for that version (a store destroyed and recreated at
-the same place reuses keys, never checksums of other content), and kept decoded (an Arrow IPC file,
-quick to read back) with a CRC-32 checked on every read; a damaged entry is dropped and fetched
-again. Small mutable objects (indexes, the manifest) are cached with their ETag, revalidated
+the same place reuses keys, never checksums of other content). Objects in the ``tickstore-arrow``
+format (tickstore 0.2) are kept as fetched, byte for byte, and memory-mapped on a hit: the format
+checks each part it reads by CRC-32. Objects of tickstore 0.1 (Parquet) are kept decoded (an LZ4
+Arrow IPC file, quick to read back) with a CRC-32 checked on every read. A damaged entry is dropped
+and fetched again. Small mutable objects (indexes, the manifest) are cached with their ETag, revalidated
 against the backend on use, and served from the cache when the backend cannot be reached (offline
 mode). Entries are plain bytes (never pickles), evicted least recently used first once the cache
 exceeds its size limit. The cache never makes a read fail: when it cannot be used it says why once
@@ -247,6 +249,23 @@ class ObjectCache:
                 )
             return self._pinned
 
+    @_tolerant(writes=False)
+    def get_pinned_table(
+        self, namespace: str, key: str, columns: Sequence[str] | None = None, *, checksum: str
+    ) -> pa.Table | None:
+        """The partition pinned for offline work (only ``columns``, if given), if any and intact."""
+        if not os.path.isdir(self.directory / _PINNED):
+            return None
+        entry = _key(namespace, key, checksum)
+        raw = self._pins().get(entry, default=None, retry=True)
+        table = None if raw is None else _read_table_entry(raw, columns)
+        if raw is not None and table is None:
+            self._pins().delete(entry, retry=True)
+            self._count(corrupt_dropped=1)
+        if table is not None:
+            self._count(hits=1, bytes_from_cache=len(raw))
+        return table
+
     @_tolerant(writes=True, default=False)
     def pin_table(self, namespace: str, key: str, table: pa.Table, *, checksum: str, pin: str) -> bool:
         """Keep a partition under the pin ``pin`` (e.g. a tag) until `unpin`; LRU eviction never drops it."""
@@ -315,6 +334,46 @@ class ObjectCache:
         if columns is not None:
             table = table.select([table.column_names[0], *(c for c in columns if c in table.column_names)])
         return table
+
+    # --- fetched objects, kept as they are (immutable) --------------------------------------
+
+    @_tolerant(writes=False)
+    def get_object(self, namespace: str, key: str, *, checksum: str) -> pa.Buffer | None:
+        """The bytes of an object as fetched, memory-mapped from the cache's file; None if not cached.
+
+        The caller checks what it reads (the ``tickstore-arrow`` format checks every part) and then
+        reports a hit (:meth:`count`) or a damaged entry (:meth:`drop_object`). A miss is counted here.
+        """
+        handle = self._live().get(_key(namespace, key, checksum, raw=True), default=None, read=True, retry=True)
+        if handle is None:
+            self._count(misses=1)
+            return None
+        if isinstance(handle, bytes):  # a small entry, kept inside diskcache's database
+            return pa.py_buffer(handle)
+        with handle:
+            name = getattr(handle, "name", None)
+            if isinstance(name, str) and os.path.isfile(name):
+                return pa.memory_map(name, "r").read_buffer()
+            return pa.py_buffer(handle.read())
+
+    @_tolerant(writes=False)
+    def drop_object(self, namespace: str, key: str, *, checksum: str) -> None:
+        """Drop a damaged entry of :meth:`get_object` (counted as dropped and as a miss)."""
+        self._live().delete(_key(namespace, key, checksum, raw=True), retry=True)
+        self._count(corrupt_dropped=1, misses=1)
+
+    @_tolerant(writes=True)
+    def put_object(self, namespace: str, key: str, data: bytes | pa.Buffer, *, checksum: str) -> None:
+        """Keep an object's fetched bytes as they are (already verified by the caller against ``checksum``)."""
+        self._set(_key(namespace, key, checksum, raw=True), data)
+
+    def release_connection(self) -> None:
+        """Close the calling thread's database connection (diskcache keeps one per thread; the next use
+        opens another), so that a helper thread leaves nothing open behind it."""
+        cache = self._cache
+        if cache is not None:
+            with contextlib.suppress(*_FAILURES):
+                cache.close()
 
     # --- revalidated objects (indexes, the manifest) --------------------------------------
 
@@ -430,8 +489,10 @@ def _pin_key(namespace: str, pin: str) -> str:
     return f"pin|{namespace}|{pin}"
 
 
-def _key(namespace: str, key: str, checksum: str = "", *, tagged: bool = False) -> str:
-    return f"tag|{namespace}|{key}" if tagged else f"arrow|{namespace}|{key}|{checksum}"
+def _key(namespace: str, key: str, checksum: str = "", *, tagged: bool = False, raw: bool = False) -> str:
+    if tagged:
+        return f"tag|{namespace}|{key}"
+    return f"{'object' if raw else 'arrow'}|{namespace}|{key}|{checksum}"
 
 
 _STREAMED = 1024**2

@@ -10,13 +10,14 @@ whole history) and kept in memory: they never change.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Sequence
 
 from .backend import Backend
 from .cache import ObjectCache
-from .errors import ObjectNotFoundError, TickstoreError
-from .index import Chunk, SymbolIndex, Version, chunk_from_bytes
+from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError
+from .index import CHUNK_FORMAT, Chunk, SymbolIndex, Version, versions_from_json
 from .layout import INDEX_PREFIX, writer_token
 
 __all__ = ["ChunkStore"]
@@ -73,3 +74,14 @@ class ChunkStore:
         if key is not None:
             with contextlib.suppress(TickstoreError):
                 self.backend.delete(key)
+
+
+def chunk_from_bytes(data: bytes, *, where: str) -> list[Version]:
+    """The versions of a sealed chunk object."""
+    try:
+        document = json.loads(data)
+        if document.get("format") != CHUNK_FORMAT:
+            raise ValueError(f"unknown chunk format {document.get('format')!r}")
+        return versions_from_json(document)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptObjectError(f"index chunk {where} cannot be read ({exc}); restore it from a backup") from exc

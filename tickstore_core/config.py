@@ -366,7 +366,7 @@ def open_store(
     >>> import tickstore_core as ts
     >>> store = ts.open_store("memory://example")
     >>> store
-    <Tickstore memory://example (parquet, tz=UTC, timestamp_column='time')>
+    <Tickstore memory://example (arrow, tz=UTC, timestamp_column='time')>
     >>> store.close()
     >>> ts.open_store("s3://ticks/phemex?cache_size=20GiB", region="eu-west-1")  # doctest: +SKIP
     >>> ts.open_store()  # the default store  # doctest: +SKIP

@@ -1,7 +1,7 @@
 """The version engine: reads, writes and commits the versions of one store's partitions.
 
 :class:`Engine` owns the backend, the key layout, the codec, the local cache and the thread pool.
-It reads a version (through the cache, verified against its checksum), loads and revalidates
+It reads a version (through the cache, verified against what its index entry records), loads and revalidates
 indexes, writes encoded days and commits index changes with compare-and-swap. The user API
 (:mod:`tickstore_core.store`) plans queries and decides what to write; maintenance, copying and
 Dask use the same public methods.
@@ -30,15 +30,13 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
-from .bitemporal import next_version_number
 from .cache import ObjectCache, read_revalidated
 from .chunks import ChunkStore
-from .encoding import Codec, codec_for, decode_by_content
+from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
 from .errors import (
     BackendError,
     CommitConflictError,
     CorruptObjectError,
-    InvalidInputError,
     InvalidOptionError,
     LegacyIndexWarning,
     LegacyStoreError,
@@ -46,21 +44,23 @@ from .errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
     PrunedError,
-    SchemaError,
     StoreClosedError,
     StoreNotFoundError,
     TickstoreError,
     UnknownLayoutError,
 )
+from .fills import BackgroundFills
 from .index import SymbolIndex, Version
 from .integrity import matches
-from .layout import MANIFEST_KEY, Layout, layout_for, writer_token
+from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
+from .objects import decode_checked, fetch_buffer
 from .progress import progress_bar
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
 from .summary import SummaryShards
 from .tags import resolve_as_of
+from .writers import UploadThenCommit, WriteUnderLock
 from .writes import Encoded, already_committed, check_schema, encode, plan_inserts
 
 __all__ = ["Engine", "LoadedIndex", "cache_identity"]
@@ -108,7 +108,9 @@ class Engine:
         self.backend = backend
         self.cache = cache
         self.layout: Layout = layout_for(backend.layout)
-        self.codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)
+        self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
+        self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
+        self.fills = BackgroundFills()
         self.index_ttl = number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
@@ -239,6 +241,7 @@ class Engine:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True)
+        self.fills.close()
         self.backend.close()
         if self.cache is not None:
             self.cache.close()
@@ -327,6 +330,9 @@ class Engine:
         version: Version,
         columns: Sequence[str] | None,
         keep: Callable[[pa.Table], pa.Table] | None = None,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
     ) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None), sorted by time.
 
@@ -334,22 +340,41 @@ class Engine:
         through the cache, concurrently), concatenated in the order they were written and sorted
         stably by time: appended rows come after rows already there with the same timestamp.
         ``keep`` (a row filter's hook, see `tickstore_core.filters`) is applied to the decoded table
-        before it leaves the engine, so the rows it drops never reach the caller.
+        before it leaves the engine, so the rows it drops never reach the caller. Objects in the
+        ``tickstore-arrow`` format decode only the chunks with ticks in ``[start_ns, end_ns]`` (the
+        caller trims the edges) and only ``columns``.
         """
         if version.segments is None:
-            table = self.read_object(symbol, version, columns)
+            table = self.read_object(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
         else:
             views = [segment_version(version, s) for s in version.segments]
             with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
                 if self._segment_pool is None:
                     self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-segments")
                 pool = self._segment_pool
-            tables = list(pool.map(lambda view: self.read_object(symbol, view, None), views))
+            tables = list(
+                pool.map(lambda view: self.read_object(symbol, view, None, start_ns=start_ns, end_ns=end_ns), views)
+            )
             table = read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
         return table if keep is None else keep(table)
 
-    def read_object(self, symbol: str, version: Version, columns: Sequence[str] | None) -> pa.Table:
+    def read_object(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> pa.Table:
         """One object's ticks (timestamp and ``columns``; all if None): from the cache, else fetched and decoded."""
+        if version.encoding is not None:
+            if version.encoding not in ARROW_ENCODINGS:
+                raise CorruptObjectError(
+                    f"{symbol} {version.day} version {version.version} ({version.key}) is encoded as "
+                    f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
+                )
+            return self._read_arrow(symbol, version, columns, start_ns, end_ns)
         if self.cache is None:
             table = self._decode(symbol, version, self.fetch(symbol, version), columns)
         else:
@@ -366,13 +391,55 @@ class Engine:
     def _decode(self, symbol: str, version: Version, data: bytes, columns: Sequence[str] | None) -> pa.Table:
         try:
             if version.stats_known:
-                return self.codec.decode(data, timestamp_column=self.timestamp_column, columns=columns)
+                return self.previous_codec.decode(data, timestamp_column=self.timestamp_column, columns=columns)
             # a serenity object: HDF5 (local) or Parquet (Azure), whatever the backend's encoding
             return decode_by_content(
                 data, timestamp_column=self.timestamp_column, columns=columns, allow_pickle=self.allow_pickle
             )
         except TickstoreError as exc:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
+
+    def _read_arrow(
+        self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> pa.Table:
+        """A version in the ``tickstore-arrow`` format: from the cache's copy of the fetched bytes, else from
+        the backend (memory-mapped where it offers a local file), decoding only what the select needs.
+
+        Every part read is checked by its CRC-32 and the object's header against the index entry, so
+        no whole-object checksum is computed on the way; a fetched object goes into the cache after the
+        select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches.
+        """
+        identity = cache_identity(version)
+        url = self.backend.url
+        if self.cache is not None:
+            self.fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
+            cached = self.cache.get_object(url, version.key, checksum=identity)
+            if cached is not None:
+                try:
+                    table = decode_checked(cached, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
+                except CorruptObjectError:
+                    self.cache.drop_object(url, version.key, checksum=identity)
+                else:
+                    self.cache.count(hits=1, bytes_from_cache=cached.size)
+                    return table
+            pinned = self.cache.get_pinned_table(url, version.key, columns, checksum=identity)  # a pinned tag
+            if pinned is not None:
+                return pinned
+        buffer = fetch_buffer(self.backend, symbol, version)
+        table = decode_checked(buffer, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
+        cache = self.cache
+        if cache is not None and cache.writable:
+            cache.count(bytes_fetched=buffer.size)
+
+            def fill() -> None:
+                try:
+                    if matches(memoryview(buffer), version.checksum or ""):
+                        cache.put_object(url, version.key, buffer, checksum=identity)
+                finally:
+                    cache.release_connection()
+
+            self.fills.submit(version.key, fill)
+        return table
 
     def fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""
@@ -421,90 +488,8 @@ class Engine:
         The strategy follows the layout: unique data keys are uploaded first, then committed; a
         version-named layout writes each file under the symbol's lock, inside the commit.
         """
-        if self.layout.version_named:
-            return self._write_under_lock(symbol, encoded, finish)
-        return self._upload_then_commit(symbol, encoded, finish)
-
-    def _upload_then_commit(self, symbol: str, encoded: list[Encoded], finish: Finish[_T]) -> _T:
-        """Upload every object once under a new unique key, then commit; uncommitted objects are removed."""
-        token = writer_token()
-        keys = [
-            self.layout.data_key(symbol, e.day, -1, f"{token}-{i}", self.codec.suffix) for i, e in enumerate(encoded)
-        ]
-        self.map(lambda pair: self._upload(*pair), list(zip(keys, encoded, strict=True)), f"upload {symbol}")
-        try:
-            return self.commit(symbol, lambda index: finish(index, keys))
-        except (CommitConflictError, InvalidInputError, SchemaError):
-            for key in keys:  # certainly not committed: do not leave orphans behind
-                with contextlib.suppress(TickstoreError):
-                    self.backend.delete(key)
-            raise
-
-    def _write_under_lock(self, symbol: str, encoded: list[Encoded], finish: Finish[_T]) -> _T:
-        """Write version-named files inside the commit, under the symbol's lock.
-
-        Under the lock an existing file at the next version's name can only be an orphan of a
-        crashed writer; the number is the day's next one, or the one ``encoded`` carries (a copy).
-        """
-        token = writer_token()
-
-        def change(index: SymbolIndex) -> tuple[SymbolIndex | None, _T]:
-            keys = []
-            for e in encoded:
-                number = e.version.version if e.version.version >= 0 else next_version_number(index, e.day)
-                latest = index.latest(e.day)
-                if e.version.version < 0:  # the next number: taken only if the latest has it
-                    taken = latest is not None and latest.version >= number
-                else:  # a copy's own number
-                    taken = index.version(e.day, number) is not None
-                if taken:
-                    raise CommitConflictError(
-                        f"{symbol} {e.day} version {number} was committed by another writer meanwhile; "
-                        "nothing was written"
-                    )
-                key = self.layout.data_key(symbol, e.day, number, token, self.codec.suffix)
-                self._create_numbered(key, e.payload)
-                keys.append(key)
-            return finish(index, keys)
-
-        return self.commit(symbol, change)  # which holds the symbol's lock in this layout
-
-    def _upload(self, key: str, encoded: Encoded) -> None:
-        """Create the object under its new unique ``key``.
-
-        If it exists already, only an earlier attempt of this very upload can have written it (a
-        retry by the SDK after a lost response): fine if the bytes are ours.
-        """
-        try:
-            self.backend.put(key, encoded.payload, mode="create")
-        except ObjectExistsError:
-            if not matches(self.backend.get(key), encoded.version.checksum or ""):
-                raise
-
-    def _create_numbered(self, key: str, payload: bytes) -> None:
-        """Create a version-named file, under the symbol's lock; never overwrite one that is not our orphan.
-
-        Under the lock, a file already at the next version's name can only be replaced when it is
-        provably what a writer of this store left: a file tickstore wrote, owned by the backend. A
-        file behind a symbolic link (another store's) or one tickstore did not write (serenity's, or
-        a legacy file copied in) is left untouched.
-        """
-        try:
-            self.backend.put(key, payload, mode="create")
-            return
-        except ObjectExistsError:
-            pass
-        if not self.backend.owns(key):
-            reason = "it lies behind a symbolic link, so it belongs to another directory"
-        elif not self.codec.wrote(self.backend.get(key)):
-            reason = "tickstore did not write it"
-        else:
-            self.backend.put(key, payload, mode="overwrite")
-            return
-        raise ObjectExistsError(
-            f"{self.backend.url}/{key} already exists and is not an orphan of this store ({reason}); "
-            "nothing was committed: move that file away, then insert again"
-        )
+        strategy = WriteUnderLock(self) if self.layout.version_named else UploadThenCommit(self)
+        return strategy.write(symbol, encoded, finish)
 
     # --- committing ----------------------------------------------------------------------------
 

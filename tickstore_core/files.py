@@ -40,7 +40,7 @@ def list_files(engine: Engine, symbol: str, start: Any, end: Any, as_of: Any) ->
             "key": v.key,
             "day": v.day,
             "version": v.version,
-            "encoding": engine.codec.name if v.stats_known else "serenity",
+            "encoding": (v.encoding or engine.previous_codec.name) if v.stats_known else "serenity",
             "bytes": v.bytes,
             "rows": v.rows,
             "min_time": v.min_time,

@@ -28,7 +28,6 @@ __all__ = [
     "SymbolIndex",
     "Version",
     "add_pruned",
-    "chunk_from_bytes",
     "pruned_interval",
 ]
 
@@ -53,9 +52,14 @@ class Segment:
     checksum: str
     min_time: int | None
     max_time: int | None
+    encoding: str | None = None
+    """How the object is encoded, as `Version.encoding` (None: tickstore 0.1's encoding)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _SEGMENT_FIELDS}
+        record = {name: getattr(self, name) for name in _SEGMENT_FIELDS}
+        if self.encoding is not None:
+            record["encoding"] = self.encoding
+        return record
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Segment:
@@ -130,7 +134,17 @@ class Version:
         """The objects holding the version's ticks, in the order they were written."""
         if self.segments is not None:
             return self.segments
-        return (Segment(self.key, self.rows or 0, self.bytes or 0, self.checksum or "", self.min_time, self.max_time),)
+        return (
+            Segment(
+                self.key,
+                self.rows or 0,
+                self.bytes or 0,
+                self.checksum or "",
+                self.min_time,
+                self.max_time,
+                self.encoding,
+            ),
+        )
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -146,6 +160,10 @@ class Version:
     def new_format(self) -> bool:
         """Whether the version uses what an index of tickstore 0.1 cannot hold."""
         return self.segments is not None or self.kind is not None or self.metadata is not None
+
+    encoding: str | None = None
+    """How the object is encoded (``"arrow"``, ``"hdf5-arrow"``, see :mod:`tickstore_core.encoding`); None for
+    objects written by tickstore 0.1 (the backend's Parquet or HDF5 version 1) and serenity's files."""
 
     @property
     def stats_known(self) -> bool:
@@ -240,9 +258,9 @@ class Version:
         return cls(**fields)
 
 
-_SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment))
+_SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment) if f.name != "encoding")
 _VERSION_FIELDS = tuple(
-    f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata")
+    f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata", "encoding")
 )
 
 
@@ -504,7 +522,7 @@ class SymbolIndex:
     # --- serialisation ---------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The index as JSON. Column types go in a list beside ``versions``, which tickstore 0.1 ignores.
+        """The index as JSON. Column types and encodings go in lists beside ``versions``, which 0.1 ignores.
 
         Written as ``tickstore-index/1`` while nothing in it needs more, else ``tickstore-index/2``.
         """
@@ -551,6 +569,8 @@ def _versions_json(versions: Sequence[Version]) -> dict[str, Any]:
     document: dict[str, Any] = {"versions": [v.to_json() for v in versions]}
     if any(v.types is not None for v in versions):
         document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
+    if any(v.encoding is not None for v in versions):
+        document["encodings"] = [v.encoding for v in versions]
     return document
 
 
@@ -565,15 +585,10 @@ def versions_from_json(document: dict[str, Any]) -> list[Version]:
             else v
             for v, t in zip(versions, types, strict=True)
         ]
+    encodings = document.get("encodings")
+    if isinstance(encodings, list) and len(encodings) == len(versions):  # else tickstore 0.1's encoding
+        versions = [
+            dataclasses.replace(v, encoding=e) if isinstance(e, str) else v
+            for v, e in zip(versions, encodings, strict=True)
+        ]
     return versions
-
-
-def chunk_from_bytes(data: bytes, *, where: str) -> list[Version]:
-    """The versions of a sealed chunk object."""
-    try:
-        document = json.loads(data)
-        if document.get("format") != CHUNK_FORMAT:
-            raise ValueError(f"unknown chunk format {document.get('format')!r}")
-        return versions_from_json(document)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CorruptObjectError(f"index chunk {where} cannot be read ({exc}); restore it from a backup") from exc

@@ -84,6 +84,8 @@ def segment_version(version: Version, segment: Segment) -> Version:
         min_time=segment.min_time,
         max_time=segment.max_time,
         segments=None,
+        encoding=segment.encoding,
+        columns=None,  # the version's are every segment's; one segment may have fewer
     )
 
 

@@ -123,18 +123,22 @@ def read_day(engine: Engine, query: Query, version: Version, row_filter: RowFilt
 
     The filter's columns are decoded too, tested in the engine's read, then dropped again.
     """
+    start, end = query.start, query.end  # tickstore-arrow objects decode only the chunks between them
     if row_filter is None:
-        return trim(engine.read_version(query.symbol, version, query.columns), query.start, query.end)
+        return trim(engine.read_version(query.symbol, version, query.columns, start_ns=start, end_ns=end), start, end)
     columns = row_filter.read_columns(query.columns)
     keep = functools.partial(filter_day, row_filter=row_filter, columns=query.columns, symbol=query.symbol)
-    return trim(engine.read_version(query.symbol, version, columns, keep), query.start, query.end)
+    return trim(engine.read_version(query.symbol, version, columns, keep, start_ns=start, end_ns=end), start, end)
 
 
 def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
     """The rows of a sorted partition with ``start_ns <= time <= end_ns`` (a zero-copy slice)."""
     if table.num_rows == 0:
         return table
-    times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    column = table.column(0)
+    if column[0].value >= start_ns and column[-1].value <= end_ns:  # the usual whole day: nothing to copy
+        return table
+    times = column.combine_chunks().cast(pa.int64()).to_numpy()
     lo = int(np.searchsorted(times, start_ns, side="left")) if start_ns != TIME_MIN else 0
     hi = int(np.searchsorted(times, end_ns, side="right")) if end_ns != TIME_MAX else len(times)
     if lo == 0 and hi == len(times):

@@ -225,6 +225,7 @@ class ReadAPI:
                 cache.pin_table(self._engine.backend.url, version.key, table, checksum=cache_identity(version), pin=tag)
 
             self._engine.map(pin, objects, f"pin {symbol}")
+        self._engine.fills.wait_all()  # in the cache when this returns, not only behind it
         return sum(v.bytes or 0 for v in query.versions)
 
     def _plan(

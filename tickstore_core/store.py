@@ -40,7 +40,8 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
 
     Guarantees: an insert or delete is atomic per symbol (all its days or none become visible);
     concurrent writers never lose a version; readers never see a partial version; every object read
-    is verified against the checksum recorded at commit. A store object may be shared by threads.
+    is verified against what was recorded at commit (its checksum, or the CRC-32 of each part read of
+    a ``tickstore-arrow`` object). A store object may be shared by threads.
 
     Parameters
     ----------
@@ -174,13 +175,14 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         self._engine.forget_indexes()
 
     def flush(self) -> None:
-        """The same as `refresh`: inserts and deletes are durable when they return, so there is
-        nothing to write back; what is held in memory is forgotten.
+        """Like `refresh`, after writing the cache fills still pending (inserts and deletes are durable
+        when they return); what is held in memory is forgotten.
 
         Examples
         --------
         >>> store.flush()  # doctest: +SKIP
         """
+        self._engine.fills.wait_all()
         self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:
@@ -197,6 +199,7 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         --------
         >>> store.cache_stats()["hits"]  # doctest: +SKIP
         """
+        self._engine.fills.wait_all()  # the counters include the fills written behind earlier selects
         if self.cache is None:
             return {"enabled": False}
         return {

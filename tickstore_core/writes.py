@@ -58,6 +58,7 @@ def encode(codec: Codec, day: dt.date, table: pa.Table, metadata: str | None = N
         checksum=checksum(payload),
         types=tuple(type_code(field.type) for field in table.schema)[1:],
         metadata=metadata,
+        encoding=codec.encoding,
     )
     return Encoded(day, payload, version)
 

@@ -113,7 +113,8 @@ class WriteAPI:
             by_day = {wanted_day: by_day.get(wanted_day, table.slice(0, 0))}
         elif not by_day:
             raise InvalidTicksError("the ticks are empty; pass day= to record a day without ticks")
-        encoded = [self._engine.encode(d, t, note) for d, t in sorted(by_day.items())]
+        days = sorted(by_day.items())
+        encoded = self._engine.map(lambda item: self._engine.encode(item[0], item[1], note), days, f"encode {symbol}")
         check_schema(symbol, self._engine.index_for_write(symbol), encoded)  # before anything is written
         self._engine.ensure_manifest()
         return self._engine.insert(symbol, encoded, explicit)

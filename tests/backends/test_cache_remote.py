@@ -76,6 +76,7 @@ def test_a_corrupted_cache_file_is_detected_and_refetched(remote, tmp_path):
     fill(url, options, ticks_per_day=5000)  # big enough to be cached as files, not inline in SQLite
     with open_store(url, cache=True, cache_dir=str(tmp_path), index_ttl=60, **options) as store:
         expected = store.select("BTCUSD")
+        store.flush()  # the cache is filled behind the select
         cached_files = sorted(tmp_path.rglob("*.val"))
         assert len(cached_files) == len(DAYS)  # the data objects; the small index is stored inline
         flipped, truncated = cached_files[0], cached_files[1]

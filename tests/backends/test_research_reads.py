@@ -7,15 +7,21 @@ groupby, files against the objects' own bytes; each as of before and after a cor
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
+import json
+import re
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.ipc
 import pyarrow.parquet as pq
 import pytest
 
@@ -293,13 +299,44 @@ def test_files_lists_the_objects_a_select_reads(research, which):
     assert all(
         url.startswith(store.backend.url) and url.endswith(key) for url, key in zip(files.url, files.key, strict=True)
     )
-    if store.codec.name == "parquet":  # the objects read by pyarrow alone hold what select returns
-        tables = [pq.read_table(io.BytesIO(store.backend.get(key))) for key in files.key]
+    readers = {"parquet": lambda data: pq.read_table(io.BytesIO(data)), "arrow": read_arrow_object}
+    readers["hdf5-arrow"] = lambda data: read_arrow_object(data[slice(*_payload(data))])
+    if set(files.encoding) <= set(readers):  # the objects read by pyarrow alone hold what select returns
+        tables = [readers[e](store.backend.get(key)) for key, e in zip(files.key, files.encoding, strict=True)]
         table = pa.concat_tables(tables)
         expected = store.select("T", "2024-03-05", "2024-03-06", as_of=as_of)
         assert table.column("time").to_pylist() == list(expected.index)
         assert table.column("price").to_pylist() == expected.price.tolist()
     assert files.rows.sum() == len(store.select("T", "2024-03-05", "2024-03-06", as_of=as_of))
+
+
+def read_arrow_object(data: bytes) -> pa.Table:
+    """A tickstore-arrow object read with json, zlib, numpy and pyarrow only, as docs/format.md shows."""
+    magic, length, crc = struct.unpack_from("<8sII", data)
+    assert magic == b"TSARROW1" and zlib.crc32(data[16 : 16 + length]) == crc
+    header = json.loads(data[16 : 16 + length])
+    schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(header["schema"])))
+    columns: list[list[pa.Array]] = [[] for _ in schema]
+    for chunk in header["chunks"]:
+        for i, (offset, size, part_crc, *transform) in enumerate(chunk["parts"]):
+            body = data[offset : offset + size]
+            assert zlib.crc32(body) == part_crc
+            array = pa.ipc.open_stream(body).read_all().column(0).combine_chunks()
+            if transform == ["delta"]:  # 64-bit values stored as differences
+                values = np.cumsum(array.to_numpy())
+                array = pa.Array.from_buffers(schema.field(i).type, len(values), [None, pa.py_buffer(values)])
+            elif transform == ["dict"]:  # strings stored dictionary-encoded
+                array = array.cast(schema.field(i).type)
+            columns[i].append(array)
+    return pa.Table.from_arrays(
+        [pa.chunked_array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
+def _payload(data: bytes) -> tuple[int, int]:
+    """Where a tickstore-hdf5 2 file holds its tickstore-arrow object: ``payload=OFFSET+LENGTH``."""
+    offset, length = re.search(rb" payload=(\d+)\+(\d+)\n", data[:512]).groups()
+    return int(offset), int(offset) + int(length)
 
 
 def test_missing_optional_packages_say_which_extra_to_install(research, monkeypatch):

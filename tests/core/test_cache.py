@@ -76,6 +76,7 @@ def test_a_corrupt_cache_entry_is_dropped_and_refetched(url, tmp_path):
         writer.insert("S", make_ticks(DAY, 3000))
     with open_store(url, cache=True, cache_dir=str(tmp_path)) as store:
         expected = store.select("S")
+        store.flush()  # the cache is filled behind the select
         files = [p for p in tmp_path.rglob("*.val")]
         assert files, "the data object should be cached as a file"
         for path in files:

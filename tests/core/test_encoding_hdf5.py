@@ -20,7 +20,14 @@ import pytest
 
 tables = pytest.importorskip("tables")
 
-from tickstore_core.encoding.hdf5 import FORMAT, USER_BLOCK, decode_hdf5, encode_hdf5  # noqa: E402
+from tickstore_core.encoding.hdf5 import (  # noqa: E402
+    FORMAT,
+    USER_BLOCK,
+    decode_hdf5,
+    encode_hdf5,
+    encode_hdf5_v1,
+    payload_span,
+)
 from tickstore_core.errors import CorruptObjectError, InvalidTicksError, UnsafeDataError  # noqa: E402
 from tickstore_core.frames import ticks_to_table  # noqa: E402
 from tickstore_core.testing import make_ticks  # noqa: E402
@@ -38,8 +45,18 @@ def _table(**columns: pa.Array) -> pa.Table:
     return pa.table({"time": _times(n), **columns})
 
 
-def _round_trip(table: pa.Table, **kwargs) -> pa.Table:
-    return decode_hdf5(encode_hdf5(table), timestamp_column="time", **kwargs)
+ENCODERS = {"v1": encode_hdf5_v1, "v2": encode_hdf5}  # what tickstore 0.1 wrote, and what 0.2 writes
+
+
+def _round_trip(table: pa.Table, encode=None, **kwargs) -> pa.Table:
+    """Through ``encode``; by default through both versions, which must decode alike (version 2's result)."""
+    if encode is not None:
+        return decode_hdf5(encode(table), timestamp_column="time", **kwargs)
+    old = decode_hdf5(encode_hdf5_v1(table), timestamp_column="time", **kwargs)
+    new = decode_hdf5(encode_hdf5(table), timestamp_column="time", **kwargs)
+    assert new.schema.equals(old.schema, check_metadata=True)
+    assert repr(new.to_pydict()) == repr(old.to_pydict())  # NaN and null kept apart, as repr shows them
+    return new
 
 
 def _legacy_bytes(frame: pd.DataFrame, tmp_path: Path, **kwargs) -> bytes:
@@ -84,14 +101,15 @@ SUPPORTED = {
 }
 
 
+@pytest.mark.parametrize("version", sorted(ENCODERS))
 @pytest.mark.parametrize("name", sorted(SUPPORTED))
 @pytest.mark.parametrize("with_nulls", [True, False], ids=["nulls", "no-nulls"])
-def test_every_supported_type_round_trips_exactly(name, with_nulls):
+def test_every_supported_type_round_trips_exactly(name, with_nulls, version):
     column = SUPPORTED[name]
     if not with_nulls and name != "null":
         column = pa.concat_arrays([column.slice(0, 1), column.slice(2)])
     table = _table(**{name: column})
-    out = _round_trip(table)
+    out = _round_trip(table, ENCODERS[version])
     assert out.schema.equals(table.schema, check_metadata=True)
     assert out.equals(table, check_metadata=True)
 
@@ -203,10 +221,23 @@ def test_the_table_must_start_with_timestamps():
         encode_hdf5(pa.table({"x": [1, 2]}))
 
 
-def test_the_file_opens_with_plain_pytables(tmp_path):
+def test_a_version_2_file_opens_with_plain_pytables_and_holds_the_arrow_object_where_its_line_says(tmp_path):
+    ticks = make_ticks(DAY, 25)
+    data = encode_hdf5(ticks_to_table(ticks, "time"))
+    path = tmp_path / "ticks.h5"
+    path.write_bytes(data)
+    offset, length = payload_span(data)
+    with tables.open_file(str(path)) as h5:
+        stored = h5.root.arrow[:].tobytes()
+        header = json.loads(h5.root.arrow.attrs.tickstore)
+    assert stored == data[offset : offset + length] and stored.startswith(b"TSARROW1")
+    assert header == {"format": FORMAT, "version": 2, "rows": 25, "payload": "tickstore-arrow"}
+
+
+def test_a_version_1_file_opens_with_plain_pytables(tmp_path):
     ticks = make_ticks(DAY, 25)
     path = tmp_path / "ticks.h5"
-    path.write_bytes(encode_hdf5(ticks_to_table(ticks, "time")))
+    path.write_bytes(encode_hdf5_v1(ticks_to_table(ticks, "time")))
     with tables.open_file(str(path)) as h5:
         node = h5.root.ticks
         assert node.nrows == 25
@@ -378,7 +409,7 @@ def _hostile(data: bytes, marker: Path, node: str, attribute: str, *, sealed: bo
 @pytest.mark.parametrize("sealed", [True, False], ids=["sealed", "unsealed"])
 def test_pickled_attributes_are_refused_and_never_run(tmp_path, node, attribute, sealed):
     marker = tmp_path / "marker"
-    data = _hostile(encode_hdf5(ticks_to_table(make_ticks(DAY, 10), "time")), marker, node, attribute, sealed=sealed)
+    data = _hostile(encode_hdf5_v1(ticks_to_table(make_ticks(DAY, 10), "time")), marker, node, attribute, sealed=sealed)
     assert not marker.exists()
     with pytest.raises(UnsafeDataError, match="would need pickle to read") as info:
         decode_hdf5(data, timestamp_column="time")
@@ -398,7 +429,7 @@ def test_pickled_attributes_in_legacy_files_are_refused_and_never_run(tmp_path):
 def test_the_payload_is_live_so_the_refusals_mean_something(tmp_path):
     """With allow_pickle=True PyTables does unpickle: the marker appears (the user trusted the file)."""
     marker = tmp_path / "marker"
-    data = _hostile(encode_hdf5(_table(x=pa.array([1, 2, 3]))), marker, "/ticks", "note", sealed=True)
+    data = _hostile(encode_hdf5_v1(_table(x=pa.array([1, 2, 3]))), marker, "/ticks", "note", sealed=True)
     decode_hdf5(data, timestamp_column="time", allow_pickle=True)
     assert marker.exists()
 
@@ -424,8 +455,9 @@ def test_the_guard_restricts_only_the_decoding_thread():
 # --- damaged bytes -------------------------------------------------------------------------------
 
 
-def test_truncated_or_garbage_bytes_are_corrupt():
-    data = encode_hdf5(ticks_to_table(make_ticks(DAY, 100), "time"))
+@pytest.mark.parametrize("version", sorted(ENCODERS))
+def test_truncated_or_garbage_bytes_are_corrupt(version):
+    data = ENCODERS[version](ticks_to_table(make_ticks(DAY, 100), "time"))
     for cut in (0, 1, 8, USER_BLOCK - 1, USER_BLOCK, USER_BLOCK + 8, len(data) // 2, len(data) - 1):
         with pytest.raises(CorruptObjectError):
             decode_hdf5(data[:cut], timestamp_column="time")
@@ -436,9 +468,10 @@ def test_truncated_or_garbage_bytes_are_corrupt():
         decode_hdf5(data + b"\0", timestamp_column="time")
 
 
-def test_flipped_bits_are_refused_never_decoded_wrong():
+@pytest.mark.parametrize("version", sorted(ENCODERS))
+def test_flipped_bits_are_refused_never_decoded_wrong(version):
     table = ticks_to_table(make_ticks(DAY, 100), "time")
-    data = encode_hdf5(table)
+    data = ENCODERS[version](table)
     rng = np.random.default_rng(7)
     positions = sorted({*range(0, 64), *rng.integers(0, len(data), 400).tolist()})
     for position in positions:
@@ -451,7 +484,8 @@ def test_flipped_bits_are_refused_never_decoded_wrong():
         assert out.equals(table, check_metadata=True), f"bit flip at byte {position} decoded to different data"
 
 
-def test_a_file_that_lost_its_integrity_line_is_corrupt():
-    data = encode_hdf5(_table(x=pa.array([1, 2, 3])))
+@pytest.mark.parametrize("version", sorted(ENCODERS))
+def test_a_file_that_lost_its_integrity_line_is_corrupt(version):
+    data = ENCODERS[version](_table(x=pa.array([1, 2, 3])))
     with pytest.raises(CorruptObjectError, match="integrity"):
         decode_hdf5(bytes(USER_BLOCK) + data[USER_BLOCK:], timestamp_column="time")

@@ -270,13 +270,15 @@ def test_an_old_index_document_loads_and_a_new_one_stays_readable_by_0_1():
         schema="s",
         checksum="c",
         types=("int64",),
+        encoding="arrow",
     )
     data = SymbolIndex("A", [version]).to_bytes()
     document = json.loads(data)
     assert document["format"] == "tickstore-index/1"  # nothing of 0.2's lifecycle used: 0.1 reads it
-    lifecycle = {"types", "segments", "kind", "metadata"}  # absent unless an append, compaction or metadata made them
+    lifecycle = {"types", "segments", "kind", "metadata", "encoding"}  # kept beside, or absent unless used
     assert set(document["versions"][0]) == set(ts.Version.__dataclass_fields__) - lifecycle  # what 0.1 reads
+    assert document["encodings"] == ["arrow"]
     assert SymbolIndex.from_bytes(data, where="x") == SymbolIndex("A", [version])
-    del document["column_types"]
+    del document["column_types"], document["encodings"]
     (old,) = SymbolIndex.from_bytes(json.dumps(document).encode(), where="x")
-    assert old.types is None
+    assert old.types is None and old.encoding is None

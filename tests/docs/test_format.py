@@ -14,7 +14,9 @@ READ = 'read = lambda key: filesystem.open_input_file(f"{root}/{key}").readall()
 
 
 def test_the_format_pages_reader_reads_what_select_returns():
-    code = re.findall(r"```python\n(.*?)```", FORMAT.read_text(), re.S)[-1]
+    blocks = re.findall(r"```python\n(.*?)```", FORMAT.read_text(), re.S)
+    code = blocks[-1]
+    (arrow_reader,) = [block for block in blocks if "def read_arrow_object" in block]
     assert OPEN in code and READ in code, "the page's example changed: update this test"
     with ts.open_store("memory://format-page") as store:
         for day in synthetic_trades("2024-03-03", 7, 200):
@@ -22,6 +24,7 @@ def test_the_format_pages_reader_reads_what_select_returns():
         store.insert("BTCUSD", next(synthetic_trades("2024-03-05", 1, 50, seed=3)), day="2024-03-05")
         store.delete("BTCUSD", "2024-03-07")
         namespace = {"store": store}
+        exec(arrow_reader, namespace)  # the page's tickstore-arrow reader, which the example calls
         exec(code.replace(OPEN, "").replace(READ, "read = store.backend.get"), namespace)  # its objects, as stored
         expected = store.select("BTCUSD", "2024-03-04", "2024-03-08")
     ticks = namespace["ticks"]

@@ -1,9 +1,16 @@
-"""HDF5 encoding of one partition version (PyTables, blosc), and reading the original store's files.
+"""HDF5 encoding of one partition version, and reading the original store's files.
 
-Format ``tickstore-hdf5`` version 1 is an HDF5 file with one PyTables ``Table`` node ``/ticks``, one
-row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's fletcher32 checksums. Each
-column is stored in a table field named like it when the name is a plain identifier, otherwise
-``_col_{i}``:
+Format ``tickstore-hdf5`` version 2 (tickstore 0.2 writes it) is an HDF5 file whose one dataset
+``/arrow`` (uint8, contiguous, unfiltered) holds a ``tickstore-arrow`` object
+(:mod:`tickstore_core.encoding.arrow`) byte for byte; its ``tickstore`` attribute names the format.
+The integrity line in the user block (below) adds ``payload=OFFSET+LENGTH``: where the object's
+bytes lie in the file, so the store memory-maps the file and decodes the object without HDF5 (the
+object checks each part it reads by CRC-32). The file still opens with plain PyTables or h5py.
+
+Format ``tickstore-hdf5`` version 1 (tickstore 0.1; still read) is an HDF5 file with one PyTables
+``Table`` node ``/ticks``, one row per tick, compressed with blosc (lz4, byte shuffle) plus HDF5's
+fletcher32 checksums. Each column is stored in a table field named like it when the name is a plain
+identifier, otherwise ``_col_{i}``:
 
 - bool, integers, floats: the same NumPy type;
 - timestamps (any unit, with or without time zone), durations, dates, times: their integer value
@@ -51,14 +58,17 @@ import pyarrow as pa
 from ..errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
 from ._columns import project
 from ._pytables import TABLES_LOCK, image_name
+from .arrow import FORMAT as ARROW_FORMAT
+from .arrow import ArrowObject, encode_arrow
 from .legacy_hdf5 import check_plain_objects, legacy_table, pandas_key, read_pandas
 from .pickle_guard import OBJECT_ARRAY_GLOBALS, left_pickled, restricted_unpickling, unsafe_error
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "HDF5Codec", "decode_hdf5", "encode_hdf5"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "HDF5Codec", "decode_hdf5", "encode_hdf5", "encode_hdf5_v1", "payload_span"]
 
 FORMAT = "tickstore-hdf5"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # written; version 1 (tickstore 0.1) is still read
 NODE = "ticks"
+PAYLOAD_NODE = "arrow"
 HEADER_ATTR = "tickstore"
 # Measured on 490k synthetic trades (time, price, size, side, trade_id; 17.6 MB of rows): lz4 with
 # byte shuffle gave 7.3 MB, 63 ms to encode, 44 ms to decode; zstd level 3 gave 6.5 MB but took
@@ -82,6 +92,7 @@ class HDF5Codec:
 
     name = "hdf5"
     suffix = "h5"
+    encoding = "hdf5-arrow"
 
     def __init__(self, allow_pickle: bool = False) -> None:
         self.allow_pickle = allow_pickle
@@ -101,7 +112,62 @@ class HDF5Codec:
 
 
 def encode_hdf5(table: pa.Table) -> bytes:
-    """Encode a canonical table (timestamp column first) as the bytes of an HDF5 file.
+    """Encode a canonical table as a version 2 file: the ``tickstore-arrow`` object in ``/arrow``.
+
+    The object is a contiguous (unfiltered) uint8 dataset, so its bytes lie in the file as they
+    are; the integrity line records where (``payload=OFFSET+LENGTH``), and readers decode it from
+    there (:func:`payload_span`) without HDF5. Raises :class:`InvalidTicksError` naming the column
+    if a column's type cannot be stored (the same types as version 1).
+    """
+    for field in table.schema:
+        _kind(field)
+    payload = encode_arrow(table)  # LZ4, strings plain: on a local disk decoding speed beats size
+    header = {"format": FORMAT, "version": FORMAT_VERSION, "rows": table.num_rows, "payload": ARROW_FORMAT}
+    with TABLES_LOCK:
+        import tables
+
+        with tables.open_file(
+            image_name(), "w", driver="H5FD_CORE", driver_core_backing_store=0, user_block_size=USER_BLOCK
+        ) as h5:
+            node = h5.create_array("/", PAYLOAD_NODE, obj=np.frombuffer(payload, dtype=np.uint8), title=ARROW_FORMAT)
+            node.attrs[HEADER_ATTR] = json.dumps(header, separators=(",", ":"))
+            h5.flush()
+            image = bytes(h5.get_file_image())
+    found = _find(image, payload)
+    body = memoryview(image)
+    line = (
+        f"{FORMAT} {FORMAT_VERSION} size={len(body)} crc32={zlib.crc32(body):08x} "
+        f"payload={USER_BLOCK + found}+{len(payload)}\n"
+    ).encode("ascii")
+    return line.ljust(USER_BLOCK, b"\0") + image
+
+
+def _find(image: bytes, payload: bytes) -> int:
+    """Where the payload's bytes lie in the HDF5 image (a contiguous dataset is stored verbatim)."""
+    start = 0
+    while (found := image.find(payload[:256], start)) >= 0:
+        if image[found : found + len(payload)] == payload:
+            return found
+        start = found + 1
+    raise InvalidTicksError("HDF5 did not store the payload contiguously; cannot write this file")  # pragma: no cover
+
+
+def payload_span(data: bytes | memoryview) -> tuple[int, int] | None:
+    """``(offset, length)`` of the ``tickstore-arrow`` object in a version 2 file, from its first bytes.
+
+    None for other files (version 1, the original store's). Only the integrity line is read: the
+    object checks its own parts (:mod:`tickstore_core.encoding.arrow`).
+    """
+    head = bytes(data[:USER_BLOCK])
+    match = _LINE.fullmatch(head)
+    if not match or match[4] is None:
+        return None
+    offset, length = int(match[4]), int(match[5])
+    return (offset, length) if offset >= USER_BLOCK else None
+
+
+def encode_hdf5_v1(table: pa.Table) -> bytes:
+    """Encode a canonical table (timestamp column first) as a version 1 file (tickstore 0.1: one record table).
 
     Raises :class:`InvalidTicksError` naming the column if a column's type cannot be stored.
     """
@@ -152,7 +218,7 @@ def _to_records(table: pa.Table) -> tuple[np.ndarray, dict[str, Any]]:
         records[name] = values
     header = {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": 1,
         "rows": table.num_rows,
         "columns": entries,
         "schema": base64.b64encode(table.schema.serialize().to_pybytes()).decode("ascii"),
@@ -242,12 +308,12 @@ def _strings_to_fixed(name: str, array: pa.Array) -> tuple[np.ndarray, np.ndarra
 
 
 def _seal(image: bytes) -> bytes:
-    """Prefix the user block: the integrity line (format, size and CRC-32 of the HDF5 data).
+    """Prefix the user block of a version 1 file: the integrity line (format, size and CRC-32 of the HDF5 data).
 
     PyTables' in-memory image leaves out the user block it reserved, so it is added in front.
     """
     body = memoryview(image)
-    line = f"{FORMAT} {FORMAT_VERSION} size={len(body)} crc32={zlib.crc32(body):08x}\n".encode("ascii")
+    line = f"{FORMAT} 1 size={len(body)} crc32={zlib.crc32(body):08x}\n".encode("ascii")
     return line.ljust(USER_BLOCK, b"\0") + body
 
 
@@ -259,16 +325,19 @@ def _unseal(data: bytes) -> bool:
     """
     if not data.startswith(f"{FORMAT} ".encode("ascii")):
         return False
-    match = re.fullmatch(rb"\S+ (\d+) size=(\d+) crc32=([0-9a-f]{8})\n\0*", data[:USER_BLOCK])
+    match = _LINE.fullmatch(data[:USER_BLOCK])
     body = memoryview(data)[USER_BLOCK:]
     if not match or int(match[2]) != len(body) or int(match[3], 16) != zlib.crc32(body):
         raise CorruptObjectError(f"the file is damaged or truncated: its {FORMAT} integrity check fails")
-    if int(match[1]) != FORMAT_VERSION:
+    if int(match[1]) not in (1, FORMAT_VERSION) or (int(match[1]) == FORMAT_VERSION) != (match[4] is not None):
         raise CorruptObjectError(
-            f"{FORMAT} version {int(match[1])} is not supported (this tickstore reads version {FORMAT_VERSION}); "
-            "upgrade tickstore"
+            f"{FORMAT} version {int(match[1])} is not supported (this tickstore reads versions 1 and "
+            f"{FORMAT_VERSION}); upgrade tickstore"
         )
     return True
+
+
+_LINE = re.compile(rb"\S+ (\d+) size=(\d+) crc32=([0-9a-f]{8})(?: payload=(\d+)\+(\d+))?\n\0*")
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -290,6 +359,12 @@ def decode_hdf5(
     """
     data = bytes(data)
     sealed = _unseal(data)
+    span = payload_span(data) if sealed else None
+    if span is not None:
+        offset, length = span
+        if offset + length > len(data):
+            raise CorruptObjectError(f"the file is truncated: its {ARROW_FORMAT} object runs past its end")
+        return ArrowObject(pa.py_buffer(data).slice(offset, length)).read(timestamp_column, columns)
     try:
         with TABLES_LOCK, restricted_unpickling(not allow_pickle, OBJECT_ARRAY_GLOBALS) as refused:
             try:
@@ -324,6 +399,8 @@ def _read_file(data: bytes, sealed: bool, refused: list[str] | None) -> tuple[di
     ) as h5:
         if refused is not None:
             _scan(h5, refused)
+        if PAYLOAD_NODE in h5.root._v_children and not sealed:
+            raise CorruptObjectError(f"the file holds /{PAYLOAD_NODE} but lost its {FORMAT} integrity line")
         node: Any = h5.root._f_get_child(NODE) if NODE in h5.root._v_children else None
         ours = isinstance(node, tables.Table) and HEADER_ATTR in node._v_attrs._v_attrnamesuser
         if ours != sealed:
@@ -358,10 +435,10 @@ def _header(node: Any) -> dict[str, Any]:
     header = json.loads("".join(parts))
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CorruptObjectError(f"/{NODE} has a {HEADER_ATTR!r} attribute but not a {FORMAT} header")
-    if header.get("version") != FORMAT_VERSION:
+    if header.get("version") != 1:
         raise CorruptObjectError(
-            f"{FORMAT} version {header.get('version')!r} is not supported (this tickstore reads version "
-            f"{FORMAT_VERSION}); upgrade tickstore"
+            f"{FORMAT} version {header.get('version')!r} in a /{NODE} table is not supported (this tickstore reads "
+            "version 1 there); upgrade tickstore"
         )
     return header
 

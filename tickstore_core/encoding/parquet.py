@@ -22,6 +22,7 @@ class ParquetCodec:
 
     name = "parquet"
     suffix = "parquet"
+    encoding = "parquet"
 
     def encode(self, table: pa.Table) -> bytes:
         sink = pa.BufferOutputStream()

@@ -161,6 +161,19 @@ class BackendConformance:
         assert backend.get("big/object") == data
         assert backend.head("big/object").size == len(data)
 
+    def test_a_local_path_if_offered_holds_the_object_and_an_overwrite_is_a_new_file(self, backend: Backend) -> None:
+        backend.put("mapped/k", b"first")
+        path = backend.local_path("mapped/k")
+        if path is None:
+            pytest.skip("the backend offers no local files (local_path is optional)")
+        with open(path, "rb") as held:  # as the core's memory map holds it
+            assert held.read() == backend.get("mapped/k")
+            backend.put("mapped/k", b"second, longer")
+            held.seek(0)
+            assert held.read() == b"first"  # replaced by a new file, never changed in place
+        with open(str(backend.local_path("mapped/k")), "rb") as now:
+            assert now.read() == b"second, longer"
+
     def test_head_returns_the_etag_put_returned(self, backend: Backend) -> None:
         put_meta = backend.put("k", b"x")
         head_meta = backend.head("k")

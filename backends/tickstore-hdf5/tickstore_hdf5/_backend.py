@@ -101,6 +101,10 @@ class HDF5Backend(Backend):
         except OSError as exc:
             raise self._translate(exc, key) from exc
 
+    def local_path(self, key: str) -> str | None:
+        """The file ``root/key``: puts replace files by rename, never in place, so the core may memory-map it."""
+        return str(self._path(key))
+
     def head(self, key: str) -> ObjectMeta:
         try:
             found = os.stat(self._path(key))

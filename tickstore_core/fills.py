@@ -1,0 +1,65 @@
+"""Cache fills written behind a select: after its result is returned, on one background thread.
+
+A cold select hands each fetched object to :class:`BackgroundFills` instead of writing it into the
+local cache itself, so the caller gets its DataFrame without waiting for the disk. A later read from
+the cache waits for the pending fills first (so the next select of the same days is a hit and the
+cache's least-recently-used order is the order of the reads, as if the fills had been synchronous);
+``cache_stats``, ``flush`` and ``close`` of the store wait for them too.
+A fill that fails is the cache's business (it never makes a read fail): it is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+__all__ = ["BackgroundFills"]
+
+log = logging.getLogger("tickstore")
+
+
+class BackgroundFills:
+    """Pending cache writes by object key, run in submission order on one thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future[None]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, key: str, fill: Callable[[], None]) -> None:
+        """Run ``fill`` later (``key`` names it in the log if it fails)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tickstore-cache-fill")
+            future = self._executor.submit(self._run, key, fill)
+            self._pending[key] = future
+        future.add_done_callback(lambda done: self._forget(key, done))
+
+    def _forget(self, key: str, done: Future[None]) -> None:
+        with self._lock:
+            if self._pending.get(key) is done:
+                del self._pending[key]
+
+    def _run(self, key: str, fill: Callable[[], None]) -> None:
+        try:
+            fill()
+        except Exception:  # a cache write never fails a read; the cache warns on its own failures
+            log.debug("filling the cache with %s failed", key, exc_info=True)
+
+    def wait_all(self) -> None:
+        """Wait until every fill submitted so far is written."""
+        with self._lock:
+            futures = list(self._pending.values())
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        """Write what is pending, then stop the thread."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        with self._lock:
+            self._pending.clear()

@@ -204,10 +204,10 @@ def test_backends_lists_the_installed_schemes(cli):
 COPY_DAYS = [dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(3)]
 
 
-def _fill(url: str) -> None:
-    """Three symbols with corrections and a delete, so every day has a history worth preserving."""
+def _fill(url: str, symbols: tuple[str, ...] = ("BTCUSD", "ETHUSD", "SOLUSD")) -> None:
+    """Symbols with corrections and a delete, so every day has a history worth preserving."""
     with open_store(url) as store:
-        for n, symbol in enumerate(["BTCUSD", "ETHUSD", "SOLUSD"]):
+        for n, symbol in enumerate(symbols):
             for day in COPY_DAYS:
                 store.insert(symbol, make_ticks(day, 200, seed=n))
             store.insert(symbol, make_ticks(COPY_DAYS[1], 150, seed=10 + n), day=COPY_DAYS[1])
@@ -245,7 +245,8 @@ def test_a_local_hdf5_store_copied_to_azure_and_back_is_identical(azure_store, t
 @pytest.mark.parametrize("kill_after", [1, 3])
 def test_a_copy_killed_half_way_resumes_and_completes(azure_store, tmp_path, kill_after):
     local = (tmp_path / "raid").as_uri()
-    _fill(local)
+    # enough symbols that the copy is still running when the poll below sees `kill_after` versions
+    _fill(local, ("BTCUSD", "ETHUSD", "SOLUSD", "ADAUSD", "XRPUSD", "DOTUSD", "LTCUSD", "BCHUSD"))
     cli = Cli(azure_store.url, azure_store.options)
     # the copy commits day by day; kill it (SIGKILL: no cleanup) once `kill_after` days are in
     copying = subprocess.Popen(

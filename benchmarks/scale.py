@@ -44,7 +44,7 @@ import pandas as pd
 
 import tickstore_core as ts
 from tickstore_core import Backend, ObjectMeta, Tickstore
-from tickstore_core.index import SymbolIndex, Version
+from tickstore_core.index import SEAL_AT, SymbolIndex, Version
 from tickstore_core.plugins import get_registry
 from tickstore_core.query import plan_query
 from tickstore_core.synthetic import synthetic_day
@@ -276,7 +276,13 @@ def _fresh(url: str) -> Tickstore:
 
 
 def _install(store: Tickstore, symbol: str, versions: list[Version]) -> None:
-    store.backend.put(store.layout.index_key(symbol), SymbolIndex(symbol, versions).to_bytes(), mode="overwrite")
+    """Write ``versions`` as the symbol's index the way the commits that made them would have: in
+    commit order, ended versions sealed into chunk objects whenever the index holds too many."""
+    index = SymbolIndex(symbol, loader=store.engine.chunks.read)
+    ordered = sorted(versions, key=lambda v: (v.start_time, v.day, v.version))
+    for begin in range(0, len(ordered), SEAL_AT):
+        index, _ = store.engine.chunks.seal(symbol, index.replace(ordered[begin : begin + SEAL_AT]))
+    store.backend.put(store.layout.index_key(symbol), index.to_bytes(), mode="overwrite")
     store.flush()
 
 

@@ -326,6 +326,31 @@ class Backend(ABC):
         ['BTCUSD/_index.json', 'BTCUSD/data/2024-03-04/1a2b.parquet']
         """
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Yield every key starting with ``prefix``, in ascending order: `list` without the metadata.
+
+        Optional (this default takes the keys of `list`). A backend whose listing must ask for each
+        object's metadata separately (a file system's ``stat``) overrides it to skip that; the core
+        lists symbols through it.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Only keys starting with it; ``""`` lists the whole store.
+
+        Yields
+        ------
+        str
+            Each key, sorted.
+
+        Examples
+        --------
+        >>> list(backend.keys("_index/"))  # doctest: +SKIP
+        ['_index/BTCUSD.json', '_index/ETHUSD.json']
+        """
+        for meta in self.list(prefix):
+            yield meta.key
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error.

@@ -232,18 +232,22 @@ class Version:
         return record
 
     @classmethod
-    def from_json(cls, record: dict[str, Any]) -> Version:
+    def from_json(cls, record: dict[str, Any], *, types: Any = None, encoding: str | None = None) -> Version:
         """A version from a record `to_json` made.
 
         Parameters
         ----------
         record : dict
             The fields by name, as `to_json` gives them.
+        types : list of str, optional
+            The column types the index keeps beside the versions (ignored unless one per column).
+        encoding : str, optional
+            The object encoding the index keeps beside the versions (None: tickstore 0.1's).
 
         Returns
         -------
         Version
-            The version (``types`` None: the index keeps them beside the versions).
+            The version.
 
         Examples
         --------
@@ -252,9 +256,13 @@ class Version:
         """
         fields = dict(record)
         fields["day"] = dt.date.fromisoformat(fields["day"])
-        fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
+        columns = fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
         if fields.get("segments") is not None:
             fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
+        if isinstance(types, list) and columns is not None and len(types) == len(columns):
+            fields["types"] = tuple(types)
+        if encoding is not None:
+            fields["encoding"] = encoding
         return cls(**fields)
 
 
@@ -575,20 +583,15 @@ def _versions_json(versions: Sequence[Version]) -> dict[str, Any]:
 
 
 def versions_from_json(document: dict[str, Any]) -> list[Version]:
-    """The versions of an index or chunk document, with their column types where recorded."""
-    versions = [Version.from_json(r) for r in document["versions"]]
+    """The versions of an index or chunk document, with column types and encodings where recorded (built once each)."""
+    records = document["versions"]
     types = document.get("column_types")
-    if isinstance(types, list) and len(types) == len(versions):  # else unknown: checked on read
-        versions = [
-            dataclasses.replace(v, types=tuple(t))
-            if isinstance(t, list) and v.columns is not None and len(t) == len(v.columns)
-            else v
-            for v, t in zip(versions, types, strict=True)
-        ]
+    if not (isinstance(types, list) and len(types) == len(records)):  # else unknown: checked on read
+        types = [None] * len(records)
     encodings = document.get("encodings")
-    if isinstance(encodings, list) and len(encodings) == len(versions):  # else tickstore 0.1's encoding
-        versions = [
-            dataclasses.replace(v, encoding=e) if isinstance(e, str) else v
-            for v, e in zip(versions, encodings, strict=True)
-        ]
-    return versions
+    if not (isinstance(encodings, list) and len(encodings) == len(records)):  # else tickstore 0.1's encoding
+        encodings = [None] * len(records)
+    return [
+        Version.from_json(r, types=t, encoding=e if isinstance(e, str) else None)
+        for r, t, e in zip(records, types, encodings, strict=True)
+    ]

@@ -325,7 +325,7 @@ class ReadAPI:
         self._engine.check_layout()
         if self._engine.serenity is not None:
             return sorted(self._engine.serenity_indexes())
-        found = (self._engine.layout.symbol_of_index_key(meta.key) for meta in self._engine.backend.list(INDEX_PREFIX))
+        found = (self._engine.layout.symbol_of_index_key(key) for key in self._engine.backend.keys(INDEX_PREFIX))
         symbols = sorted(s for s in found if s)
         if not symbols:
             self._engine.check_exists()

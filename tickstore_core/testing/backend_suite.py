@@ -302,6 +302,13 @@ class BackendConformance:
         sizes = {m.key: m.size for m in backend.list("a/")}
         assert sizes == {"a/1": 3, "a/2": 3, "a/sub/3": 7}
 
+    def test_keys_are_the_listed_keys_by_prefix_in_order(self, backend: Backend) -> None:
+        for key in ["ab/1", "a/2", "a/1", "a/sub/3", "b/1"]:
+            backend.put(key, key.encode())
+        for prefix in ["", "a", "a/", "a/s", "ab/", "zzz/"]:
+            assert list(backend.keys(prefix)) == [m.key for m in backend.list(prefix)], prefix
+        assert list(backend.keys("a/")) == ["a/1", "a/2", "a/sub/3"]
+
     def test_list_paginates(self, backend: Backend) -> None:
         keys = [f"many/{i:05d}" for i in range(self.listing_page_size)]
         results = _race(8, lambda i: [backend.put(k, b"") for k in keys[i::8]])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,6 @@ __all__ = [
     "Segment",
     "SymbolIndex",
     "Version",
-    "add_pruned",
     "pruned_interval",
 ]
 
@@ -293,9 +293,13 @@ class Chunk:
         return self.first_day <= day <= self.last_day and (as_of is None or self.min_start <= as_of < self.max_end)
 
     def to_json(self) -> dict[str, Any]:
-        record = dataclasses.asdict(self)
-        record["first_day"], record["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
-        return record
+        days = {"first_day": self.first_day.isoformat(), "last_day": self.last_day.isoformat()}
+        return {"key": self.key, "count": self.count, **days, "min_start": self.min_start, "max_end": self.max_end}
+
+    @functools.cached_property
+    def text(self) -> str:
+        """`to_json` as JSON text, made once: every commit of a long history writes every chunk's."""
+        return json.dumps(self.to_json(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Chunk:
@@ -316,23 +320,6 @@ def pruned_interval(pruned: Pruned, day: dt.date, as_of: int) -> tuple[int, int]
         if start <= as_of < end:
             return start, end
     return None
-
-
-def add_pruned(pruned: Pruned, versions: Iterable[Version]) -> Pruned:
-    """``pruned`` with the validity intervals of ``versions`` added (merged where they touch)."""
-    spans: dict[dt.date, list[tuple[int, int]]] = {d: list(i) for d, i in pruned.items()}
-    for version in versions:
-        spans.setdefault(version.day, []).append((version.start_time, version.end_time))
-    merged: Pruned = {}
-    for day, intervals in spans.items():
-        out: list[tuple[int, int]] = []
-        for start, end in sorted(intervals):
-            if out and start <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], end))
-            else:
-                out.append((start, end))
-        merged[day] = tuple(out)
-    return merged
 
 
 CHUNK_FORMAT = "tickstore-index-chunk/1"
@@ -541,13 +528,14 @@ class SymbolIndex:
             "symbol": self.symbol,
             **_versions_json(versions),
         }
-        if self.chunks:
-            document["chunks"] = [c.to_json() for c in self.chunks]
         if self.pruned:
             document["pruned"] = {d.isoformat(): [list(i) for i in t] for d, t in sorted(self.pruned.items())}
         if self.garbage:
             document["garbage"] = [list(g) for g in self.garbage]
-        return json.dumps(document, separators=(",", ":")).encode()
+        text = json.dumps(document, separators=(",", ":"))
+        if self.chunks:  # spliced in from each chunk's text, made once
+            text = f'{text[:-1]},"chunks":[{",".join(c.text for c in self.chunks)}]}}'
+        return text.encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str, loader: ChunkLoader | None = None) -> SymbolIndex:

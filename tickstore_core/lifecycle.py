@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import InvalidInputError
-from .index import Pruned, Segment, SymbolIndex, Version, add_pruned
+from .index import Pruned, Segment, SymbolIndex, Version
 from .schema import unify_tables
 from .times import TIME_MAX
 
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "PRUNE_GRACE",
     "PrunePlan",
+    "add_pruned",
     "appended_version",
     "check_metadata",
     "compacted_version",
@@ -255,3 +256,20 @@ def plan_prune(
                 freed[part.key] = part.bytes
     pruned = add_pruned(index.pruned, removed)
     return PrunePlan(index.symbol, tuple(removed), tuple(freed), sum(freed.values()), pruned)
+
+
+def add_pruned(pruned: Pruned, versions: Iterable[Version]) -> Pruned:
+    """``pruned`` with the validity intervals of ``versions`` added (merged where they touch)."""
+    spans: dict[dt.date, list[tuple[int, int]]] = {d: list(i) for d, i in pruned.items()}
+    for version in versions:
+        spans.setdefault(version.day, []).append((version.start_time, version.end_time))
+    merged: Pruned = {}
+    for day, intervals in spans.items():
+        out: list[tuple[int, int]] = []
+        for start, end in sorted(intervals):
+            if out and start <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], end))
+            else:
+                out.append((start, end))
+        merged[day] = tuple(out)
+    return merged

@@ -11,7 +11,8 @@ import pytest
 
 import tickstore_core as ts
 from tickstore_core.errors import PrunedError
-from tickstore_core.index import SEAL_AT, Segment, SymbolIndex, Version, add_pruned
+from tickstore_core.index import SEAL_AT, Segment, SymbolIndex, Version
+from tickstore_core.lifecycle import add_pruned
 from tickstore_core.times import TIME_MAX, TIME_MIN
 
 DAY = dt.date(2024, 3, 4)

@@ -9,7 +9,6 @@ select costs O(log n + k) in the number of days n, whatever the store's size.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import datetime as dt
 import functools
 import json
@@ -18,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import CorruptObjectError, PrunedError
-from .times import TIME_MAX, format_ns
+from .times import format_ns
+from .versions import Segment, Version
 
 __all__ = [
     "INDEX_FORMAT",
@@ -35,241 +35,6 @@ INDEX_FORMAT = "tickstore-index/1"
 INDEX_FORMAT_2 = "tickstore-index/2"
 """Written when an index uses what tickstore 0.1 cannot read (segments, kinds, metadata, pruning,
 sealed chunks); an index without any of them is still written as ``tickstore-index/1``."""
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One immutable object of a version made by appends: its key, ticks and checksum.
-
-    A version of a day that was appended to is its previous version's segments plus one new
-    segment; reading it concatenates them and sorts by time stably (appended rows after the rows
-    already there with the same timestamp).
-    """
-
-    key: str
-    rows: int
-    bytes: int
-    checksum: str
-    min_time: int | None
-    max_time: int | None
-    encoding: str | None = None
-    """How the object is encoded, as `Version.encoding` (None: tickstore 0.1's encoding)."""
-
-    def to_json(self) -> dict[str, Any]:
-        record = {name: getattr(self, name) for name in _SEGMENT_FIELDS}
-        if self.encoding is not None:
-            record["encoding"] = self.encoding
-        return record
-
-    @classmethod
-    def from_json(cls, record: dict[str, Any]) -> Segment:
-        return cls(**record)
-
-
-@dataclass(frozen=True)
-class Version:
-    """One immutable version of a (symbol, day) partition and its audit record.
-
-    The version is the truth for every transaction time ``as_of`` with
-    ``start_time <= as_of < end_time`` (UTC nanoseconds; ``end_time == TIME_MAX`` while current).
-    `Tickstore.insert` returns them; `Tickstore.history` shows them as a table.
-
-    A version read from a serenity store's index knows its times and object but not its
-    statistics: ``rows``, ``bytes``, ``columns``, ``schema`` and ``checksum`` are None (unknown,
-    see `stats_known`), and reads decode the object by its content and trim it.
-
-    Attributes
-    ----------
-    day : datetime.date
-        The trading day.
-    version : int
-        Its number, from 0 for the day's first version.
-    key : str
-        The object holding its ticks.
-    start_time, end_time : int
-        The transaction times (UTC nanoseconds) it is the truth between.
-    recorded_at : int
-        When it was committed (UTC nanoseconds).
-    rows, bytes : int or None
-        Its ticks and the object's size.
-    min_time, max_time : int or None
-        Its first and last tick (UTC nanoseconds).
-    columns : tuple of str or None
-        Its data columns.
-    schema, checksum : str or None
-        A fingerprint of its Arrow schema, and the SHA-256 of its object.
-
-    Examples
-    --------
-    >>> (version,) = store.insert("BTCUSD", ticks, day="2024-03-04")  # doctest: +SKIP
-    >>> version.version, version.rows, version.current  # doctest: +SKIP
-    (0, 1200, True)
-    """
-
-    day: dt.date
-    version: int
-    key: str
-    start_time: int
-    end_time: int
-    recorded_at: int
-    rows: int | None
-    bytes: int | None
-    min_time: int | None
-    max_time: int | None
-    columns: tuple[str, ...] | None
-    schema: str | None
-    checksum: str | None
-    types: tuple[str, ...] | None = None
-    """The Arrow type of each of ``columns`` (see `tickstore_core.schema`); None in indexes of tickstore 0.1
-    and in serenity stores."""
-    segments: tuple[Segment, ...] | None = None
-    """The objects of a version made by `Tickstore.append`, oldest first; None for one object (``key``)."""
-    kind: str | None = None
-    """How it was made: None for an insert, ``"append"`` or ``"compaction"`` (the same ticks in one object)."""
-    metadata: str | None = dataclasses.field(default=None, hash=False)
-    """The user's metadata given to insert or append, as canonical JSON text (see `user_metadata`)."""
-
-    @property
-    def parts(self) -> tuple[Segment, ...]:
-        """The objects holding the version's ticks, in the order they were written."""
-        if self.segments is not None:
-            return self.segments
-        return (
-            Segment(
-                self.key,
-                self.rows or 0,
-                self.bytes or 0,
-                self.checksum or "",
-                self.min_time,
-                self.max_time,
-                self.encoding,
-            ),
-        )
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The keys of every object the version references."""
-        return tuple(s.key for s in self.segments) if self.segments is not None else (self.key,)
-
-    @property
-    def user_metadata(self) -> dict[str, Any] | None:
-        """The metadata given to insert or append, or None."""
-        return None if self.metadata is None else dict(json.loads(self.metadata))
-
-    @property
-    def new_format(self) -> bool:
-        """Whether the version uses what an index of tickstore 0.1 cannot hold."""
-        return self.segments is not None or self.kind is not None or self.metadata is not None
-
-    encoding: str | None = None
-    """How the object is encoded (``"arrow"``, ``"hdf5-arrow"``, see :mod:`tickstore_core.encoding`); None for
-    objects written by tickstore 0.1 (the backend's Parquet or HDF5 version 1) and serenity's files."""
-
-    @property
-    def stats_known(self) -> bool:
-        """False for a version of a serenity store: rows, size, columns and checksum are unknown."""
-        return self.checksum is not None
-
-    @property
-    def may_have_rows(self) -> bool:
-        """Whether reading the version can give ticks (unknown statistics: yes)."""
-        return self.rows is None or self.rows > 0
-
-    @property
-    def current(self) -> bool:
-        """True while no later insert or delete has ended this version."""
-        return self.end_time == TIME_MAX
-
-    def valid_at(self, as_of: int | None) -> bool:
-        """Whether this version is the truth at transaction time ``as_of`` (None: now).
-
-        Parameters
-        ----------
-        as_of : int or None
-            A transaction time in UTC nanoseconds, or None for now.
-
-        Returns
-        -------
-        bool
-            ``start_time <= as_of < end_time``; for None, whether the version is `current`.
-
-        Examples
-        --------
-        >>> version.valid_at(pd.Timestamp("2024-03-05", tz="UTC").value)  # doctest: +SKIP
-        True
-        """
-        if as_of is None:
-            return self.current
-        return self.start_time <= as_of < self.end_time
-
-    def to_json(self) -> dict[str, Any]:
-        """The version as a JSON-ready record, as the symbol's index stores it (without ``types``).
-
-        Computed once per version: versions never change, and indexes are rewritten often.
-
-        Returns
-        -------
-        dict
-            The fields by name; ``day`` as ``YYYY-MM-DD`` and ``columns`` as a list; ``segments``,
-            ``kind`` and ``metadata`` only when set.
-
-        Examples
-        --------
-        >>> Version.from_json(version.to_json()) == dataclasses.replace(version, types=None)  # doctest: +SKIP
-        True
-        """
-        cached: dict[str, Any] | None = self.__dict__.get("_record")
-        if cached is not None:
-            return cached
-        record = {name: getattr(self, name) for name in _VERSION_FIELDS}  # types are kept beside, see to_bytes
-        record["day"] = self.day.isoformat()
-        record["columns"] = None if self.columns is None else list(self.columns)
-        for name in ("segments", "kind", "metadata"):  # absent unless used, so 0.1's records stay as they were
-            value = getattr(self, name)
-            if value is not None:
-                record[name] = [s.to_json() for s in value] if name == "segments" else value
-        self.__dict__["_record"] = record  # frozen: bypass __setattr__ for this cache only
-        return record
-
-    @classmethod
-    def from_json(cls, record: dict[str, Any], *, types: Any = None, encoding: str | None = None) -> Version:
-        """A version from a record `to_json` made.
-
-        Parameters
-        ----------
-        record : dict
-            The fields by name, as `to_json` gives them.
-        types : list of str, optional
-            The column types the index keeps beside the versions (ignored unless one per column).
-        encoding : str, optional
-            The object encoding the index keeps beside the versions (None: tickstore 0.1's).
-
-        Returns
-        -------
-        Version
-            The version.
-
-        Examples
-        --------
-        >>> Version.from_json(version.to_json()).day  # doctest: +SKIP
-        datetime.date(2024, 3, 4)
-        """
-        fields = dict(record)
-        fields["day"] = dt.date.fromisoformat(fields["day"])
-        columns = fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
-        if fields.get("segments") is not None:
-            fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
-        if isinstance(types, list) and columns is not None and len(types) == len(columns):
-            fields["types"] = tuple(types)
-        if encoding is not None:
-            fields["encoding"] = encoding
-        return cls(**fields)
-
-
-_SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment) if f.name != "encoding")
-_VERSION_FIELDS = tuple(
-    f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata", "encoding")
-)
 
 
 @dataclass(frozen=True)
@@ -310,6 +75,7 @@ class Chunk:
 
 
 ChunkLoader = Callable[[Chunk], Sequence[Version]]
+Signatures = dict[tuple[tuple[str, ...], tuple[str, ...]], list[dt.date]]
 Pruned = dict[dt.date, tuple[tuple[int, int], ...]]
 """Per day, the transaction-time intervals ``[start, end)`` whose versions were pruned (merged, sorted)."""
 
@@ -340,7 +106,7 @@ class SymbolIndex:
     after a grace period.
     """
 
-    __slots__ = ("_days", "_loader", "_versions", "chunks", "garbage", "pruned", "symbol")
+    __slots__ = ("_days", "_loader", "_signatures", "_versions", "chunks", "garbage", "pruned", "symbol")
 
     def __init__(
         self,
@@ -364,6 +130,7 @@ class SymbolIndex:
         self.pruned: Pruned = dict(pruned or {})
         self.garbage: tuple[tuple[str, int], ...] = tuple(garbage)
         self._loader: ChunkLoader = loader or _no_chunks
+        self._signatures: Signatures | None = None
 
     def _like(self, versions: Iterable[Version], **changes: Any) -> SymbolIndex:
         """A new index with ``versions`` in the object and this one's chunks, marks and loader unless changed."""
@@ -429,6 +196,18 @@ class SymbolIndex:
         versions = self._versions.get(day)
         return versions[-1] if versions else None
 
+    def signatures(self) -> Signatures:
+        """The current versions with ticks by their (columns, column types), with their days; few
+        however long the history, and worked out once per index (every insert checks them)."""
+        if self._signatures is None:
+            found: Signatures = {}
+            for day in self._days:
+                version = self._versions[day][-1]
+                if version.current and version.rows and version.types is not None and version.columns is not None:
+                    found.setdefault((version.columns, version.types), []).append(day)
+            self._signatures = found
+        return self._signatures
+
     def at(self, day: dt.date, as_of: int | None) -> Version | None:
         """The version of ``day`` valid at ``as_of`` (None: the current one), or None.
 
@@ -475,11 +254,20 @@ class SymbolIndex:
         Only versions the index object holds can change: each day's latest, and ended versions not
         yet sealed. ``dropped`` versions (a compacted one) leave the index, ``garbage`` is added.
         """
-        versions = {(v.day, v.version): v for v in self.held}
-        for version in dropped:
-            versions.pop((version.day, version.version), None)
-        versions.update({(v.day, v.version): v for v in changed})
-        return self._like(versions.values(), garbage=(*self.garbage, *garbage))
+        by_day = dict(self._versions)  # only the touched days are rebuilt: a commit costs the same in a long history
+        changed, dropped = list(changed), list(dropped)
+        for day in {v.day for v in changed} | {v.day for v in dropped}:
+            held = {v.version: v for v in by_day.get(day, ())}
+            for version in dropped:
+                if version.day == day:
+                    held.pop(version.version, None)
+            held.update({v.version: v for v in changed if v.day == day})
+            by_day[day] = tuple(held[number] for number in sorted(held))
+        updated = self._like((), garbage=(*self.garbage, *garbage))
+        updated._versions = {day: versions for day, versions in by_day.items() if versions}
+        same_days = len(updated._versions) == len(self._days) and all(d in self._versions for d in updated._versions)
+        updated._days = list(self._days) if same_days else sorted(updated._versions)
+        return updated
 
     def with_marks(self, *, pruned: Pruned | None = None, garbage: Sequence[tuple[str, int]]) -> SymbolIndex:
         """The same versions with other pruning marks or garbage."""
@@ -511,8 +299,8 @@ class SymbolIndex:
             min(v.start_time for v in sealed),
             max(v.end_time for v in sealed),
         )
-        document = {"format": CHUNK_FORMAT, "symbol": self.symbol, **_versions_json(sealed)}
-        return self._like(kept, chunks=(*self.chunks, chunk)), json.dumps(document, separators=(",", ":")).encode()
+        head = json.dumps({"format": CHUNK_FORMAT, "symbol": self.symbol}, separators=(",", ":"))
+        return self._like(kept, chunks=(*self.chunks, chunk)), f"{head[:-1]},{_versions_json(sealed)}}}".encode()
 
     # --- serialisation ---------------------------------------------------------------------
 
@@ -523,19 +311,15 @@ class SymbolIndex:
         """
         versions = self.held
         newer = bool(self.chunks or self.pruned or self.garbage) or any(v.new_format for v in versions)
-        document: dict[str, Any] = {
-            "format": INDEX_FORMAT_2 if newer else INDEX_FORMAT,
-            "symbol": self.symbol,
-            **_versions_json(versions),
-        }
+        document: dict[str, Any] = {"format": INDEX_FORMAT_2 if newer else INDEX_FORMAT, "symbol": self.symbol}
         if self.pruned:
             document["pruned"] = {d.isoformat(): [list(i) for i in t] for d, t in sorted(self.pruned.items())}
         if self.garbage:
             document["garbage"] = [list(g) for g in self.garbage]
-        text = json.dumps(document, separators=(",", ":"))
-        if self.chunks:  # spliced in from each chunk's text, made once
-            text = f'{text[:-1]},"chunks":[{",".join(c.text for c in self.chunks)}]}}'
-        return text.encode()
+        parts = [json.dumps(document, separators=(",", ":"))[:-1], _versions_json(versions)]
+        if self.chunks:  # versions and chunks are spliced in from texts made once each
+            parts.append(f'"chunks":[{",".join(c.text for c in self.chunks)}]')
+        return (",".join(parts) + "}").encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str, loader: ChunkLoader | None = None) -> SymbolIndex:
@@ -561,13 +345,16 @@ class SymbolIndex:
             ) from exc
 
 
-def _versions_json(versions: Sequence[Version]) -> dict[str, Any]:
-    document: dict[str, Any] = {"versions": [v.to_json() for v in versions]}
+def _versions_json(versions: Sequence[Version]) -> str:
+    """The ``versions`` member of an index or chunk document, and ``column_types`` and ``encodings`` if any,
+    as JSON text (without braces) from each version's text, made once."""
+    parts = [f'"versions":[{",".join(v.text for v in versions)}]']
     if any(v.types is not None for v in versions):
-        document["column_types"] = [list(v.types) if v.types is not None else None for v in versions]
+        types = [list(v.types) if v.types is not None else None for v in versions]
+        parts.append(f'"column_types":{json.dumps(types, separators=(",", ":"))}')
     if any(v.encoding is not None for v in versions):
-        document["encodings"] = [v.encoding for v in versions]
-    return document
+        parts.append(f'"encodings":{json.dumps([v.encoding for v in versions], separators=(",", ":"))}')
+    return ",".join(parts)
 
 
 def versions_from_json(document: dict[str, Any]) -> list[Version]:

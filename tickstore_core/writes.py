@@ -105,13 +105,11 @@ def check_schema(symbol: str, index: SymbolIndex, encoded: list[Encoded], *, rep
     types) and days without ticks are not checked (a select checks what it reads).
     """
     inserted = {e.day for e in encoded} if replacing else set()
-    days = index.days()
     existing: dict[str, dict[str, list[dt.date]]] = {}
-    for version in index.lookup(days[0], days[-1]) if days else []:
-        if version.day in inserted or not version.rows or version.types is None or version.columns is None:
-            continue
-        for name, code in zip(version.columns, version.types, strict=True):
-            existing.setdefault(name, {}).setdefault(code, []).append(version.day)
+    for (columns, types), days in index.signatures().items():
+        others = [d for d in days if d not in inserted] if inserted else days
+        for name, code in zip(columns, types, strict=True) if others else ():
+            existing.setdefault(name, {}).setdefault(code, []).extend(others)
     if not existing:
         return
     for e in encoded:

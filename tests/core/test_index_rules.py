@@ -96,6 +96,38 @@ def test_lookup_by_bisection_matches_a_scan(day_numbers, a, b):
     assert [v.day for v in index.lookup(first, last)] == sorted(v.day for v in versions if first <= v.day <= last)
 
 
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 3), st.sampled_from([("f8",), ("i8",)]), st.booleans()),
+        max_size=40,
+    )
+)
+def test_a_replace_rebuilds_only_touched_days_yet_equals_an_index_built_from_scratch(changes):
+    base = dt.date(2020, 1, 1)
+    index = SymbolIndex("S")
+    for day_number, number, types, ended in changes:
+        version = dataclasses.replace(
+            _new(base + dt.timedelta(day_number)),
+            version=number,
+            start_time=TIME_MIN,
+            end_time=5 if ended else TIME_MAX,
+            types=types,
+        )
+        dropped = [v for v in index.held if v.day == version.day and v.version > number][:1]
+        index = index.replace([version], dropped=dropped)
+        scratch = SymbolIndex("S", index.held)
+        assert index.days() == scratch.days() == sorted({v.day for v in index.held})
+        assert [index.versions(d) for d in index.days()] == [scratch.versions(d) for d in scratch.days()]
+        assert index.signatures() == scratch.signatures()
+    expected: dict = {}
+    for day in index.days():
+        latest = index.latest(day)
+        if latest is not None and latest.current:
+            expected.setdefault((latest.columns, latest.types), []).append(day)
+    assert index.signatures() == expected
+    assert SymbolIndex.from_bytes(index.to_bytes(), where="test") == index
+
+
 def test_index_round_trips_through_json_and_rejects_garbage():
     index, _ = _insert(SymbolIndex("S"), 1_000)
     index, _ = _insert(index, 2_000, DAY + dt.timedelta(3))

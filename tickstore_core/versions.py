@@ -1,0 +1,259 @@
+"""One version of one day of a symbol, and the segments of a version made by appends.
+
+A `Version` is the index's record of one object (or, for appends, a list of `Segment` objects):
+the day, the number, the transaction-time validity ``[start_time, end_time)``, and what is needed
+to read and check it. Versions never change once committed, so their JSON is made once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .times import TIME_MAX
+
+__all__ = ["Segment", "Version"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One immutable object of a version made by appends: its key, ticks and checksum.
+
+    A version of a day that was appended to is its previous version's segments plus one new
+    segment; reading it concatenates them and sorts by time stably (appended rows after the rows
+    already there with the same timestamp).
+    """
+
+    key: str
+    rows: int
+    bytes: int
+    checksum: str
+    min_time: int | None
+    max_time: int | None
+    encoding: str | None = None
+    """How the object is encoded, as `Version.encoding` (None: tickstore 0.1's encoding)."""
+
+    def to_json(self) -> dict[str, Any]:
+        record = {name: getattr(self, name) for name in _SEGMENT_FIELDS}
+        if self.encoding is not None:
+            record["encoding"] = self.encoding
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Segment:
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One immutable version of a (symbol, day) partition and its audit record.
+
+    The version is the truth for every transaction time ``as_of`` with
+    ``start_time <= as_of < end_time`` (UTC nanoseconds; ``end_time == TIME_MAX`` while current).
+    `Tickstore.insert` returns them; `Tickstore.history` shows them as a table.
+
+    A version read from a serenity store's index knows its times and object but not its
+    statistics: ``rows``, ``bytes``, ``columns``, ``schema`` and ``checksum`` are None (unknown,
+    see `stats_known`), and reads decode the object by its content and trim it.
+
+    Attributes
+    ----------
+    day : datetime.date
+        The trading day.
+    version : int
+        Its number, from 0 for the day's first version.
+    key : str
+        The object holding its ticks.
+    start_time, end_time : int
+        The transaction times (UTC nanoseconds) it is the truth between.
+    recorded_at : int
+        When it was committed (UTC nanoseconds).
+    rows, bytes : int or None
+        Its ticks and the object's size.
+    min_time, max_time : int or None
+        Its first and last tick (UTC nanoseconds).
+    columns : tuple of str or None
+        Its data columns.
+    schema, checksum : str or None
+        A fingerprint of its Arrow schema, and the SHA-256 of its object.
+
+    Examples
+    --------
+    >>> (version,) = store.insert("BTCUSD", ticks, day="2024-03-04")  # doctest: +SKIP
+    >>> version.version, version.rows, version.current  # doctest: +SKIP
+    (0, 1200, True)
+    """
+
+    day: dt.date
+    version: int
+    key: str
+    start_time: int
+    end_time: int
+    recorded_at: int
+    rows: int | None
+    bytes: int | None
+    min_time: int | None
+    max_time: int | None
+    columns: tuple[str, ...] | None
+    schema: str | None
+    checksum: str | None
+    types: tuple[str, ...] | None = None
+    """The Arrow type of each of ``columns`` (see `tickstore_core.schema`); None in indexes of tickstore 0.1
+    and in serenity stores."""
+    segments: tuple[Segment, ...] | None = None
+    """The objects of a version made by `Tickstore.append`, oldest first; None for one object (``key``)."""
+    kind: str | None = None
+    """How it was made: None for an insert, ``"append"`` or ``"compaction"`` (the same ticks in one object)."""
+    metadata: str | None = dataclasses.field(default=None, hash=False)
+    """The user's metadata given to insert or append, as canonical JSON text (see `user_metadata`)."""
+
+    @property
+    def parts(self) -> tuple[Segment, ...]:
+        """The objects holding the version's ticks, in the order they were written."""
+        if self.segments is not None:
+            return self.segments
+        return (
+            Segment(
+                self.key,
+                self.rows or 0,
+                self.bytes or 0,
+                self.checksum or "",
+                self.min_time,
+                self.max_time,
+                self.encoding,
+            ),
+        )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys of every object the version references."""
+        return tuple(s.key for s in self.segments) if self.segments is not None else (self.key,)
+
+    @property
+    def user_metadata(self) -> dict[str, Any] | None:
+        """The metadata given to insert or append, or None."""
+        return None if self.metadata is None else dict(json.loads(self.metadata))
+
+    @property
+    def new_format(self) -> bool:
+        """Whether the version uses what an index of tickstore 0.1 cannot hold."""
+        return self.segments is not None or self.kind is not None or self.metadata is not None
+
+    encoding: str | None = None
+    """How the object is encoded (``"arrow"``, ``"hdf5-arrow"``, see :mod:`tickstore_core.encoding`); None for
+    objects written by tickstore 0.1 (the backend's Parquet or HDF5 version 1) and serenity's files."""
+
+    @property
+    def stats_known(self) -> bool:
+        """False for a version of a serenity store: rows, size, columns and checksum are unknown."""
+        return self.checksum is not None
+
+    @property
+    def may_have_rows(self) -> bool:
+        """Whether reading the version can give ticks (unknown statistics: yes)."""
+        return self.rows is None or self.rows > 0
+
+    @property
+    def current(self) -> bool:
+        """True while no later insert or delete has ended this version."""
+        return self.end_time == TIME_MAX
+
+    def valid_at(self, as_of: int | None) -> bool:
+        """Whether this version is the truth at transaction time ``as_of`` (None: now).
+
+        Parameters
+        ----------
+        as_of : int or None
+            A transaction time in UTC nanoseconds, or None for now.
+
+        Returns
+        -------
+        bool
+            ``start_time <= as_of < end_time``; for None, whether the version is `current`.
+
+        Examples
+        --------
+        >>> version.valid_at(pd.Timestamp("2024-03-05", tz="UTC").value)  # doctest: +SKIP
+        True
+        """
+        if as_of is None:
+            return self.current
+        return self.start_time <= as_of < self.end_time
+
+    def to_json(self) -> dict[str, Any]:
+        """The version as a JSON-ready record, as the symbol's index stores it (without ``types``).
+
+        Computed once per version: versions never change, and indexes are rewritten often.
+
+        Returns
+        -------
+        dict
+            The fields by name; ``day`` as ``YYYY-MM-DD`` and ``columns`` as a list; ``segments``,
+            ``kind`` and ``metadata`` only when set.
+
+        Examples
+        --------
+        >>> Version.from_json(version.to_json()) == dataclasses.replace(version, types=None)  # doctest: +SKIP
+        True
+        """
+        cached: dict[str, Any] | None = self.__dict__.get("_record")
+        if cached is not None:
+            return cached
+        record = {name: getattr(self, name) for name in _VERSION_FIELDS}  # types are kept beside, see to_bytes
+        record["day"] = self.day.isoformat()
+        record["columns"] = None if self.columns is None else list(self.columns)
+        for name in ("segments", "kind", "metadata"):  # absent unless used, so 0.1's records stay as they were
+            value = getattr(self, name)
+            if value is not None:
+                record[name] = [s.to_json() for s in value] if name == "segments" else value
+        self.__dict__["_record"] = record  # frozen: bypass __setattr__ for this cache only
+        return record
+
+    @functools.cached_property
+    def text(self) -> str:
+        """`to_json` as JSON text, made once: a commit writes the text of every version the index holds."""
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any], *, types: Any = None, encoding: str | None = None) -> Version:
+        """A version from a record `to_json` made.
+
+        Parameters
+        ----------
+        record : dict
+            The fields by name, as `to_json` gives them.
+        types : list of str, optional
+            The column types the index keeps beside the versions (ignored unless one per column).
+        encoding : str, optional
+            The object encoding the index keeps beside the versions (None: tickstore 0.1's).
+
+        Returns
+        -------
+        Version
+            The version.
+
+        Examples
+        --------
+        >>> Version.from_json(version.to_json()).day  # doctest: +SKIP
+        datetime.date(2024, 3, 4)
+        """
+        fields = dict(record)
+        fields["day"] = dt.date.fromisoformat(fields["day"])
+        columns = fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
+        if fields.get("segments") is not None:
+            fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
+        if isinstance(types, list) and columns is not None and len(types) == len(columns):
+            fields["types"] = tuple(types)
+        if encoding is not None:
+            fields["encoding"] = encoding
+        return cls(**fields)
+
+
+_SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment) if f.name != "encoding")
+_VERSION_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata", "encoding")
+)

@@ -1,8 +1,8 @@
 """Where the time goes: cProfile of insert and of a warm 20-day select on file:// and on S3 (moto) with cache.
 
 For S3 also a cold select (cache cleared). The store reads days on a thread pool, which cProfile
-does not follow, so the profiled calls run their per-day work on the calling thread (the store's
-``_map`` is replaced on this instance only; the core is not changed). The wall time with the pool
+does not follow, so the profiled calls run their per-day work on the calling thread (the engine's
+``map`` is replaced on this instance only; the core is not changed). The wall time with the pool
 is printed too.
 
     .venv/bin/python benchmarks/profile_select.py [--days 20] [--ticks-per-day 500000] [--top 25]

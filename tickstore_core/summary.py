@@ -3,7 +3,10 @@
 Each entry records a symbol's current days, rows, bytes and number of versions, tagged with the
 ETag of the index it was computed from: a listing uses an entry only while the index still has
 that ETag, and recomputes (and rewrites) the others. Shards are a shortcut, updated best effort
-after every commit: a lost race or a read-only credential only leaves an entry stale, never wrong.
+after a commit: a lost race or a read-only credential only leaves an entry stale, never wrong. A
+writer rewrites a symbol's entry at most once per `UPDATE_INTERVAL` (an intraday feed appending
+ticks one by one would otherwise write the shard as often as the index); the next listing
+recomputes an entry left stale by the commits in between.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,11 +27,13 @@ from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError, Unr
 from .index import SymbolIndex
 from .layout import INDEX_PREFIX, Layout, summary_key
 
-__all__ = ["SUMMARY_FORMAT", "SummaryShards", "summary_entry", "summary_frame"]
+__all__ = ["SUMMARY_FORMAT", "UPDATE_INTERVAL", "SummaryShards", "summary_entry", "summary_frame"]
 
 log = logging.getLogger("tickstore")
 
 SUMMARY_FORMAT = "tickstore-summary/1"
+UPDATE_INTERVAL = 1.0
+"""Seconds after a writer updated a symbol's entry during which its further commits leave it be."""
 _COLUMNS = ("days", "first_day", "last_day", "rows", "bytes", "versions")
 _DAY_COLUMNS = ("first_day", "last_day")
 
@@ -43,6 +50,8 @@ class SummaryShards:
         self._layout = layout
         self._read = read
         self._map = map_work
+        self._updated: dict[str, float] = {}  # symbol -> when this writer last updated its entry
+        self._updated_lock = threading.Lock()
 
     def frame(self, symbols: Sequence[str] | None) -> tuple[pd.DataFrame, bool]:
         """(the summary of ``symbols`` (default: all), whether any symbol was listed)."""
@@ -75,7 +84,13 @@ class SummaryShards:
         return summary_frame(entries, wanted), bool(listed)
 
     def update(self, symbol: str, index: SymbolIndex, index_etag: str) -> None:
-        """After a commit, record the symbol's new statistics in its shard (best effort)."""
+        """After a commit, record the symbol's new statistics in its shard (best effort; at most
+        once per `UPDATE_INTERVAL` per symbol)."""
+        now = time.monotonic()
+        with self._updated_lock:
+            if now - self._updated.get(symbol, -UPDATE_INTERVAL) < UPDATE_INTERVAL:
+                return
+            self._updated[symbol] = now
         key = summary_key(symbol)
         try:
             etag, entries = self._read_shard(key, offline_ok=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from tickstore_core import BiTimestamp, open_store
 from tickstore_core.errors import BackendError
 from tickstore_core.frames import ticks_to_table
-from tickstore_core.layout import writer_token
+from tickstore_core.layout import summary_key, writer_token
 from tickstore_core.maintenance import fsck, gc
 from tickstore_core.migrate import CopyConflictError, copy_store
 from tickstore_core.testing import make_ticks
@@ -117,3 +118,21 @@ def test_fsck_accepts_a_first_version_inserted_with_an_explicit_as_of():
         with _store() as destination:  # a copy keeps the version's start
             copy_store(store, destination)
             assert destination.history("E")["start_time"].tolist() == [T]
+
+
+def test_a_burst_of_commits_updates_the_summary_shard_once_yet_the_summary_is_current(tmp_path, monkeypatch):
+    monkeypatch.setattr("tickstore_core.summary.UPDATE_INTERVAL", 60.0)  # a slow machine stays inside it
+    base = pd.Timestamp("2024-03-04 10:00", tz="UTC")
+
+    def tick(i: int) -> pd.DataFrame:
+        return pd.DataFrame({"price": [1.0 + i]}, index=pd.DatetimeIndex([base + pd.Timedelta(i, "s")], name="time"))
+
+    with open_store((tmp_path / "db").as_uri(), progress=False) as store:
+        store.insert("BURST", tick(0))
+        for i in range(1, 5):  # within UPDATE_INTERVAL of the insert
+            store.append("BURST", tick(i))
+        shard = json.loads((tmp_path / "db" / summary_key("BURST")).read_bytes())
+        assert shard["symbols"]["BURST"]["rows"] == 1  # written by the insert only
+        assert store.summary().loc["BURST", "rows"] == 5  # the stale entry is recomputed
+    shard = json.loads((tmp_path / "db" / summary_key("BURST")).read_bytes())
+    assert shard["symbols"]["BURST"]["rows"] == 5  # and rewritten by that listing

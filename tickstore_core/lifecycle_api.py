@@ -7,6 +7,7 @@ engine (`tickstore_core.engine`) writes and commits.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import logging
@@ -97,9 +98,10 @@ class LifecycleAPI:
         holding ``ticks``, committed atomically for all days like an insert: a select as of a time
         before the append does not see them, and concurrent appenders lose nothing (a writer that
         loses the commit race re-bases on the new current version). A select sorts by time stably,
-        so appended ticks come after ticks already there with the same timestamp. Once a day has
-        32 segments it is compacted into one object (see `compact`). Appending to a day with no
-        current version starts it, as an insert would.
+        so appended ticks come after ticks already there with the same timestamp. A day is compacted
+        into one object (see `compact`) once it has 32 segments, and when it ends: the first append
+        to a later day compacts the day before it. Appending to a day with no current version
+        starts it, as an insert would.
 
         Parameters
         ----------
@@ -158,13 +160,23 @@ class LifecycleAPI:
             return plan_inserts(index, appended, [v.version.key for v in appended], explicit)
 
         versions = self._engine.write_versions(symbol, encoded, finish)
-        for version in versions:
-            if version.segments is not None and len(version.segments) >= COMPACT_AT:
-                try:
-                    self._compact_day(symbol, version)
-                except (CommitConflictError, BackendError) as exc:  # the append is done; the next one compacts
-                    log.warning("compaction of %s %s after an append failed: %s", symbol, version.day, exc)
+        full = [v for v in versions if v.segments is not None and len(v.segments) >= COMPACT_AT]
+        due = {v.day: v for v in [*self._ended_day(symbol, max(v.day for v in versions)), *full]}
+        for version in due.values():
+            try:
+                self._compact_day(symbol, version)
+            except (CommitConflictError, BackendError) as exc:  # the append is done; a later one compacts
+                log.warning("compaction of %s %s after an append failed: %s", symbol, version.day, exc)
         return versions
+
+    def _ended_day(self, symbol: str, newest: dt.date) -> list[Version]:
+        """The current version of the day before ``newest``, if made of several segments: the first
+        append to a later day ends that day, which is then merged into one object."""
+        index = self._engine.index(symbol)
+        days = index.days()
+        position = bisect.bisect_left(days, newest)
+        previous = index.at(days[position - 1], None) if position > 0 else None
+        return [previous] if previous is not None and len(previous.segments or ()) > 1 else []
 
     def compact(self, symbol: str | None = None, start: Any = None, end: Any = None) -> list[Version]:
         """Merge each day made of several segments (by appends) into one object.

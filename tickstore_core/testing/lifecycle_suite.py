@@ -202,6 +202,19 @@ class LifecycleConformance:
         assert store.history("K")["kind"].iloc[-1] == "compaction"
         assert store.compact() == []  # nothing left to compact
 
+    def test_the_first_append_to_a_later_day_compacts_the_day_before(self, store: Tickstore) -> None:
+        store.insert("E", make_ticks(DAY1, 10, seed=1))
+        for i in range(3):
+            store.append("E", make_ticks(DAY1, 2, seed=20 + i))
+        day_one = store.select("E", DAY1, DAY1)
+        (started,) = store.append("E", make_ticks(DAY2, 2, seed=30))
+        history = store.history("E", DAY1)
+        assert history["kind"].iloc[-1] == "compaction" and history["segments"].iloc[-1] == 1
+        _same(store.select("E", DAY1, DAY1), day_one)
+        (more,) = store.append("E", make_ticks(DAY2, 2, seed=31))  # the current day keeps its segments
+        assert more.segments is not None and len(more.segments) == 2 and started.day == more.day == DAY2
+        assert list(store.history("E", DAY1)["kind"]).count("compaction") == 1
+
     def test_tags_pin_the_store_and_prune_keeps_them(self, store: Tickstore) -> None:
         original = make_ticks(DAY1, 10, seed=1)
         store.insert("T", original)

@@ -233,6 +233,8 @@ class Engine:
 
     def close(self) -> bool:
         """Stop the pool and close the backend and the cache; False if already closed."""
+        if not self._closed:
+            self.summaries.flush()  # summary updates held back by a burst of commits, while still open
         with self._lock:
             if self._closed:
                 return False

@@ -175,14 +175,15 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         self._engine.forget_indexes()
 
     def flush(self) -> None:
-        """Like `refresh`, after writing the cache fills still pending (inserts and deletes are durable
-        when they return); what is held in memory is forgotten.
+        """Like `refresh`, after writing the cache fills and summary updates still pending (inserts,
+        appends and deletes are durable when they return); what is held in memory is forgotten.
 
         Examples
         --------
         >>> store.flush()  # doctest: +SKIP
         """
         self._engine.fills.wait_all()
+        self._engine.summaries.flush()
         self.refresh()
 
     def cache_stats(self) -> dict[str, Any]:

@@ -5,8 +5,8 @@ ETag of the index it was computed from: a listing uses an entry only while the i
 that ETag, and recomputes (and rewrites) the others. Shards are a shortcut, updated best effort
 after a commit: a lost race or a read-only credential only leaves an entry stale, never wrong. A
 writer rewrites a symbol's entry at most once per `UPDATE_INTERVAL` (an intraday feed appending
-ticks one by one would otherwise write the shard as often as the index); the next listing
-recomputes an entry left stale by the commits in between.
+ticks one by one would otherwise write the shard as often as the index) and writes what it held
+back when the store is flushed or closed; meanwhile a listing recomputes the entries left stale.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class SummaryShards:
         self._read = read
         self._map = map_work
         self._updated: dict[str, float] = {}  # symbol -> when this writer last updated its entry
+        self._pending: dict[str, tuple[SymbolIndex, str]] = {}  # updates held back, written by `flush`
         self._updated_lock = threading.Lock()
 
     def frame(self, symbols: Sequence[str] | None) -> tuple[pd.DataFrame, bool]:
@@ -84,20 +85,38 @@ class SummaryShards:
         return summary_frame(entries, wanted), bool(listed)
 
     def update(self, symbol: str, index: SymbolIndex, index_etag: str) -> None:
-        """After a commit, record the symbol's new statistics in its shard (best effort; at most
-        once per `UPDATE_INTERVAL` per symbol)."""
+        """After a commit, record the symbol's new statistics in its shard (best effort). Within
+        `UPDATE_INTERVAL` of this writer's last update of the symbol the update is held back until
+        the next one, or `flush` (the store's ``flush`` and ``close``)."""
         now = time.monotonic()
         with self._updated_lock:
             if now - self._updated.get(symbol, -UPDATE_INTERVAL) < UPDATE_INTERVAL:
+                self._pending[symbol] = (index, index_etag)
                 return
             self._updated[symbol] = now
-        key = summary_key(symbol)
+            self._pending.pop(symbol, None)
+        self._record({symbol: (index, index_etag)})
+
+    def flush(self) -> None:
+        """Write the updates held back, one shard at a time."""
+        with self._updated_lock:
+            pending, self._pending = self._pending, {}
+        by_shard: dict[str, dict[str, tuple[SymbolIndex, str]]] = {}
+        for symbol, update in pending.items():
+            by_shard.setdefault(summary_key(symbol), {})[symbol] = update
+        for updates in by_shard.values():
+            self._record(updates)
+
+    def _record(self, updates: dict[str, tuple[SymbolIndex, str]]) -> None:
+        """Write the entries of ``updates`` (symbols of one shard) into that shard."""
+        key = summary_key(next(iter(updates)))
         try:
             etag, entries = self._read_shard(key, offline_ok=False)
         except TickstoreError as exc:
             log.debug("summary of %s not updated: %s", self._backend.url, exc)
             return
-        entries[symbol] = {"etag": index_etag, **summary_entry(index)}
+        for symbol, (index, index_etag) in updates.items():
+            entries[symbol] = {"etag": index_etag, **summary_entry(index)}
         self._write(key, entries, etag)
 
     def _read_shard(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, Entries]:

@@ -120,19 +120,25 @@ def test_fsck_accepts_a_first_version_inserted_with_an_explicit_as_of():
             assert destination.history("E")["start_time"].tolist() == [T]
 
 
-def test_a_burst_of_commits_updates_the_summary_shard_once_yet_the_summary_is_current(tmp_path, monkeypatch):
+def test_a_burst_of_commits_writes_the_summary_shard_once_then_on_close(tmp_path, monkeypatch):
     monkeypatch.setattr("tickstore_core.summary.UPDATE_INTERVAL", 60.0)  # a slow machine stays inside it
     base = pd.Timestamp("2024-03-04 10:00", tz="UTC")
 
     def tick(i: int) -> pd.DataFrame:
         return pd.DataFrame({"price": [1.0 + i]}, index=pd.DatetimeIndex([base + pd.Timedelta(i, "s")], name="time"))
 
+    def shard_rows() -> int:
+        return json.loads((tmp_path / "db" / summary_key("BURST")).read_bytes())["symbols"]["BURST"]["rows"]
+
     with open_store((tmp_path / "db").as_uri(), progress=False) as store:
         store.insert("BURST", tick(0))
-        for i in range(1, 5):  # within UPDATE_INTERVAL of the insert
+        for i in range(1, 5):  # within UPDATE_INTERVAL of the insert: held back
             store.append("BURST", tick(i))
-        shard = json.loads((tmp_path / "db" / summary_key("BURST")).read_bytes())
-        assert shard["symbols"]["BURST"]["rows"] == 1  # written by the insert only
-        assert store.summary().loc["BURST", "rows"] == 5  # the stale entry is recomputed
-    shard = json.loads((tmp_path / "db" / summary_key("BURST")).read_bytes())
-    assert shard["symbols"]["BURST"]["rows"] == 5  # and rewritten by that listing
+        assert shard_rows() == 1  # written by the insert only
+        with open_store((tmp_path / "db").as_uri(), progress=False) as reader:
+            assert reader.summary().loc["BURST", "rows"] == 5  # a listing meanwhile recomputes the stale entry
+        store.append("BURST", tick(5))
+        store.flush()
+        assert shard_rows() == 6
+        store.append("BURST", tick(6))
+    assert shard_rows() == 7  # written on close

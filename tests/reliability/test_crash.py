@@ -19,7 +19,6 @@ next insert must be numbered right after the last committed version.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import multiprocessing
 import os
 import random
@@ -30,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from crashing import Armed, die, hook_transports
 
 from tickstore_core import open_store
 from tickstore_core.maintenance import find_orphans, fsck, gc
@@ -63,52 +63,6 @@ def ticks(seed: int, days: tuple[dt.date, ...]) -> pd.DataFrame:
 # --- the child ---------------------------------------------------------------------------------
 
 
-def _die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
-    time.sleep(60)  # never reached
-
-
-class _Armed:
-    """Set by the hooked ``put`` just before the real one; the transport hooks kill when it is set."""
-
-    on = False
-
-
-def _hook_transports() -> None:
-    """Kill the process half-way through writing an object, once armed.
-
-    Object stores: half of the HTTP request body is sent (the headers announced all of it), then
-    the process dies. Local disk: the temporary file is complete, the rename into place never
-    happens.
-    """
-    real_send = http.client.HTTPConnection.send
-
-    def send(self: http.client.HTTPConnection, data: Any) -> None:
-        if not _Armed.on or not isinstance(data, (bytes, bytearray, memoryview)):
-            return real_send(self, data)
-        data = bytes(data)
-        head, separator, body = data.partition(b"\r\n\r\n")
-        if separator and head[:8].split(b" ")[0] in (b"PUT", b"POST"):
-            if not body:  # the request line and headers only: the body follows in the next send
-                return real_send(self, data)
-            real_send(self, head + separator + body[: len(body) // 2])
-        else:
-            real_send(self, data[: len(data) // 2])
-        _die()
-        return None
-
-    http.client.HTTPConnection.send = send  # type: ignore[method-assign]
-    for name in ("replace", "link", "rename"):
-        real = getattr(os, name)
-
-        def moved(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
-            if _Armed.on:
-                _die()
-            return _real(*args, **kwargs)
-
-        setattr(os, name, moved)
-
-
 def _arm(store: Tickstore, point: str, symbol: str) -> None:
     real_put = store.backend.put
     index_key = store.layout.index_key(symbol)
@@ -116,16 +70,16 @@ def _arm(store: Tickstore, point: str, symbol: str) -> None:
     def put(key: str, data: bytes, **kwargs: Any) -> Any:
         is_data = store.layout.parse_data_key(key) is not None
         if (is_data and point == "before_upload") or (key == index_key and point == "after_upload"):
-            _die()
+            die()
         if (is_data and point == "mid_upload") or (key == index_key and point == "mid_commit"):
-            _Armed.on = True
+            Armed.on = True
         result = real_put(key, data, **kwargs)
         if key == index_key and point == "after_commit":
-            _die()
+            die()
         return result
 
     store.backend.put = put  # type: ignore[method-assign]
-    _hook_transports()
+    hook_transports()
 
 
 def _writer(url: str, options: dict[str, Any], cache_dir: str, point: str, insert: Insert) -> None:

@@ -21,9 +21,7 @@ readers never makes a reader return wrong data (a reader gets the data, or a Pru
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -31,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from crashing import Armed, die, hook_transports
 
 from tickstore_core import open_store
 from tickstore_core.errors import PrunedError
@@ -45,61 +44,22 @@ POINTS = ["before_commit", "mid_commit", "after_commit"]
 OPERATIONS = ["append", "compact", "prune"]
 
 
-def _die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
-    time.sleep(60)  # never reached
-
-
-class _Armed:
-    on = False
-
-
-def _hook_transports() -> None:
-    """Once armed, die half-way through the next object write (HTTP body, or before the rename)."""
-    real_send = http.client.HTTPConnection.send
-
-    def send(self: http.client.HTTPConnection, data: Any) -> None:
-        if not _Armed.on or not isinstance(data, (bytes, bytearray, memoryview)):
-            return real_send(self, data)
-        data = bytes(data)
-        head, separator, body = data.partition(b"\r\n\r\n")
-        if separator and head[:8].split(b" ")[0] in (b"PUT", b"POST"):
-            if not body:
-                return real_send(self, data)
-            real_send(self, head + separator + body[: len(body) // 2])
-        else:
-            real_send(self, data[: len(data) // 2])
-        _die()
-        return None
-
-    http.client.HTTPConnection.send = send  # type: ignore[method-assign]
-    for name in ("replace", "link", "rename"):
-        real = getattr(os, name)
-
-        def moved(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
-            if _Armed.on:
-                _die()
-            return _real(*args, **kwargs)
-
-        setattr(os, name, moved)
-
-
 def _arm(store: Tickstore, point: str) -> None:
     real_put = store.backend.put
     index_key = store.layout.index_key(SYMBOL)
 
     def put(key: str, data: bytes, **kwargs: Any) -> Any:
         if key == index_key and point == "before_commit":
-            _die()
+            die()
         if key == index_key and point == "mid_commit":
-            _Armed.on = True
+            Armed.on = True
         result = real_put(key, data, **kwargs)
         if key == index_key and point == "after_commit":
-            _die()
+            die()
         return result
 
     store.backend.put = put  # type: ignore[method-assign]
-    _hook_transports()
+    hook_transports()
 
 
 def _child(url: str, options: dict[str, Any], operation: str, point: str) -> None:

@@ -8,7 +8,9 @@ import signal
 import time
 from typing import Any
 
-__all__ = ["Armed", "die", "hook_transports"]
+from tickstore_core.store import Tickstore
+
+__all__ = ["Armed", "arm", "die", "hook_transports"]
 
 
 def die() -> None:
@@ -55,3 +57,30 @@ def hook_transports() -> None:
             return _real(*args, **kwargs)
 
         setattr(os, name, moved)
+
+
+def arm(store: Tickstore, symbol: str, point: str) -> None:
+    """Kill this process at ``point`` of the next write of ``symbol``:
+
+    ``before_upload`` / ``mid_upload``  before, or half-way through, writing a data object;
+    ``after_upload`` (``before_commit``)  with every object written, about to write the index;
+    ``mid_commit``                       half-way through writing the index;
+    ``after_commit``                     right after the index was written.
+    """
+    real_put = store.backend.put
+    index_key = store.layout.index_key(symbol)
+    about_to_commit = point in ("after_upload", "before_commit")
+
+    def put(key: str, data: bytes, **kwargs: Any) -> Any:
+        is_data = store.layout.parse_data_key(key) is not None
+        if (is_data and point == "before_upload") or (key == index_key and about_to_commit):
+            die()
+        if (is_data and point == "mid_upload") or (key == index_key and point == "mid_commit"):
+            Armed.on = True
+        result = real_put(key, data, **kwargs)
+        if key == index_key and point == "after_commit":
+            die()
+        return result
+
+    store.backend.put = put  # type: ignore[method-assign]
+    hook_transports()

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from crashing import Armed, die, hook_transports
+from crashing import arm
 
 from tickstore_core import open_store
 from tickstore_core.maintenance import find_orphans, fsck, gc
@@ -63,29 +63,10 @@ def ticks(seed: int, days: tuple[dt.date, ...]) -> pd.DataFrame:
 # --- the child ---------------------------------------------------------------------------------
 
 
-def _arm(store: Tickstore, point: str, symbol: str) -> None:
-    real_put = store.backend.put
-    index_key = store.layout.index_key(symbol)
-
-    def put(key: str, data: bytes, **kwargs: Any) -> Any:
-        is_data = store.layout.parse_data_key(key) is not None
-        if (is_data and point == "before_upload") or (key == index_key and point == "after_upload"):
-            die()
-        if (is_data and point == "mid_upload") or (key == index_key and point == "mid_commit"):
-            Armed.on = True
-        result = real_put(key, data, **kwargs)
-        if key == index_key and point == "after_commit":
-            die()
-        return result
-
-    store.backend.put = put  # type: ignore[method-assign]
-    hook_transports()
-
-
 def _writer(url: str, options: dict[str, Any], cache_dir: str, point: str, insert: Insert) -> None:
     with open_store(url, cache_dir=cache_dir, **options) as store:
         symbol, seed, days = insert
-        _arm(store, point, symbol)
+        arm(store, symbol, point)
         store.insert(symbol, ticks(seed, days))
     raise SystemExit(f"the kill point {point} was never reached")
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from crashing import Armed, die, hook_transports
+from crashing import arm
 
 from tickstore_core import open_store
 from tickstore_core.errors import PrunedError
@@ -44,27 +44,9 @@ POINTS = ["before_commit", "mid_commit", "after_commit"]
 OPERATIONS = ["append", "compact", "prune"]
 
 
-def _arm(store: Tickstore, point: str) -> None:
-    real_put = store.backend.put
-    index_key = store.layout.index_key(SYMBOL)
-
-    def put(key: str, data: bytes, **kwargs: Any) -> Any:
-        if key == index_key and point == "before_commit":
-            die()
-        if key == index_key and point == "mid_commit":
-            Armed.on = True
-        result = real_put(key, data, **kwargs)
-        if key == index_key and point == "after_commit":
-            die()
-        return result
-
-    store.backend.put = put  # type: ignore[method-assign]
-    hook_transports()
-
-
 def _child(url: str, options: dict[str, Any], operation: str, point: str) -> None:
     with open_store(url, cache=False, **options) as store:
-        _arm(store, point)
+        arm(store, SYMBOL, point)
         if operation == "append":
             store.append(SYMBOL, make_ticks(DAY, 1, seed=99))
         elif operation == "compact":

@@ -256,17 +256,21 @@ class SymbolIndex:
         """
         by_day = dict(self._versions)  # only the touched days are rebuilt: a commit costs the same in a long history
         changed, dropped = list(changed), list(dropped)
+        days_changed = False
         for day in {v.day for v in changed} | {v.day for v in dropped}:
             held = {v.version: v for v in by_day.get(day, ())}
             for version in dropped:
                 if version.day == day:
                     held.pop(version.version, None)
             held.update({v.version: v for v in changed if v.day == day})
-            by_day[day] = tuple(held[number] for number in sorted(held))
+            if held:
+                by_day[day] = tuple(held[number] for number in sorted(held))
+            else:
+                by_day.pop(day, None)
+            days_changed |= (day in by_day) != (day in self._versions)
         updated = self._like((), garbage=(*self.garbage, *garbage))
-        updated._versions = {day: versions for day, versions in by_day.items() if versions}
-        same_days = len(updated._versions) == len(self._days) and all(d in self._versions for d in updated._versions)
-        updated._days = list(self._days) if same_days else sorted(updated._versions)
+        updated._versions = by_day
+        updated._days = sorted(by_day) if days_changed else list(self._days)
         return updated
 
     def with_marks(self, *, pruned: Pruned | None = None, garbage: Sequence[tuple[str, int]]) -> SymbolIndex:

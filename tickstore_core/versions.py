@@ -187,7 +187,7 @@ class Version:
     def to_json(self) -> dict[str, Any]:
         """The version as a JSON-ready record, as the symbol's index stores it (without ``types``).
 
-        Computed once per version: versions never change, and indexes are rewritten often.
+        `text` keeps its JSON text, made once: versions never change, and indexes are rewritten often.
 
         Returns
         -------
@@ -200,9 +200,6 @@ class Version:
         >>> Version.from_json(version.to_json()) == dataclasses.replace(version, types=None)  # doctest: +SKIP
         True
         """
-        cached: dict[str, Any] | None = self.__dict__.get("_record")
-        if cached is not None:
-            return cached
         record = {name: getattr(self, name) for name in _VERSION_FIELDS}  # types are kept beside, see to_bytes
         record["day"] = self.day.isoformat()
         record["columns"] = None if self.columns is None else list(self.columns)
@@ -210,7 +207,6 @@ class Version:
             value = getattr(self, name)
             if value is not None:
                 record[name] = [s.to_json() for s in value] if name == "segments" else value
-        self.__dict__["_record"] = record  # frozen: bypass __setattr__ for this cache only
         return record
 
     @functools.cached_property

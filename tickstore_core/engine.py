@@ -22,7 +22,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -55,7 +55,7 @@ from .integrity import matches
 from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
-from .objects import decode_checked, fetch_buffer
+from .objects import Decode, decode_checked, iter_checked, read_arrow
 from .progress import progress_bar
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
 from .summary import SummaryShards
@@ -401,47 +401,49 @@ class Engine:
         except TickstoreError as exc:
             raise type(exc)(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
 
+    def iter_chunks(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> Iterator[pa.Table]:
+        """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for.
+
+        Read as `read_version` reads (cache, fetch or memory map, every part checked), so a reducer
+        (bars) holds one chunk of ticks at a time, not the day; the caller trims the edges. A
+        version that cannot stream (made by appends, or in an older encoding) is one table.
+        """
+        if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
+            yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
+            return
+        ts = self.timestamp_column
+        yield from self._arrow(
+            symbol,
+            version,
+            columns,
+            lambda b, skip: iter_checked(b, symbol, version, ts, columns, start_ns, end_ns, skip),
+        )
+
     def _read_arrow(
         self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
     ) -> pa.Table:
-        """A version in the ``tickstore-arrow`` format: from the cache's copy of the fetched bytes, else from
-        the backend (memory-mapped where it offers a local file), decoding only what the select needs.
-
-        Every part read is checked by its CRC-32 and the object's header against the index entry, so
-        no whole-object checksum is computed on the way; a fetched object goes into the cache after the
-        select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches.
-        """
-        identity = cache_identity(version)
-        url = self.backend.url
-        if self.cache is not None:
-            self.fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
-            cached = self.cache.get_object(url, version.key, checksum=identity)
-            if cached is not None:
-                try:
-                    table = decode_checked(cached, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
-                except CorruptObjectError:
-                    self.cache.drop_object(url, version.key, checksum=identity)
-                else:
-                    self.cache.count(hits=1, bytes_from_cache=cached.size)
-                    return table
-            pinned = self.cache.get_pinned_table(url, version.key, columns, checksum=identity)  # a pinned tag
-            if pinned is not None:
-                return pinned
-        buffer = fetch_buffer(self.backend, symbol, version)
-        table = decode_checked(buffer, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
-        cache = self.cache
-        if cache is not None and cache.writable:
-            cache.count(bytes_fetched=buffer.size)
-
-            def fill() -> None:
-                try:
-                    if matches(memoryview(buffer), version.checksum or ""):
-                        cache.put_object(url, version.key, buffer, checksum=identity)
-                finally:
-                    cache.release_connection()
-
-            self.fills.submit(version.key, fill)
+        """A version in the ``tickstore-arrow`` format, decoding only what the select needs (see `_arrow`)."""
+        ts = self.timestamp_column
+        (table,) = self._arrow(
+            symbol, version, columns, lambda b, _: [decode_checked(b, symbol, version, ts, columns, start_ns, end_ns)]
+        )
         return table
+
+    def _arrow(
+        self, symbol: str, version: Version, columns: Sequence[str] | None, decode: Decode
+    ) -> Iterator[pa.Table]:
+        """What ``decode`` makes of a ``tickstore-arrow`` version's object: from the cache's copy of the fetched
+        bytes, else from the backend, memory-mapped where it can be (see `tickstore_core.objects.read_arrow`)."""
+        return read_arrow(
+            self.backend, self.cache, self.fills, symbol, version, cache_identity(version), columns, decode
+        )
 
     def fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""

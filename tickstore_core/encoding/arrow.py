@@ -28,7 +28,7 @@ import base64
 import json
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,35 +266,66 @@ class ArrowObject:
         Only chunks with ticks in ``[start_ns, end_ns]`` are decoded (the caller still trims the
         rows at the edges), and of each only the wanted columns.
         """
+        wanted, chunks = self._selected(timestamp_column, columns, start_ns, end_ns)
+        if not chunks:  # keep the schema: an empty slice of the first chunk
+            return self._table(timestamp_column, wanted, [self._decoded(self.chunks[0], wanted)]).slice(0, 0)
+        return self._table(timestamp_column, wanted, [self._decoded(chunk, wanted) for chunk in chunks])
+
+    def iter_read(
+        self,
+        timestamp_column: str,
+        columns: Sequence[str] | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        skip: int = 0,
+    ) -> Iterator[pa.Table]:
+        """:meth:`read`'s table one chunk at a time, each decoded only when asked for, after the first
+        ``skip`` chunks (what a reader already has). An object without ticks in range gives one empty table.
+        """
+        wanted, chunks = self._selected(timestamp_column, columns, start_ns, end_ns)
+        if not chunks and not skip:
+            yield self._table(timestamp_column, wanted, [self._decoded(self.chunks[0], wanted)]).slice(0, 0)
+        for chunk in chunks[skip:]:
+            yield self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
+
+    def _selected(
+        self, timestamp_column: str, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> tuple[list[int], list[dict[str, Any]]]:
+        """The positions of the columns to decode (the timestamp first) and the chunks with ticks in range."""
         names = self.schema.names
         if timestamp_column in names[1:]:
             raise CorruptObjectError(f"the object's data column {timestamp_column!r} clashes with the timestamp column")
         wanted = [0] if columns is not None else list(range(len(names)))
         if columns is not None:
             wanted += [names.index(c) for c in dict.fromkeys(columns) if c in names[1:]]
-        chunks = [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
-        if not chunks:  # keep the schema: an empty slice of the first chunk
-            chunks, empty = self.chunks[:1], True
-        else:
-            empty = False
-        arrays: list[list[pa.Array]] = [[] for _ in wanted]
-        for chunk in chunks:
-            rows = int(chunk["rows"])
-            for slot, i in enumerate(wanted):
-                array = self._part(chunk["parts"][i], self.schema.field(i))
-                if len(array) != rows:
-                    raise CorruptObjectError(f"a part of column {names[i]!r} holds {len(array)} rows, expected {rows}")
-                arrays[slot].append(array)
-            counter.rows += rows
+        return wanted, [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
+
+    def _decoded(self, chunk: dict[str, Any], wanted: list[int]) -> list[pa.Array]:
+        """The wanted columns of one chunk, each part checked."""
+        rows = int(chunk["rows"])
+        arrays = []
+        for i in wanted:
+            array = self._part(chunk["parts"][i], self.schema.field(i))
+            if len(array) != rows:
+                raise CorruptObjectError(
+                    f"a part of column {self.schema.names[i]!r} holds {len(array)} rows, expected {rows}"
+                )
+            arrays.append(array)
+        counter.rows += rows
+        return arrays
+
+    def _table(self, timestamp_column: str, wanted: list[int], chunks: list[list[pa.Array]]) -> pa.Table:
+        """The decoded chunks (each a list of the wanted columns' arrays) as one table, the timestamp named."""
         fields = [self.schema.field(i) for i in wanted]
         first = fields[0]
         fields[0] = pa.field(timestamp_column, pa.timestamp("ns", tz="UTC"), nullable=first.nullable)
-        arrays[0] = [a if a.type == fields[0].type else a.cast(fields[0].type) for a in arrays[0]]
-        table = pa.Table.from_arrays(
-            [pa.chunked_array(parts, type=field.type) for parts, field in zip(arrays, fields, strict=True)],
-            schema=pa.schema(fields, metadata=self.schema.metadata),
-        )
-        return table.slice(0, 0) if empty else table
+        columns = []
+        for slot, field in enumerate(fields):
+            parts = [arrays[slot] for arrays in chunks]
+            if slot == 0:
+                parts = [a if a.type == field.type else a.cast(field.type) for a in parts]
+            columns.append(pa.chunked_array(parts, type=field.type))
+        return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=self.schema.metadata))
 
     def _part(self, where: Sequence[Any], field: pa.Field) -> pa.Array:
         offset, length, crc = (int(x) for x in where[:3])

@@ -1,8 +1,10 @@
 """OHLCV bars computed day by day on Arrow/numpy, without materialising the ticks.
 
-Each task of the store's pool reads one symbol-day (only the price and size columns), computes
-that day's bars and returns them, so at any moment at most ``max_workers`` days of ticks are in
-memory besides the bars.
+Each task of the store's pool reads one symbol-day (only the price and size columns) chunk by
+chunk (:meth:`~tickstore_core.engine.Engine.iter_chunks`): each chunk of ticks is reduced to
+partial bars and dropped before the next is decoded, and the day's partial bars are merged where a
+bar spans chunks. So at any moment at most ``max_workers`` chunks of ticks are in memory besides
+the bars (a whole day for a version that cannot stream: one made by appends, or a 0.1 object).
 
 Bars are aligned to the store's time zone: each trading day's bars start at its local midnight
 and are ``freq`` long, so ``freq`` must divide a day (``"5min"``, ``"1h"``, ``"1D"``). A bar is
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,42 +65,115 @@ def _numbers(column: pa.ChunkedArray, name: str) -> np.ndarray:
     return np.asarray(column.combine_chunks().to_numpy(zero_copy_only=False))
 
 
-def day_bars(
-    table: pa.Table, day_start: int, freq_ns: int, price: str, size: str | None, timestamp_column: str
-) -> pa.Table:
-    """The bars of one day's ticks (sorted by time, all within the day starting at ``day_start``)."""
+@dataclass(frozen=True)
+class Partial:
+    """Bars of some of a day's ticks, before VWAP: what :func:`merge_partials` combines across chunks."""
+
+    labels: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    trades: np.ndarray
+    volume: np.ndarray | None  # None without a size column, as is notional
+    notional: np.ndarray | None  # the sum of price * size, for the VWAP
+
+
+def partial_bars(table: pa.Table, day_start: int, freq_ns: int, price: str, size: str | None) -> Partial | None:
+    """The bars of sorted ticks of the day starting at ``day_start`` (None without ticks with a price)."""
     has_price = price in table.column_names
-    table = table.filter(pc.is_valid(table.column(price))) if has_price else table.slice(0, 0)
+    if not has_price:
+        table = table.slice(0, 0)
+    elif table.column(price).null_count:
+        table = table.filter(pc.is_valid(table.column(price)))
     times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
     if len(times) == 0:
-        return _empty_bars(timestamp_column, size)
+        return None
     prices = _numbers(table.column(price), price).astype(np.float64, copy=False)
-    slots = (times - day_start) // freq_ns
-    starts = np.flatnonzero(np.diff(slots, prepend=slots[0] - 1))
+    labels, starts = _bar_starts(times, day_start, freq_ns)
     ends = np.append(starts[1:], len(times))
-    labels = day_start + slots[starts] * freq_ns
-    counts = (ends - starts).astype(np.int64)
-    volume = vwap = None
+    volume = notional = None
     if size is not None:
         sizes = table.column(size) if size in table.column_names else pa.chunked_array([pa.nulls(len(times))])
         if pa.types.is_null(sizes.type):
             sizes = sizes.cast(pa.float64())
-        sizes = pc.fill_null(sizes, 0)
+        if sizes.null_count:
+            sizes = pc.fill_null(sizes, 0)
         amounts = _numbers(sizes, size)
         volume = np.add.reduceat(amounts, starts)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            vwap = np.add.reduceat(prices * amounts, starts) / volume
-    return _bars_table(
-        timestamp_column,
+        notional = np.add.reduceat(prices * amounts, starts)
+    return Partial(
         labels,
         prices[starts],
         np.maximum.reduceat(prices, starts),
         np.minimum.reduceat(prices, starts),
         prices[ends - 1],
+        (ends - starts).astype(np.int64),
         volume,
-        counts,
-        vwap,
+        notional,
     )
+
+
+def _bar_starts(times: np.ndarray, day_start: int, freq_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """The labels of the bars that sorted ``times`` fall in, and the position of each bar's first tick."""
+    first, last = (int(times[0]) - day_start) // freq_ns, (int(times[-1]) - day_start) // freq_ns
+    if last - first < len(times):  # fewer bars than ticks: find where each bar starts by bisection
+        labels = day_start + np.arange(first, last + 1, dtype=np.int64) * freq_ns
+        starts = np.searchsorted(times, labels)
+        filled = starts < np.append(starts[1:], len(times))
+        return labels[filled], starts[filled]
+    slots = (times - day_start) // freq_ns
+    starts = np.flatnonzero(np.diff(slots, prepend=slots[0] - 1))
+    return day_start + slots[starts] * freq_ns, starts
+
+
+def merge_partials(parts: Sequence[Partial | None]) -> Partial | None:
+    """The bars of consecutive runs of ticks (in time order) from theirs: a bar in several runs opens with the
+    first's open and closes with the last's close, its high and low the extremes, its sums summed."""
+    found = [p for p in parts if p is not None]
+    if len(found) <= 1:
+        return found[0] if found else None
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in found])
+
+    labels = joined("labels")
+    starts = np.flatnonzero(np.diff(labels, prepend=labels[0] - 1))
+    ends = np.append(starts[1:], len(labels))
+
+    def summed(name: str) -> np.ndarray | None:
+        return None if found[0].volume is None else np.add.reduceat(joined(name), starts)
+
+    return Partial(
+        labels[starts],
+        joined("open")[starts],
+        np.maximum.reduceat(joined("high"), starts),
+        np.minimum.reduceat(joined("low"), starts),
+        joined("close")[ends - 1],
+        np.add.reduceat(joined("trades"), starts),
+        summed("volume"),
+        summed("notional"),
+    )
+
+
+def finished(bars: Partial | None, timestamp_column: str, size: str | None) -> pa.Table:
+    """The bars as a table, with their VWAP (the notional over the volume)."""
+    if bars is None:
+        return _empty_bars(timestamp_column, size)
+    vwap = None
+    if bars.volume is not None and bars.notional is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vwap = bars.notional / bars.volume
+    return _bars_table(
+        timestamp_column, bars.labels, bars.open, bars.high, bars.low, bars.close, bars.volume, bars.trades, vwap
+    )
+
+
+def day_bars(
+    table: pa.Table, day_start: int, freq_ns: int, price: str, size: str | None, timestamp_column: str
+) -> pa.Table:
+    """The bars of one day's ticks (sorted by time, all within the day starting at ``day_start``)."""
+    return finished(partial_bars(table, day_start, freq_ns, price, size), timestamp_column, size)
 
 
 def _bars_table(
@@ -205,9 +281,11 @@ def bars(
     ts, tz = engine.timestamp_column, engine.tz
 
     def one_day(query: Query, version: Version) -> pa.Table:
-        table = engine.read_version(query.symbol, version, needed)
-        table = trim(table, query.start, query.end)
-        return day_bars(table, day_start_ns(version.day, tz), freq_ns, price, size, ts)
+        day_start, parts = day_start_ns(version.day, tz), []
+        for chunk in engine.iter_chunks(query.symbol, version, needed, query.start, query.end):
+            parts.append(partial_bars(trim(chunk, query.start, query.end), day_start, freq_ns, price, size))
+            del chunk  # dropped before the next chunk is decoded
+        return finished(merge_partials(parts), ts, size)
 
     per_day = read_all(engine, plan, one_day, f"bars of {len(wanted)} symbol{'s' * (len(wanted) > 1)}")
     per_symbol = []

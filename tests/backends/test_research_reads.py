@@ -14,6 +14,7 @@ import json
 import re
 import struct
 import warnings
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ from tickstore_core import (
     UnknownSymbolWarning,
     open_store,
 )
+from tickstore_core import bars as bars_module
+from tickstore_core.encoding import arrow
+from tickstore_core.engine import Engine
 from tickstore_core.testing import make_ticks
 
 DAYS = [dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)]
@@ -236,6 +240,61 @@ def test_bars_are_aligned_to_the_stores_time_zone_across_a_dst_change(tmp_path):
             store.bars("T", freq="7h")
         with pytest.raises(ColumnNotFoundError, match="'qty'"):
             store.bars("T", size="qty")
+
+
+def test_bars_spanning_chunks_equal_resample_ohlc_and_decode_one_chunk_at_a_time(store_location, tmp_path, monkeypatch):
+    monkeypatch.setattr(arrow, "CHUNK_ROWS", 16)  # about 19 chunks a day: most bars span two or more
+    url, options = store_location()
+    ticks = pd.concat([make_ticks(d, 300, seed=i) for i, d in enumerate(DAYS)])
+    ticks.loc[ticks.index[::7], "size"] = np.nan  # no size: counted as 0
+    ticks.loc[ticks.index[3::11], "price"] = np.nan  # no price: left out
+    decoded_since: list[int] = []  # rows decoded since the reduction before, at each reduction
+    held: list[int] = []  # chunks handed out and still alive, whenever a chunk is decoded
+    handed_out: list[weakref.ref[pa.Table]] = []
+    since = [arrow.counter.rows]
+    reduce, iter_chunks, decode = bars_module.partial_bars, Engine.iter_chunks, arrow.ArrowObject._decoded
+
+    def reducing(table: pa.Table, *args: Any) -> Any:
+        decoded_since.append(arrow.counter.rows - since[0])
+        since[0] = arrow.counter.rows
+        return reduce(table, *args)
+
+    def tracked(self: Engine, *args: Any) -> Any:
+        for table in iter_chunks(self, *args):
+            handed_out.append(weakref.ref(table))
+            yield table
+            del table
+
+    def decoding(self: arrow.ArrowObject, *args: Any) -> Any:
+        held.append(sum(ref() is not None for ref in handed_out))
+        return decode(self, *args)
+
+    monkeypatch.setattr(bars_module, "partial_bars", reducing)
+    monkeypatch.setattr(Engine, "iter_chunks", tracked)
+    monkeypatch.setattr(arrow.ArrowObject, "_decoded", decoding)
+    with open_store(url, cache_dir=str(tmp_path / "cache"), max_workers=1, **options) as store:
+        store.insert("T", ticks)
+        for start, end, freq in [
+            (None, None, "15min"),
+            ("2024-03-04 12:00", "2024-03-06 06:00", "1h"),  # the first and last chunks trimmed
+            (None, None, "1D"),  # a bar of every chunk of its day
+            (None, None, "1h"),  # again: from the cache on S3 and Azure
+        ]:
+            reference = _reference_bars(store.select("T", start, end).dropna(subset=["price"]), freq)
+            decoded_since.clear()
+            held.clear()
+            since[0] = arrow.counter.rows
+            bars = store.bars("T", start, end, freq)
+            pd.testing.assert_frame_equal(bars, reference[reference.trades > 0], check_freq=False)
+            assert len(decoded_since) > 3 * len(DAYS) and max(decoded_since) <= 16  # one chunk, then its bars
+            assert held and max(held) == 0  # each chunk dropped before the next is decoded
+
+        more = make_ticks(DAYS[1], 50, seed=5)
+        more.index += pd.Timedelta(hours=1)  # a version made by appends: read whole, as before
+        store.append("T", more)
+        reference = _reference_bars(store.select("T", "2024-03-05", "2024-03-05").dropna(subset=["price"]), "1h")
+        bars = store.bars("T", "2024-03-05", "2024-03-05", "1h")
+        pd.testing.assert_frame_equal(bars, reference[reference.trades > 0], check_freq=False)
 
 
 @pytest.mark.parametrize("which", AS_OF)

@@ -22,6 +22,7 @@ from tickstore_core.encoding.hdf5 import encode_hdf5_v1
 from tickstore_core.errors import CorruptObjectError, InvalidTicksError
 from tickstore_core.frames import ticks_to_table
 from tickstore_core.testing import make_ticks
+from tickstore_core.testing.spy import count_requests
 
 DAY = dt.date(2024, 3, 4)
 
@@ -79,6 +80,23 @@ def test_a_time_range_decodes_only_the_chunks_that_overlap_it():
     assert arrow.counter.rows - before.rows == 200  # chunks 200..299 and 300..399 only
     assert out.num_rows == 200 and out.column(0).cast(pa.int64()).to_numpy()[50] == times[250]
     assert _decode(data, None, int(times[-1]) + 1, None).num_rows == 0
+
+
+def test_iter_read_is_the_read_one_chunk_at_a_time_each_decoded_when_asked_for():
+    table = ticks_to_table(make_ticks(DAY, 1000), "time")
+    found = ArrowObject(pa.py_buffer(encode_arrow(table, chunk_rows=100)))
+    times = table.column(0).cast(pa.int64()).to_numpy()
+    start, end = int(times[250]), int(times[649])
+    before = dataclasses.replace(arrow.counter)
+    chunks = found.iter_read("time", ["price"], start, end)
+    first = next(chunks)
+    assert arrow.counter.rows - before.rows == 100 and first.num_rows == 100  # only the first chunk so far
+    rest = list(chunks)
+    assert [c.num_rows for c in rest] == [100] * 4  # chunks 200..699, the caller trims
+    assert pa.concat_tables([first, *rest]).equals(found.read("time", ["price"], start, end), check_metadata=True)
+    assert pa.concat_tables(found.iter_read("time", ["price"], start, end, skip=3)).equals(pa.concat_tables(rest[2:]))
+    (empty,) = found.iter_read("time", ["price"], int(times[-1]) + 1, None)
+    assert empty.num_rows == 0 and empty.schema.equals(first.schema, check_metadata=True)
 
 
 def test_flipped_bits_and_truncation_are_refused_never_decoded_wrong():
@@ -208,3 +226,28 @@ def test_the_cache_keeps_the_fetched_bytes_as_they_are(request, tmp_path, backen
         assert store.cache_stats()["bytes_fetched"] == len(cached)
         pd.testing.assert_frame_equal(store.select("X"), ticks, check_freq=False)
         assert store.cache_stats()["hits"] == 1
+
+
+@pytest.mark.parametrize("backend", ["s3", "azure"])
+def test_bars_from_a_cached_copy_damaged_midway_read_the_rest_from_the_backend(request, tmp_path, backend, monkeypatch):
+    monkeypatch.setattr(arrow, "CHUNK_ROWS", 500)
+    emulated = request.getfixturevalue(f"{backend}_store")
+    cache = {"cache_dir": str(tmp_path / "cache"), "index_ttl": 60}
+    with ts.open_store(emulated.url, **cache, **emulated.options) as store:
+        store.insert("X", make_ticks(DAY, 3000))
+        expected = store.bars("X", freq="1h")  # fetched; the cache is filled behind it
+        store.flush()
+        (version,) = store._engine.index("X")
+        cached = store.cache.get_object(store.backend.url, version.key, checksum=version.checksum)
+        assert cached is not None and version.encoding == "arrow"
+        damaged = bytearray(cached.to_pybytes())
+        offset, length = ArrowObject(cached).chunks[-1]["parts"][1][:2]  # the last chunk's prices
+        damaged[offset + length // 2] ^= 0x10
+        store.cache.put_object(store.backend.url, version.key, bytes(damaged), checksum=version.checksum)
+        calls, _ = count_requests(store.backend)
+        pd.testing.assert_frame_equal(store.bars("X", freq="1h"), expected)  # no chunk lost or counted twice
+        assert calls["get"] == 1 and store.cache_stats()["corrupt_dropped"] == 1
+        store.flush()
+        calls.clear()
+        pd.testing.assert_frame_equal(store.bars("X", freq="1h"), expected)  # repaired: from the cache
+        assert calls["get"] == 0

@@ -99,9 +99,10 @@ class ResearchAPI:
     ) -> Any:
         """Open, high, low, close, volume, trades and VWAP per bar, computed day by day in the store.
 
-        Each day is read (only ``price`` and ``size``), reduced to its bars and dropped on the
-        store's pool, so the ticks are never all in memory: at most ``max_workers`` days of them at
-        once, besides the bars.
+        Each day is read (only ``price`` and ``size``) on the store's pool one chunk of 65,536
+        ticks at a time: a chunk is reduced to bars and dropped before the next is decoded, so at
+        most ``max_workers`` chunks of ticks are in memory at once, besides the bars (a whole day
+        for a day made by appends and not yet compacted, or written by tickstore 0.1).
 
         Parameters
         ----------

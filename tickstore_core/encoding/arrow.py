@@ -69,7 +69,7 @@ class DecodeCounter:
 
 
 counter = DecodeCounter()
-"""Process-wide totals of :meth:`ArrowObject.read`; tests compare them before and after a select."""
+"""Process-wide totals of :meth:`ArrowObject.read` and `iter_read`; tests compare them before and after a select."""
 
 
 class ArrowCodec:

@@ -57,6 +57,7 @@ from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
 from .objects import decode_checked, fetch_buffer
 from .progress import progress_bar
+from .ranged import RangedReads
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
 from .summary import SummaryShards
 from .tags import resolve_as_of
@@ -111,6 +112,7 @@ class Engine:
         self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
         self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
         self.fills = BackgroundFills()
+        self.ranged = RangedReads(backend, cache, self.fills)
         self.index_ttl = number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
@@ -243,6 +245,7 @@ class Engine:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True)
+        self.ranged.close()
         self.fills.close()
         self.backend.close()
         if self.cache is not None:
@@ -413,9 +416,10 @@ class Engine:
         """
         identity = cache_identity(version)
         url = self.backend.url
+        ranged = self.ranged.worth(version, columns, start_ns, end_ns)
         if self.cache is not None:
             self.fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
-            cached = self.cache.get_object(url, version.key, checksum=identity)
+            cached = self.cache.get_object(url, version.key, checksum=identity, count_miss=not ranged)
             if cached is not None:
                 try:
                     table = decode_checked(cached, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
@@ -427,6 +431,8 @@ class Engine:
             pinned = self.cache.get_pinned_table(url, version.key, columns, checksum=identity)  # a pinned tag
             if pinned is not None:
                 return pinned
+        if ranged:  # an hour of a large day, or a column: fetch only those parts
+            return self.ranged.read(symbol, version, identity, self.timestamp_column, columns, start_ns, end_ns)
         buffer = fetch_buffer(self.backend, symbol, version)
         table = decode_checked(buffer, symbol, version, self.timestamp_column, columns, start_ns, end_ns)
         cache = self.cache

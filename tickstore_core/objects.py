@@ -19,7 +19,7 @@ from .encoding.arrow import ArrowObject
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .index import Version
 
-__all__ = ["decode_checked", "fetch_buffer"]
+__all__ = ["check_header", "decode_checked", "fetch_buffer"]
 
 
 def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
@@ -62,13 +62,18 @@ def decode_checked(
                 raise CorruptObjectError("not an HDF5 file holding a tickstore-arrow object, or truncated")
             buffer = buffer.slice(*span)
         found = ArrowObject(buffer)
-        first, last = found.chunks[0], found.chunks[-1]
-        if (
-            found.rows != version.rows
-            or (version.columns is not None and tuple(found.schema.names[1:]) != version.columns)
-            or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
-        ):
-            raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")
+        check_header(found, version)
         return found.read(timestamp_column, columns, start_ns, end_ns)
     except CorruptObjectError as exc:
         raise CorruptObjectError(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
+
+
+def check_header(found: ArrowObject, version: Version) -> None:
+    """Refuse an object whose header does not describe what the index entry ``version`` records."""
+    first, last = found.chunks[0], found.chunks[-1]
+    if (
+        found.rows != version.rows
+        or (version.columns is not None and tuple(found.schema.names[1:]) != version.columns)
+        or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
+    ):
+        raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")

@@ -23,9 +23,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from .errors import InvalidKeyError
+from .errors import InvalidInputError, InvalidKeyError
 
-__all__ = ["Backend", "IfMatch", "ObjectMeta", "PutMode", "check_key"]
+__all__ = ["Backend", "IfMatch", "ObjectMeta", "PutMode", "check_key", "check_range"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,35 @@ def check_key(key: str) -> str:
             "and ._-+=@^~#!, without '.' or '..' segments"
         )
     return key
+
+
+def check_range(offset: int, length: int) -> None:
+    """Raise `InvalidInputError` for a byte range `Backend.get_range` cannot mean.
+
+    An override of `Backend.get_range` calls it first, as `get` calls `check_key`.
+
+    Parameters
+    ----------
+    offset : int
+        The range's first byte; must be >= 0.
+    length : int
+        How many bytes; must be >= 0.
+
+    Raises
+    ------
+    InvalidInputError
+        ``offset`` or ``length`` is negative, or not an integer.
+
+    Examples
+    --------
+    >>> from tickstore_core.plugin import check_range
+    >>> check_range(0, 16)
+    >>> check_range(-1, 16)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tickstore_core.errors.InvalidInputError: a byte range needs offset >= 0 and length >= 0, got -1 and 16
+    """
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (offset, length)) or min(offset, length) < 0:
+        raise InvalidInputError(f"a byte range needs offset >= 0 and length >= 0, got {offset!r} and {length!r}")
 
 
 class Backend(ABC):
@@ -407,6 +436,40 @@ class Backend(ABC):
         True
         """
         return True
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """Return ``length`` bytes of the object from ``offset``: fewer where the object ends first.
+
+        Optional (this default calls `get` and slices). A backend whose service reads byte ranges
+        (an HTTP ``Range`` header) overrides it, so that a select of an hour of a day, or of one
+        column, fetches only those parts of the day's object (the core checks each part's CRC).
+
+        Parameters
+        ----------
+        key : str
+            The object's key (check it with `check_key`).
+        offset : int
+            The first byte, from 0; at or past the object's end gives ``b""``.
+        length : int
+            How many bytes at most; 0 gives ``b""`` without a request.
+
+        Returns
+        -------
+        bytes
+            ``get(key)[offset:offset + length]``.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            No object has this key.
+
+        Examples
+        --------
+        >>> backend.get_range("BTCUSD/data/2024-03-04/1a2b.arrow", 0, 8)  # doctest: +SKIP
+        b'TSARROW1'
+        """
+        check_range(offset, length)
+        return self.get(key)[offset : offset + length]
 
     def local_path(self, key: str) -> str | None:
         """A local file whose bytes are the object's, for the core to memory-map instead of calling `get`.

@@ -338,15 +338,17 @@ class ObjectCache:
     # --- fetched objects, kept as they are (immutable) --------------------------------------
 
     @_tolerant(writes=False)
-    def get_object(self, namespace: str, key: str, *, checksum: str) -> pa.Buffer | None:
+    def get_object(self, namespace: str, key: str, *, checksum: str, count_miss: bool = True) -> pa.Buffer | None:
         """The bytes of an object as fetched, memory-mapped from the cache's file; None if not cached.
 
         The caller checks what it reads (the ``tickstore-arrow`` format checks every part) and then
-        reports a hit (:meth:`count`) or a damaged entry (:meth:`drop_object`). A miss is counted here.
+        reports a hit (:meth:`count`) or a damaged entry (:meth:`drop_object`). A miss is counted here
+        unless ``count_miss`` is False (a ranged read, which looks for parts next, counts its own).
         """
         handle = self._live().get(_key(namespace, key, checksum, raw=True), default=None, read=True, retry=True)
         if handle is None:
-            self._count(misses=1)
+            if count_miss:
+                self._count(misses=1)
             return None
         if isinstance(handle, bytes):  # a small entry, kept inside diskcache's database
             return pa.py_buffer(handle)

@@ -33,6 +33,7 @@ from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .cache import ObjectCache, read_revalidated
 from .chunks import ChunkStore
 from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
+from .encoding.arrow import ArrowObject
 from .errors import (
     BackendError,
     CommitConflictError,
@@ -55,8 +56,9 @@ from .integrity import matches
 from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
-from .objects import Decode, decode_checked, iter_checked, read_arrow
+from .objects import Decode, read_arrow
 from .progress import progress_bar
+from .ranged import RangedReads
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
 from .summary import SummaryShards
 from .tags import resolve_as_of
@@ -111,6 +113,7 @@ class Engine:
         self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
         self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
         self.fills = BackgroundFills()
+        self.ranged = RangedReads(backend, cache, self.fills)
         self.index_ttl = number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
@@ -243,6 +246,7 @@ class Engine:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True)
+        self.ranged.close()
         self.fills.close()
         self.backend.close()
         if self.cache is not None:
@@ -411,20 +415,19 @@ class Engine:
     ) -> Iterator[pa.Table]:
         """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for.
 
-        Read as `read_version` reads (cache, fetch or memory map, every part checked), so a reducer
-        (bars) holds one chunk of ticks at a time, not the day; the caller trims the edges. A
+        Read as `read_version` reads (cache, ranged or whole fetch, or memory map; every part checked), so
+        a reducer (bars) holds one chunk of ticks at a time, not the day; the caller trims the edges. A
         version that cannot stream (made by appends, or in an older encoding) is one table.
         """
         if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
             yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
             return
         ts = self.timestamp_column
-        yield from self._arrow(
-            symbol,
-            version,
-            columns,
-            lambda b, skip: iter_checked(b, symbol, version, ts, columns, start_ns, end_ns, skip),
-        )
+
+        def chunks(found: ArrowObject, skip: int) -> Iterator[pa.Table]:
+            return found.iter_read(ts, columns, start_ns, end_ns, skip)
+
+        yield from self._arrow(symbol, version, columns, start_ns, end_ns, chunks)
 
     def _read_arrow(
         self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
@@ -432,18 +435,30 @@ class Engine:
         """A version in the ``tickstore-arrow`` format, decoding only what the select needs (see `_arrow`)."""
         ts = self.timestamp_column
         (table,) = self._arrow(
-            symbol, version, columns, lambda b, _: [decode_checked(b, symbol, version, ts, columns, start_ns, end_ns)]
+            symbol, version, columns, start_ns, end_ns, lambda found, _: [found.read(ts, columns, start_ns, end_ns)]
         )
         return table
 
     def _arrow(
-        self, symbol: str, version: Version, columns: Sequence[str] | None, decode: Decode
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        start_ns: int | None,
+        end_ns: int | None,
+        decode: Decode,
     ) -> Iterator[pa.Table]:
         """What ``decode`` makes of a ``tickstore-arrow`` version's object: from the cache's copy of the fetched
-        bytes, else from the backend, memory-mapped where it can be (see `tickstore_core.objects.read_arrow`)."""
-        return read_arrow(
-            self.backend, self.cache, self.fills, symbol, version, cache_identity(version), columns, decode
-        )
+        bytes, else by ranges (an hour of a large day, or a column: only those parts), else from the backend,
+        memory-mapped where it can be (`tickstore_core.objects.read_arrow`)."""
+        identity, ts = cache_identity(version), self.timestamp_column
+        ranged = None
+        if self.ranged.worth(version, columns, start_ns, end_ns):
+
+            def ranged(skip: int) -> Iterator[pa.Table]:
+                return self.ranged.tables(symbol, version, identity, ts, columns, start_ns, end_ns, decode, skip)
+
+        return read_arrow(self.backend, self.cache, self.fills, symbol, version, identity, columns, decode, ranged)
 
     def fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""

@@ -2,12 +2,11 @@
 
 The engine (:mod:`tickstore_core.engine`) reads versions whose index entry records an ``arrow`` or
 ``hdf5-arrow`` encoding through here: :func:`read_arrow` takes the cache's copy of the object, else
-:func:`fetch_buffer` maps the local file when the backend
-offers one (:meth:`~tickstore_core.backend.Backend.local_path`), else fetches the bytes;
-:func:`decode_checked` finds the object (inside the HDF5 file, for the local store), checks its
+a ranged read's parts (:mod:`tickstore_core.ranged`), else :func:`fetch_buffer` maps the local file
+when the backend offers one (:meth:`~tickstore_core.backend.Backend.local_path`), else fetches the
+bytes; :func:`decode_checked` finds the object (inside the HDF5 file, for the local store), checks its
 header against the index entry and decodes only the chunks and columns asked for, each part checked
-by its CRC-32 (:mod:`tickstore_core.encoding.arrow`); :func:`iter_checked` decodes them one chunk at
-a time, for readers that reduce as they go (bars).
+by its CRC-32 (:mod:`tickstore_core.encoding.arrow`), at once or one chunk at a time.
 """
 
 from __future__ import annotations
@@ -25,10 +24,11 @@ from .fills import BackgroundFills
 from .index import Version
 from .integrity import matches
 
-__all__ = ["Decode", "decode_checked", "fetch_buffer", "iter_checked", "read_arrow"]
+__all__ = ["Decode", "check_header", "decode_checked", "fetch_buffer", "read_arrow"]
 
-Decode = Callable[[pa.Buffer, int], Iterable[pa.Table]]
-"""What is read of an object's bytes: ``decode(buffer, skip)``, the tables after the first ``skip``."""
+Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
+"""What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
+(all of it at once, as `ArrowObject.read`, or chunk by chunk, as `ArrowObject.iter_read`)."""
 
 
 def read_arrow(
@@ -40,9 +40,11 @@ def read_arrow(
     identity: str,
     columns: Sequence[str] | None,
     decode: Decode,
+    ranged: Callable[[int], Iterator[pa.Table]] | None = None,
 ) -> Iterator[pa.Table]:
     """The tables ``decode`` makes of a ``tickstore-arrow`` version: from the cache's copy of the fetched
-    bytes (checked as ``identity``), else from the backend (memory-mapped where it offers a local file).
+    bytes (checked as ``identity``), else by ``ranged(skip)`` (a ranged read, where one is worth it),
+    else from the backend (memory-mapped where it offers a local file).
 
     Every part read is checked by its CRC-32 and the object's header against the index entry, so
     no whole-object checksum is computed on the way; a fetched object goes into the cache after the
@@ -53,10 +55,10 @@ def read_arrow(
     done = 0
     if cache is not None:
         fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
-        cached = cache.get_object(url, version.key, checksum=identity)
+        cached = cache.get_object(url, version.key, checksum=identity, count_miss=ranged is None)
         if cached is not None:
             try:
-                for table in decode(cached, 0):
+                for table in _decoded(cached, symbol, version, decode, 0):
                     done += 1
                     yield table
                     del table  # not held while the next one is decoded
@@ -69,8 +71,11 @@ def read_arrow(
         if pinned is not None:  # a pinned tag
             yield pinned
             return
+    if ranged is not None:  # an hour of a large day, or a column: fetch only those parts
+        yield from ranged(done)
+        return
     buffer = fetch_buffer(backend, symbol, version)
-    for table in decode(buffer, done):
+    for table in _decoded(buffer, symbol, version, decode, done):
         yield table
         del table
     if cache is not None and cache.writable:
@@ -118,30 +123,32 @@ def decode_checked(
     Only chunks with ticks in ``[start_ns, end_ns]`` and only ``columns`` are decoded. A damaged or
     substituted object is a :class:`CorruptObjectError` naming the version and its key.
     """
-    with _naming(symbol, version):
-        return _checked(buffer, version).read(timestamp_column, columns, start_ns, end_ns)
+
+    def decode(found: ArrowObject, _: int) -> list[pa.Table]:
+        return [found.read(timestamp_column, columns, start_ns, end_ns)]
+
+    (table,) = _decoded(buffer, symbol, version, decode, 0)
+    return table
 
 
-def iter_checked(
-    buffer: pa.Buffer,
-    symbol: str,
-    version: Version,
-    timestamp_column: str,
-    columns: Sequence[str] | None,
-    start_ns: int | None,
-    end_ns: int | None,
-    skip: int = 0,
-) -> Iterator[pa.Table]:
-    """:func:`decode_checked`'s table one chunk at a time (:meth:`ArrowObject.iter_read`), after the first ``skip``.
+def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int) -> Iterator[pa.Table]:
+    """``decode`` of the object in ``buffer`` (inside the HDF5 file, for ``hdf5-arrow``), its header checked
+    against ``version`` first; a :class:`CorruptObjectError` names the version and its key."""
+    with naming(symbol, version):
+        if version.encoding == "hdf5-arrow":
+            from .encoding.hdf5 import payload_span
 
-    The header is checked before the first chunk; each part as its chunk is decoded.
-    """
-    with _naming(symbol, version):
-        yield from _checked(buffer, version).iter_read(timestamp_column, columns, start_ns, end_ns, skip)
+            span = payload_span(memoryview(buffer))
+            if span is None or span[0] + span[1] > buffer.size:
+                raise CorruptObjectError("not an HDF5 file holding a tickstore-arrow object, or truncated")
+            buffer = buffer.slice(*span)
+        found = ArrowObject(buffer)
+        check_header(found, version)
+        yield from decode(found, skip)
 
 
 @contextlib.contextmanager
-def _naming(symbol: str, version: Version) -> Iterator[None]:
+def naming(symbol: str, version: Version) -> Iterator[None]:
     """A :class:`CorruptObjectError` raised inside names the version and its key."""
     try:
         yield
@@ -149,16 +156,8 @@ def _naming(symbol: str, version: Version) -> Iterator[None]:
         raise CorruptObjectError(f"{symbol} {version.day} version {version.version} ({version.key}): {exc}") from exc
 
 
-def _checked(buffer: pa.Buffer, version: Version) -> ArrowObject:
-    """The object in ``buffer`` (inside the HDF5 file, for ``hdf5-arrow``), its header checked against ``version``."""
-    if version.encoding == "hdf5-arrow":
-        from .encoding.hdf5 import payload_span
-
-        span = payload_span(memoryview(buffer))
-        if span is None or span[0] + span[1] > buffer.size:
-            raise CorruptObjectError("not an HDF5 file holding a tickstore-arrow object, or truncated")
-        buffer = buffer.slice(*span)
-    found = ArrowObject(buffer)
+def check_header(found: ArrowObject, version: Version) -> None:
+    """Refuse an object whose header does not describe what the index entry ``version`` records."""
     first, last = found.chunks[0], found.chunks[-1]
     if (
         found.rows != version.rows
@@ -166,4 +165,3 @@ def _checked(buffer: pa.Buffer, version: Version) -> ArrowObject:
         or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
     ):
         raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")
-    return found

@@ -6,7 +6,8 @@ change in any release. What is here:
 
 - the backend contract: [`Backend`][tickstore_core.plugin.Backend],
   [`ObjectMeta`][tickstore_core.plugin.ObjectMeta], [`IfMatch`][tickstore_core.plugin.IfMatch],
-  `PutMode` and [`check_key`][tickstore_core.plugin.check_key];
+  `PutMode`, [`check_key`][tickstore_core.plugin.check_key] and
+  [`check_range`][tickstore_core.plugin.check_range] (for an override of `Backend.get_range`);
 - registration: [`BackendSpec`][tickstore_core.plugin.BackendSpec] and the
   [`hookimpl`][tickstore_core.plugin.hookimpl] marker for the
   [`tickstore_backends`][tickstore_core.plugins.TickstoreSpecs.tickstore_backends] hook
@@ -33,7 +34,7 @@ A backend package's module imports only from here:
 
 from __future__ import annotations
 
-from .backend import Backend, IfMatch, ObjectMeta, PutMode, check_key
+from .backend import Backend, IfMatch, ObjectMeta, PutMode, check_key, check_range
 from .errors import (
     BackendError,
     BackendPermissionError,
@@ -84,6 +85,7 @@ __all__ = [
     "URLParts",
     "any_option",
     "check_key",
+    "check_range",
     "flag_option",
     "hookimpl",
     "number_option",

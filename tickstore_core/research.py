@@ -244,33 +244,42 @@ class ResearchAPI:
 
         return run_sql(self._engine, query, as_of, output)
 
-    def files(self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None) -> pd.DataFrame:
-        """The objects a `select` with these arguments reads, so other tools can read them directly.
+    def files(
+        self, symbol: str, start: Any = None, end: Any = None, as_of: Any = None, columns: Any = None
+    ) -> pd.DataFrame:
+        """The objects a `select` with these arguments reads, and the byte ranges of each it reads, so other
+        tools can read them directly.
 
-        Each object holds one version of one day, whole (no byte ranges are needed): Parquet on
-        object stores, ``tickstore-hdf5`` on the local store, both specified in the format page
-        (``docs/format.md``), with the timestamp column first. A select also trims each day's ticks
-        to ``start <= time <= end``; a reader of these objects must do the same.
+        Each object holds one version of one day (or one appended segment of it), specified in the
+        format page (``docs/format.md``): ``tickstore-arrow`` on object stores and, inside an HDF5
+        file, on the local store (tickstore 0.2); Parquet and ``tickstore-hdf5`` 1 from tickstore
+        0.1. A ``tickstore-arrow`` object is read in parts (one column of one chunk of rows, each a
+        compressed Arrow IPC stream); ``ranges`` lists those the select decodes: only the chunks
+        with ticks in the range and only ``columns``. A select also trims each day's ticks to
+        ``start <= time <= end``; a reader of these objects must do the same.
 
         Parameters
         ----------
-        symbol, start, end, as_of
+        symbol, start, end, as_of, columns
             As for `select`.
 
         Returns
         -------
         pandas.DataFrame
             One row per object, in day order: ``url`` (the store's URL and the key), ``key``,
-            ``day``, ``version``, ``encoding`` (``parquet``, ``hdf5``, or ``serenity`` for a
-            serenity store's files), ``bytes``, ``rows``, ``min_time``, ``max_time``, ``start_time``
-            and ``end_time`` (the transaction times it is the truth between) and ``checksum``
-            (SHA-256 of the object).
+            ``day``, ``version``, ``encoding`` (``arrow``, ``hdf5-arrow``, ``parquet``, ``hdf5``,
+            or ``serenity`` for a serenity store's files), ``bytes``, ``rows``, ``min_time``,
+            ``max_time``, ``start_time`` and ``end_time`` (the transaction times it is the truth
+            between), ``checksum`` (SHA-256 of the object) and ``ranges``: the ``(offset, length)``
+            byte ranges of the object the select reads, by offset, or None for an object read
+            whole (Parquet, ``tickstore-hdf5`` 1, serenity's files).
 
         Examples
         --------
-        >>> files = store.files("BTCUSD", "2024-03-04", "2024-03-08")  # doctest: +SKIP
-        >>> duckdb.sql(f"SELECT count(*) FROM read_parquet({list(files.url)})")  # doctest: +SKIP
+        >>> files = store.files("BTCUSD", "2024-03-04T14:00", "2024-03-04T15:00", columns=["price"])  # doctest: +SKIP
+        >>> offset, length = files.ranges[0][0]  # doctest: +SKIP
+        >>> pyarrow.ipc.open_stream(store.backend.get_range(files.key[0], offset, length)).read_all()  # doctest: +SKIP
         """
         from .files import list_files
 
-        return list_files(self._engine, symbol, start, end, as_of)
+        return list_files(self._engine, symbol, start, end, as_of, columns)

@@ -358,6 +358,8 @@ def test_files_lists_the_objects_a_select_reads(research, which):
     assert all(
         url.startswith(store.backend.url) and url.endswith(key) for url, key in zip(files.url, files.key, strict=True)
     )
+    for ranges, encoding, size in zip(files.ranges, files.encoding, files.bytes, strict=True):  # whole days
+        assert ranges is None if encoding not in ("arrow", "hdf5-arrow") else 0 < sum(n for _, n in ranges) < size
     readers = {"parquet": lambda data: pq.read_table(io.BytesIO(data)), "arrow": read_arrow_object}
     readers["hdf5-arrow"] = lambda data: read_arrow_object(data[slice(*_payload(data))])
     if set(files.encoding) <= set(readers):  # the objects read by pyarrow alone hold what select returns
@@ -367,6 +369,28 @@ def test_files_lists_the_objects_a_select_reads(research, which):
         assert table.column("time").to_pylist() == list(expected.index)
         assert table.column("price").to_pylist() == expected.price.tolist()
     assert files.rows.sum() == len(store.select("T", "2024-03-05", "2024-03-06", as_of=as_of))
+
+
+def test_files_lists_the_byte_ranges_an_hour_of_one_column_reads(store_location, monkeypatch):
+    monkeypatch.setattr(arrow, "CHUNK_ROWS", 100)  # days of several chunks, only some in the hour
+    url, options = store_location()
+    with open_store(url, **options) as store:
+        store.insert("T", make_ticks(DAYS[0], 1_000))
+        start, end = "2024-03-04T10:00", "2024-03-04T12:00"
+        (row,) = store.files("T", start, end, columns=["price"]).itertuples()
+        whole = store.files("T").ranges[0]
+        assert row.encoding in ("arrow", "hdf5-arrow")
+        data = store.backend.get(row.key)
+        assert 0 < len(row.ranges) < len(whole) and len(row.ranges) % 2 == 0  # time and price, of fewer chunks
+        times, prices = [], []
+        for (offset, length), into in zip(row.ranges, [times, prices] * len(row.ranges), strict=False):
+            assert store.backend.get_range(row.key, offset, length) == data[offset : offset + length]
+            into.append(pa.ipc.open_stream(data[offset : offset + length]).read_all().column(0).combine_chunks())
+        at = np.concatenate([np.cumsum(a.to_numpy()) for a in times])  # stored as differences within a chunk
+        price = np.concatenate([a.to_numpy() for a in prices])
+        selected = (at >= pd.Timestamp(start, tz="UTC").value) & (at <= pd.Timestamp(end, tz="UTC").value)
+        expected = store.select("T", start, end, columns=["price"])
+        np.testing.assert_array_equal(price[selected], expected.price.to_numpy())
 
 
 def read_arrow_object(data: bytes) -> pa.Table:

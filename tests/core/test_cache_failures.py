@@ -121,7 +121,8 @@ def test_enospc_while_writing_keeps_serving_what_is_cached(tmp_path, monkeypatch
     cache_dir = tmp_path / "cache"
     with ts.open_store("memory://enospc", cache=True, cache_dir=str(cache_dir)) as store:
         store.insert("A", EXPECTED)
-        store.select("A", DAY1, DAY1 + pd.Timedelta(hours=23))  # day 1 is cached
+        store.select("A", DAY1, DAY1 + pd.Timedelta(hours=23))
+        store.flush()  # day 1 is cached (its fill is written behind the select)
 
         def full(*args: object, **kwargs: object) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")

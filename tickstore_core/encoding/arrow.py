@@ -46,6 +46,7 @@ __all__ = [
     "ArrowObject",
     "DecodeCounter",
     "encode_arrow",
+    "header_end",
 ]
 
 FORMAT = "tickstore-arrow"
@@ -218,14 +219,19 @@ def _restored(array: pa.Array, transform: str | None, kind: pa.DataType) -> pa.A
 class ArrowObject:
     """An object in this format, over a buffer (bytes, or a memory map): its header, checked, and reads."""
 
-    def __init__(self, buffer: pa.Buffer) -> None:
+    def __init__(self, buffer: pa.Buffer, size: int | None = None) -> None:
+        """``buffer`` holds the whole object or, when ``size`` (the object's length) is given, its first
+        bytes up to the end of the header at least (:func:`header_end`); the parts a read needs are then
+        put in :attr:`pieces` by offset (:meth:`spans` lists them), as a ranged read fetches them."""
         self.buffer = buffer
+        self.size = buffer.size if size is None else size
+        self.pieces: dict[int, pa.Buffer] = {}
         if buffer.size < _PREFIX.size:
             raise CorruptObjectError(f"not a {FORMAT} object: {buffer.size} bytes")
         magic, length, crc = _PREFIX.unpack(buffer.slice(0, _PREFIX.size).to_pybytes())
         if magic != MAGIC:
             raise CorruptObjectError(f"not a {FORMAT} object (its first bytes are {magic!r})")
-        if length > min(_MAX_HEADER, buffer.size - _PREFIX.size):
+        if length > min(_MAX_HEADER, buffer.size - _PREFIX.size, self.size - _PREFIX.size):
             raise CorruptObjectError(f"the {FORMAT} object is damaged or truncated: its header runs past its end")
         text = buffer.slice(_PREFIX.size, length)
         if zlib.crc32(text) != crc:
@@ -266,10 +272,9 @@ class ArrowObject:
         Only chunks with ticks in ``[start_ns, end_ns]`` are decoded (the caller still trims the
         rows at the edges), and of each only the wanted columns.
         """
-        wanted, chunks = self._selected(timestamp_column, columns, start_ns, end_ns)
-        if not chunks:  # keep the schema: an empty slice of the first chunk
-            return self._table(timestamp_column, wanted, [self._decoded(self.chunks[0], wanted)]).slice(0, 0)
-        return self._table(timestamp_column, wanted, [self._decoded(chunk, wanted) for chunk in chunks])
+        wanted, chunks, empty = self._plan(timestamp_column, columns, start_ns, end_ns)
+        table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted) for chunk in chunks])
+        return table.slice(0, 0) if empty else table
 
     def iter_read(
         self,
@@ -282,23 +287,11 @@ class ArrowObject:
         """:meth:`read`'s table one chunk at a time, each decoded only when asked for, after the first
         ``skip`` chunks (what a reader already has). An object without ticks in range gives one empty table.
         """
-        wanted, chunks = self._selected(timestamp_column, columns, start_ns, end_ns)
-        if not chunks and not skip:
-            yield self._table(timestamp_column, wanted, [self._decoded(self.chunks[0], wanted)]).slice(0, 0)
+        wanted, chunks, empty = self._plan(timestamp_column, columns, start_ns, end_ns)
         for chunk in chunks[skip:]:
-            yield self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
-
-    def _selected(
-        self, timestamp_column: str, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
-    ) -> tuple[list[int], list[dict[str, Any]]]:
-        """The positions of the columns to decode (the timestamp first) and the chunks with ticks in range."""
-        names = self.schema.names
-        if timestamp_column in names[1:]:
-            raise CorruptObjectError(f"the object's data column {timestamp_column!r} clashes with the timestamp column")
-        wanted = [0] if columns is not None else list(range(len(names)))
-        if columns is not None:
-            wanted += [names.index(c) for c in dict.fromkeys(columns) if c in names[1:]]
-        return wanted, [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
+            table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
+            yield table.slice(0, 0) if empty else table
+            del table  # not held while the next chunk is decoded
 
     def _decoded(self, chunk: dict[str, Any], wanted: list[int]) -> list[pa.Array]:
         """The wanted columns of one chunk, each part checked."""
@@ -327,12 +320,43 @@ class ArrowObject:
             columns.append(pa.chunked_array(parts, type=field.type))
         return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=self.schema.metadata))
 
+    def spans(
+        self,
+        timestamp_column: str,
+        columns: Sequence[str] | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> list[tuple[int, int]]:
+        """The ``(offset, length)`` of every part :meth:`read` with these arguments decodes, by offset."""
+        wanted, chunks, _ = self._plan(timestamp_column, columns, start_ns, end_ns)
+        found = {(int(c["parts"][i][0]), int(c["parts"][i][1])) for c in chunks for i in wanted}
+        return sorted(found)
+
+    def _plan(
+        self, timestamp_column: str, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> tuple[list[int], list[dict[str, Any]], bool]:
+        """The columns (by position) and chunks a read decodes, and whether it returns no rows."""
+        names = self.schema.names
+        if timestamp_column in names[1:]:
+            raise CorruptObjectError(f"the object's data column {timestamp_column!r} clashes with the timestamp column")
+        wanted = [0] if columns is not None else list(range(len(names)))
+        if columns is not None:
+            wanted += [names.index(c) for c in dict.fromkeys(columns) if c in names[1:]]
+        chunks = [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
+        if not chunks:  # keep the schema: an empty slice of the first chunk
+            return wanted, self.chunks[:1], True
+        return wanted, chunks, False
+
     def _part(self, where: Sequence[Any], field: pa.Field) -> pa.Array:
         offset, length, crc = (int(x) for x in where[:3])
         transform = str(where[3]) if len(where) > 3 else None
-        if offset < 0 or length < 0 or offset + length > self.buffer.size:
-            raise CorruptObjectError(f"the {FORMAT} object is truncated: a part of column {field.name!r} is missing")
-        body = self.buffer.slice(offset, length)
+        body = self.pieces.get(offset)
+        if body is None or body.size != length:
+            if offset < 0 or length < 0 or offset + length > self.buffer.size:
+                raise CorruptObjectError(
+                    f"the {FORMAT} object is truncated: a part of column {field.name!r} is missing"
+                )
+            body = self.buffer.slice(offset, length)
         if zlib.crc32(body) != crc:
             raise CorruptObjectError(
                 f"the {FORMAT} object is damaged: a part of column {field.name!r} fails its CRC-32"
@@ -347,6 +371,15 @@ class ArrowObject:
             raise CorruptObjectError(f"a part of column {field.name!r} does not hold its type {field.type}")
         column = table.column(0)
         return _restored(column.chunk(0) if column.num_chunks == 1 else column.combine_chunks(), transform, field.type)
+
+
+def header_end(prefix: bytes) -> int:
+    """Where the header of an object starting with ``prefix`` (its first 16 bytes at least) ends: the
+    bytes a ranged read needs before it knows where the parts are. 0 if ``prefix`` is not this format's."""
+    if len(prefix) < _PREFIX.size:
+        return 0
+    magic, length, _ = _PREFIX.unpack(prefix[: _PREFIX.size])
+    return _PREFIX.size + length if magic == MAGIC and length <= _MAX_HEADER else 0
 
 
 def _overlaps(chunk: dict[str, Any], start_ns: int | None, end_ns: int | None) -> bool:

@@ -39,6 +39,7 @@ import pytest
 
 from ..backend import Backend, IfMatch, ObjectMeta
 from ..errors import (
+    InvalidInputError,
     InvalidKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -160,6 +161,18 @@ class BackendConformance:
         backend.put("big/object", data)
         assert backend.get("big/object") == data
         assert backend.head("big/object").size == len(data)
+
+    def test_a_byte_range_is_those_bytes_of_the_object(self, backend: Backend) -> None:
+        data = bytes(range(256)) * 4096 + b"end"  # 1 MiB and a little, not block-aligned
+        backend.put("ranged/k", data)
+        for offset, length in ((0, 8), (1000, 70_000), (len(data) - 3, 3), (len(data) - 2, 100), (5, 0)):
+            assert backend.get_range("ranged/k", offset, length) == data[offset : offset + length]
+        assert backend.get_range("ranged/k", len(data), 10) == b""
+        assert backend.get_range("ranged/k", len(data) + 100, 10) == b""
+        with pytest.raises(ObjectNotFoundError):
+            backend.get_range("ranged/missing", 0, 10)
+        with pytest.raises(InvalidInputError):
+            backend.get_range("ranged/k", -1, 10)
 
     def test_a_local_path_if_offered_holds_the_object_and_an_overwrite_is_a_new_file(self, backend: Backend) -> None:
         backend.put("mapped/k", b"first")

@@ -39,6 +39,7 @@ from tickstore_core.plugin import (
     PutMode,
     StorageError,
     check_key,
+    check_range,
     split_bucket_url,
 )
 
@@ -109,6 +110,17 @@ class AzureBlobBackend(Backend):
         try:
             return self._blob(key).download_blob().readall()
         except AzureError as exc:
+            raise self._translate(exc, key) from exc
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        check_range(offset, length)
+        if length == 0:
+            return b""
+        try:
+            return bytes(self._blob(key).download_blob(offset=offset, length=length).readall())
+        except AzureError as exc:
+            if getattr(exc, "status_code", None) == 416:  # the range starts at or past the blob's end
+                return b""
             raise self._translate(exc, key) from exc
 
     def head(self, key: str) -> ObjectMeta:

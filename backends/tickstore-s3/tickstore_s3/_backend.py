@@ -45,6 +45,7 @@ from tickstore_core.plugin import (
     StorageError,
     StoreNotFoundError,
     check_key,
+    check_range,
     split_bucket_url,
 )
 
@@ -144,9 +145,23 @@ class S3Backend(Backend):
     # --- the verbs -----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
+        return self._read(key, None)
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        check_range(offset, length)
+        if length == 0:
+            return b""
+        return self._read(key, f"bytes={offset}-{offset + length - 1}")
+
+    def _read(self, key: str, byte_range: str | None) -> bytes:
+        """The object's bytes, or those of ``byte_range`` (an HTTP Range), b"" for a range past its end."""
         for attempt in range(self.options.retries + 1):
             try:
-                body = self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+                if byte_range is None:
+                    response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+                else:
+                    response = self._client.get_object(Bucket=self.bucket, Key=self._key(key), Range=byte_range)
+                body = response["Body"]
                 try:
                     data = body.read()
                 finally:
@@ -156,10 +171,12 @@ class S3Backend(Backend):
                     raise self._translate(exc, key) from exc
                 time.sleep(random.uniform(0, min(20.0, 2.0**attempt)))  # as botocore's standard mode
             except (BotoCoreError, ClientError) as exc:
+                if byte_range is not None and _code(exc) == "InvalidRange":  # the range starts at or past the end
+                    return b""
                 raise self._translate(exc, key) from exc
             else:
                 self._bucket_seen = True
-                return data
+                return bytes(data)
         raise AssertionError("unreachable")
 
     def head(self, key: str) -> ObjectMeta:

@@ -33,6 +33,7 @@ from tickstore_core import (
     Tickstore,
     UnknownSymbolWarning,
     open_store,
+    ranged,
 )
 from tickstore_core import bars as bars_module
 from tickstore_core.encoding import arrow
@@ -244,6 +245,7 @@ def test_bars_are_aligned_to_the_stores_time_zone_across_a_dst_change(tmp_path):
 
 def test_bars_spanning_chunks_equal_resample_ohlc_and_decode_one_chunk_at_a_time(store_location, tmp_path, monkeypatch):
     monkeypatch.setattr(arrow, "CHUNK_ROWS", 16)  # about 19 chunks a day: most bars span two or more
+    monkeypatch.setattr(ranged, "MIN_OBJECT", 0)  # on S3 and Azure, part of a day is read by ranges
     url, options = store_location()
     ticks = pd.concat([make_ticks(d, 300, seed=i) for i, d in enumerate(DAYS)])
     ticks.loc[ticks.index[::7], "size"] = np.nan  # no size: counted as 0
@@ -269,14 +271,23 @@ def test_bars_spanning_chunks_equal_resample_ohlc_and_decode_one_chunk_at_a_time
         held.append(sum(ref() is not None for ref in handed_out))
         return decode(self, *args)
 
+    by_ranges: list[bool] = []
+    ranged_tables = ranged.RangedReads.tables
+
+    def by_range(self: ranged.RangedReads, *args: Any) -> Any:
+        by_ranges.append(True)
+        return ranged_tables(self, *args)
+
+    monkeypatch.setattr(ranged.RangedReads, "tables", by_range)
     monkeypatch.setattr(bars_module, "partial_bars", reducing)
     monkeypatch.setattr(Engine, "iter_chunks", tracked)
     monkeypatch.setattr(arrow.ArrowObject, "_decoded", decoding)
+    with open_store(url, cache_dir=str(tmp_path / "writer"), **options) as writer:
+        writer.insert("T", ticks)
     with open_store(url, cache_dir=str(tmp_path / "cache"), max_workers=1, **options) as store:
-        store.insert("T", ticks)
         for start, end, freq in [
-            (None, None, "15min"),
             ("2024-03-04 12:00", "2024-03-06 06:00", "1h"),  # the first and last chunks trimmed
+            (None, None, "15min"),
             (None, None, "1D"),  # a bar of every chunk of its day
             (None, None, "1h"),  # again: from the cache on S3 and Azure
         ]:
@@ -288,6 +299,7 @@ def test_bars_spanning_chunks_equal_resample_ohlc_and_decode_one_chunk_at_a_time
             pd.testing.assert_frame_equal(bars, reference[reference.trades > 0], check_freq=False)
             assert len(decoded_since) > 3 * len(DAYS) and max(decoded_since) <= 16  # one chunk, then its bars
             assert held and max(held) == 0  # each chunk dropped before the next is decoded
+        assert any(by_ranges) == store.engine.ranged.enabled  # S3 and Azure read part of a day by ranges
 
         more = make_ticks(DAYS[1], 50, seed=5)
         more.index += pd.Timedelta(hours=1)  # a version made by appends: read whole, as before

@@ -134,7 +134,7 @@ def decode_checked(
 def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int) -> Iterator[pa.Table]:
     """``decode`` of the object in ``buffer`` (inside the HDF5 file, for ``hdf5-arrow``), its header checked
     against ``version`` first; a :class:`CorruptObjectError` names the version and its key."""
-    with naming(symbol, version):
+    with _naming(symbol, version):
         if version.encoding == "hdf5-arrow":
             from .encoding.hdf5 import payload_span
 
@@ -148,7 +148,7 @@ def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, s
 
 
 @contextlib.contextmanager
-def naming(symbol: str, version: Version) -> Iterator[None]:
+def _naming(symbol: str, version: Version) -> Iterator[None]:
     """A :class:`CorruptObjectError` raised inside names the version and its key."""
     try:
         yield

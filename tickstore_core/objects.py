@@ -19,7 +19,7 @@ from .encoding.arrow import ArrowObject
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .index import Version
 
-__all__ = ["check_header", "decode_checked", "fetch_buffer"]
+__all__ = ["cache_identity", "check_header", "decode_checked", "fetch_buffer"]
 
 
 def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
@@ -77,3 +77,12 @@ def check_header(found: ArrowObject, version: Version) -> None:
         or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
     ):
         raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")
+
+
+def cache_identity(version: Version) -> str:
+    """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
+
+    A serenity store records no checksums; its files are never rewritten (a new version is a new
+    file), so their entries are tied to the version's number and start time instead.
+    """
+    return version.checksum or f"serenity-{version.version}-{version.start_time}"

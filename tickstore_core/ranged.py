@@ -28,7 +28,7 @@ from .encoding.arrow import ArrowObject, header_end
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .fills import BackgroundFills
 from .index import Version
-from .objects import check_header
+from .objects import cache_identity, check_header
 
 __all__ = ["GAP", "HEAD_BYTES", "MAX_SHARE", "MIN_OBJECT", "RangedReads", "coalesce"]
 
@@ -95,7 +95,6 @@ class RangedReads:
         self,
         symbol: str,
         version: Version,
-        identity: str,
         timestamp_column: str,
         columns: Sequence[str] | None,
         start_ns: int | None,
@@ -105,7 +104,7 @@ class RangedReads:
 
         Entries of the cache that fail their check are dropped and the read is made again from the backend.
         """
-        used: list[str] = []
+        identity, used = cache_identity(version), list[str]()
         try:
             try:
                 return self._read(version, identity, timestamp_column, columns, start_ns, end_ns, used)
@@ -211,18 +210,7 @@ class RangedReads:
             cache.count(misses=1, bytes_fetched=wire, bytes_from_cache=from_cache)
         else:
             cache.count(hits=1, bytes_from_cache=from_cache)
-        if not fetched or not cache.writable:
-            return
-        url = self.backend.url
-
-        def fill() -> None:
-            try:
-                for name, body in fetched.items():
-                    cache.put_object(url, name, body, checksum=identity)
-            finally:
-                cache.release_connection()
-
-        self.fills.submit(next(iter(fetched)), fill)
+        self.fills.put_objects(cache, self.backend.url, fetched, identity)
 
     def close(self) -> None:
         """Stop the pool of requests."""

@@ -33,7 +33,6 @@ from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .cache import ObjectCache, read_revalidated
 from .chunks import ChunkStore
 from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
-from .encoding.arrow import ArrowObject
 from .errors import (
     BackendError,
     CommitConflictError,
@@ -56,7 +55,7 @@ from .integrity import matches
 from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
-from .objects import Decode, read_arrow
+from .objects import cache_identity, read_arrow
 from .progress import progress_bar
 from .ranged import RangedReads
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
@@ -65,11 +64,15 @@ from .tags import resolve_as_of
 from .writers import UploadThenCommit, WriteUnderLock
 from .writes import Encoded, already_committed, check_schema, encode, plan_inserts
 
-__all__ = ["Engine", "LoadedIndex", "cache_identity"]
+__all__ = ["Engine", "LoadedIndex"]
 
 log = logging.getLogger("tickstore")
 
 MAX_COMMIT_ATTEMPTS = 60
+OPTIMISTIC_FOR = 60.0
+"""Seconds a writer plans its next commit on the index it committed, without reading it again first."""
+KEEP_WRITTEN = 1 << 20
+"""Objects up to this size that a writer commits go into its cache (appends' segments, read back by compaction)."""
 _T = TypeVar("_T")
 _N = TypeVar("_N", int, float)
 
@@ -81,11 +84,13 @@ Finish = Callable[[SymbolIndex, list[str]], "tuple[SymbolIndex | None, _T]"]
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    """A symbol's index with the ETag it was read with and when (``time.monotonic()``)."""
+    """A symbol's index with the ETag it was read with and when (``time.monotonic()``); ``committed``
+    if this engine wrote it."""
 
     index: SymbolIndex
     etag: str | None
     loaded_at: float
+    committed: bool = False
 
 
 class Engine:
@@ -380,7 +385,8 @@ class Engine:
                     f"{symbol} {version.day} version {version.version} ({version.key}) is encoded as "
                     f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
                 )
-            return self._read_arrow(symbol, version, columns, start_ns, end_ns)
+            (table,) = self._arrow(symbol, version, columns, start_ns, end_ns, chunked=False)
+            return table
         if self.cache is None:
             table = self._decode(symbol, version, self.fetch(symbol, version), columns)
         else:
@@ -422,43 +428,29 @@ class Engine:
         if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
             yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
             return
-        ts = self.timestamp_column
-
-        def chunks(found: ArrowObject, skip: int) -> Iterator[pa.Table]:
-            return found.iter_read(ts, columns, start_ns, end_ns, skip)
-
-        yield from self._arrow(symbol, version, columns, start_ns, end_ns, chunks)
-
-    def _read_arrow(
-        self, symbol: str, version: Version, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
-    ) -> pa.Table:
-        """A version in the ``tickstore-arrow`` format, decoding only what the select needs (see `_arrow`)."""
-        ts = self.timestamp_column
-        (table,) = self._arrow(
-            symbol, version, columns, start_ns, end_ns, lambda found, _: [found.read(ts, columns, start_ns, end_ns)]
-        )
-        return table
+        yield from self._arrow(symbol, version, columns, start_ns, end_ns, chunked=True)
 
     def _arrow(
         self,
         symbol: str,
         version: Version,
         columns: Sequence[str] | None,
-        start_ns: int | None,
-        end_ns: int | None,
-        decode: Decode,
+        start: int | None,
+        end: int | None,
+        *,
+        chunked: bool,
     ) -> Iterator[pa.Table]:
-        """What ``decode`` makes of a ``tickstore-arrow`` version's object: from the cache's copy of the fetched
-        bytes, else by ranges (an hour of a large day, or a column: only those parts), else from the backend,
-        memory-mapped where it can be (`tickstore_core.objects.read_arrow`)."""
-        identity, ts = cache_identity(version), self.timestamp_column
-        ranged = None
-        if self.ranged.worth(version, columns, start_ns, end_ns):
+        """A ``tickstore-arrow`` version's tables, decoding only what the select needs, at once or chunk by chunk:
+        from the cache, by ranges, fetched or memory-mapped (see `tickstore_core.objects.read_arrow`)."""
+        where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
+        return read_arrow(*where, symbol, version, columns, start, end, chunked=chunked)
 
-            def ranged(skip: int) -> Iterator[pa.Table]:
-                return self.ranged.tables(symbol, version, identity, ts, columns, start_ns, end_ns, decode, skip)
-
-        return read_arrow(self.backend, self.cache, self.fills, symbol, version, identity, columns, decode, ranged)
+    def keep_written(self, key: str, payload: bytes, checksum: str | None) -> None:
+        """Put a small object this writer committed into the cache (after the write returns), so that
+        reading it back costs no request: an append's segment, which compaction reads 32 appends later.
+        (Inserted days are not: a select reads them through the cache as it reads other writers'.)"""
+        if self.cache is not None and checksum is not None and len(payload) <= KEEP_WRITTEN:
+            self.fills.put_objects(self.cache, self.backend.url, {key: payload}, checksum)
 
     def fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""
@@ -531,10 +523,14 @@ class Engine:
     def _swap(self, symbol: str, change: Change[_T]) -> _T:
         key = self.layout.index_key(symbol)
         for attempt in range(MAX_COMMIT_ATTEMPTS):
-            loaded = self.load_index(symbol, offline_ok=False)
-            new_index, result = change(loaded.index)
-            if new_index is None:
-                return result
+            planned = self._optimistic(symbol, change) if attempt == 0 else None
+            if planned is None:
+                loaded = self.load_index(symbol, offline_ok=False)
+                new_index, result = change(loaded.index)
+                if new_index is None:
+                    return result
+            else:
+                loaded, new_index, result = planned
             new_index, chunk = self.chunks.seal(symbol, new_index)
             mode: PutMode = IfMatch(loaded.etag) if loaded.etag is not None else "create"
             data = new_index.to_bytes()
@@ -552,7 +548,7 @@ class Engine:
                 ) from exc
             if self.cache is not None:  # offline, this machine still reads what it committed
                 self.cache.put_tagged(self.backend.url, key, meta.etag, data)
-            self._remember(symbol, LoadedIndex(new_index, meta.etag, time.monotonic()))
+            self._remember(symbol, LoadedIndex(new_index, meta.etag, time.monotonic(), committed=True))
             self.summaries.update(symbol, new_index, meta.etag)
             return result
         raise CommitConflictError(
@@ -560,14 +556,28 @@ class Engine:
             "with other writers; nothing was committed, try again"
         )
 
+    def _optimistic(self, symbol: str, change: Change[_T]) -> tuple[LoadedIndex, SymbolIndex, _T] | None:
+        """``change`` planned on the index this writer committed last, without reading it again: the
+        conditional put fails if another writer committed since, and the commit loop then reads it.
 
-def cache_identity(version: Version) -> str:
-    """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
-
-    A serenity store records no checksums; its files are never rewritten (a new version is a new
-    file), so their entries are tied to the version's number and start time instead.
-    """
-    return version.checksum or f"serenity-{version.version}-{version.start_time}"
+        Only a change that writes counts: a no-op or an error planned on it may be stale, so None
+        (plan again on a freshly read index). Not for version-named layouts, whose change writes files.
+        """
+        with self._lock:
+            held = self._indexes.get(symbol)
+        if (
+            held is None
+            or not held.committed
+            or held.etag is None
+            or self.layout.version_named
+            or time.monotonic() - held.loaded_at > OPTIMISTIC_FOR
+        ):
+            return None
+        try:
+            new_index, result = change(held.index)
+        except TickstoreError:  # planned on what may be stale: plan again on the index as it is
+            return None
+        return None if new_index is None else (held, new_index, result)
 
 
 def number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:

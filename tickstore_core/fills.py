@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .cache import ObjectCache
 
 __all__ = ["BackgroundFills"]
 
@@ -36,6 +42,29 @@ class BackgroundFills:
             future = self._executor.submit(self._run, key, fill)
             self._pending[key] = future
         future.add_done_callback(lambda done: self._forget(key, done))
+
+    def put_objects(
+        self,
+        cache: ObjectCache,
+        url: str,
+        objects: Mapping[str, bytes | pa.Buffer],
+        checksum: str,
+        check: Callable[[], bool] | None = None,
+    ) -> None:
+        """Write ``objects`` (cache entry name -> bytes, all of one version) into ``cache`` later, if
+        ``check`` (run on the fill thread, e.g. a checksum) passes."""
+        if not objects or not cache.writable:
+            return
+
+        def fill() -> None:
+            try:
+                if check is None or check():
+                    for key, data in objects.items():
+                        cache.put_object(url, key, data, checksum=checksum)
+            finally:
+                cache.release_connection()  # the fill thread leaves no database connection open
+
+        self.submit(next(iter(objects)), fill)
 
     def _forget(self, key: str, done: Future[None]) -> None:
         with self._lock:

@@ -202,9 +202,9 @@ class SymbolIndex:
         if self._signatures is None:
             found: Signatures = {}
             for day in self._days:
-                version = self._versions[day][-1]
-                if version.current and version.rows and version.types is not None and version.columns is not None:
-                    found.setdefault((version.columns, version.types), []).append(day)
+                signature = _signature(self._versions[day])
+                if signature is not None:
+                    found.setdefault(signature, []).append(day)
             self._signatures = found
         return self._signatures
 
@@ -271,7 +271,31 @@ class SymbolIndex:
         updated = self._like((), garbage=(*self.garbage, *garbage))
         updated._versions = by_day
         updated._days = sorted(by_day) if days_changed else list(self._days)
+        updated._signatures = self._carried_signatures(by_day, {v.day for v in changed} | {v.day for v in dropped})
         return updated
+
+    def _carried_signatures(
+        self, by_day: dict[dt.date, tuple[Version, ...]], touched: set[dt.date]
+    ) -> Signatures | None:
+        """`signatures` of an index whose held versions are ``by_day``, differing from this one's only on
+        ``touched`` days: this index's, updated on those days (None if not worked out yet)."""
+        if self._signatures is None:
+            return None
+        found = {key: list(days) for key, days in self._signatures.items()}
+        for day in touched:
+            before, after = _signature(self._versions.get(day)), _signature(by_day.get(day))
+            if before == after:
+                continue
+            if before is not None:
+                days = found[before]
+                del days[bisect.bisect_left(days, day)]
+            if after is not None:
+                bisect.insort(found.setdefault(after, []), day)
+        return {key: days for key, days in found.items() if days}
+
+    def held_on(self, day: dt.date) -> tuple[Version, ...]:
+        """The versions of ``day`` the index object holds (not those sealed in chunks), oldest first."""
+        return self._versions.get(day, ())
 
     def with_marks(self, *, pruned: Pruned | None = None, garbage: Sequence[tuple[str, int]]) -> SymbolIndex:
         """The same versions with other pruning marks or garbage."""
@@ -349,13 +373,20 @@ class SymbolIndex:
             ) from exc
 
 
+def _signature(versions: tuple[Version, ...] | None) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The (columns, column types) of a day's current version with ticks, from the day's held versions."""
+    version = versions[-1] if versions else None
+    if version and version.current and version.rows and version.types is not None and version.columns is not None:
+        return version.columns, version.types
+    return None
+
+
 def _versions_json(versions: Sequence[Version]) -> str:
     """The ``versions`` member of an index or chunk document, and ``column_types`` and ``encodings`` if any,
     as JSON text (without braces) from each version's text, made once."""
     parts = [f'"versions":[{",".join(v.text for v in versions)}]']
     if any(v.types is not None for v in versions):
-        types = [list(v.types) if v.types is not None else None for v in versions]
-        parts.append(f'"column_types":{json.dumps(types, separators=(",", ":"))}')
+        parts.append(f'"column_types":[{",".join(v.types_text for v in versions)}]')
     if any(v.encoding is not None for v in versions):
         parts.append(f'"encodings":{json.dumps([v.encoding for v in versions], separators=(",", ":"))}')
     return ",".join(parts)

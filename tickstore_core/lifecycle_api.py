@@ -160,6 +160,8 @@ class LifecycleAPI:
             return plan_inserts(index, appended, [v.version.key for v in appended], explicit)
 
         versions = self._engine.write_versions(symbol, encoded, finish)
+        for version, e in zip(versions, encoded, strict=True):  # compaction reads the segments back
+            self._engine.keep_written(version.parts[-1].key, e.payload, e.version.checksum)
         full = [v for v in versions if v.segments is not None and len(v.segments) >= COMPACT_AT]
         due = {v.day: v for v in [*self._ended_day(symbol, max(v.day for v in versions)), *full]}
         for version in due.values():

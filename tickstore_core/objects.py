@@ -12,7 +12,9 @@ by its CRC-32 (:mod:`tickstore_core.encoding.arrow`), at once or one chunk at a 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -24,7 +26,10 @@ from .fills import BackgroundFills
 from .index import Version
 from .integrity import matches
 
-__all__ = ["Decode", "check_header", "decode_checked", "fetch_buffer", "read_arrow"]
+if TYPE_CHECKING:
+    from .ranged import RangedReads
+
+__all__ = ["Decode", "cache_identity", "check_header", "decode_checked", "fetch_buffer", "read_arrow"]
 
 Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
 """What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
@@ -35,27 +40,39 @@ def read_arrow(
     backend: Backend,
     cache: ObjectCache | None,
     fills: BackgroundFills,
+    ranges: RangedReads,
+    timestamp_column: str,
     symbol: str,
     version: Version,
-    identity: str,
     columns: Sequence[str] | None,
-    decode: Decode,
-    ranged: Callable[[int], Iterator[pa.Table]] | None = None,
+    start_ns: int | None,
+    end_ns: int | None,
+    *,
+    chunked: bool = False,
 ) -> Iterator[pa.Table]:
-    """The tables ``decode`` makes of a ``tickstore-arrow`` version: from the cache's copy of the fetched
-    bytes (checked as ``identity``), else by ``ranged(skip)`` (a ranged read, where one is worth it),
-    else from the backend (memory-mapped where it offers a local file).
+    """A ``tickstore-arrow`` version's ticks (``columns``, the chunks with ticks in ``[start_ns, end_ns]``): one
+    table, or one per chunk, each decoded when asked for (``chunked``). From the cache's copy of the fetched
+    bytes, else by ranges where ``ranges`` finds it worth it (an hour of a large day, or a column: only those
+    parts), else from the backend (memory-mapped where it offers a local file).
 
     Every part read is checked by its CRC-32 and the object's header against the index entry, so
     no whole-object checksum is computed on the way; a fetched object goes into the cache after the
     select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches. A
     damaged cached copy is dropped, and what the caller does not have yet is read from the backend.
     """
+
+    def decode(found: ArrowObject, skip: int) -> Iterable[pa.Table]:
+        if chunked:
+            return found.iter_read(timestamp_column, columns, start_ns, end_ns, skip)
+        return [found.read(timestamp_column, columns, start_ns, end_ns)]
+
+    identity = cache_identity(version)
+    ranged = ranges.worth(version, columns, start_ns, end_ns)
     url = backend.url
     done = 0
     if cache is not None:
         fills.wait_all()  # earlier fills first: the cache's LRU order is the order of the reads
-        cached = cache.get_object(url, version.key, checksum=identity, count_miss=ranged is None)
+        cached = cache.get_object(url, version.key, checksum=identity, count_miss=not ranged)
         if cached is not None:
             try:
                 for table in _decoded(cached, symbol, version, decode, 0):
@@ -71,25 +88,17 @@ def read_arrow(
         if pinned is not None:  # a pinned tag
             yield pinned
             return
-    if ranged is not None:  # an hour of a large day, or a column: fetch only those parts
-        yield from ranged(done)
+    if ranged:  # an hour of a large day, or a column: fetch only those parts
+        yield from ranges.tables(symbol, version, timestamp_column, columns, start_ns, end_ns, decode, done)
         return
     buffer = fetch_buffer(backend, symbol, version)
     for table in _decoded(buffer, symbol, version, decode, done):
         yield table
         del table
-    if cache is not None and cache.writable:
+    if cache is not None:
         cache.count(bytes_fetched=buffer.size)
-        writable = cache
-
-        def fill() -> None:
-            try:
-                if matches(memoryview(buffer), version.checksum or ""):
-                    writable.put_object(url, version.key, buffer, checksum=identity)
-            finally:
-                writable.release_connection()
-
-        fills.submit(version.key, fill)
+        check = functools.partial(matches, memoryview(buffer), version.checksum or "")
+        fills.put_objects(cache, url, {version.key: buffer}, identity, check)
 
 
 def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
@@ -165,3 +174,12 @@ def check_header(found: ArrowObject, version: Version) -> None:
         or (found.rows and (first.get("min"), last.get("max")) != (version.min_time, version.max_time))
     ):
         raise CorruptObjectError("it is not the object its index entry describes (rows, columns or times differ)")
+
+
+def cache_identity(version: Version) -> str:
+    """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
+
+    A serenity store records no checksums; its files are never rewritten (a new version is a new
+    file), so their entries are tied to the version's number and start time instead.
+    """
+    return version.checksum or f"serenity-{version.version}-{version.start_time}"

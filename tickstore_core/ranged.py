@@ -29,7 +29,7 @@ from .encoding.arrow import ArrowObject, header_end
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .fills import BackgroundFills
 from .index import Version
-from .objects import Decode, check_header
+from .objects import Decode, cache_identity, check_header
 
 __all__ = ["GAP", "HEAD_BYTES", "MAX_SHARE", "MIN_OBJECT", "RangedReads", "coalesce"]
 
@@ -96,7 +96,6 @@ class RangedReads:
         self,
         symbol: str,
         version: Version,
-        identity: str,
         timestamp_column: str,
         columns: Sequence[str] | None,
         start_ns: int | None,
@@ -110,14 +109,13 @@ class RangedReads:
         def decode(found: ArrowObject, _: int) -> list[pa.Table]:
             return [found.read(timestamp_column, columns, start_ns, end_ns)]
 
-        (table,) = self.tables(symbol, version, identity, timestamp_column, columns, start_ns, end_ns, decode)
+        (table,) = self.tables(symbol, version, timestamp_column, columns, start_ns, end_ns, decode)
         return table
 
     def tables(
         self,
         symbol: str,
         version: Version,
-        identity: str,
         timestamp_column: str,
         columns: Sequence[str] | None,
         start_ns: int | None,
@@ -130,7 +128,7 @@ class RangedReads:
 
         Entries of the cache that fail their check are dropped and the rest is read from the backend.
         """
-        used: list[str] = []
+        identity, used = cache_identity(version), list[str]()
         done = skip
         try:
             try:
@@ -244,18 +242,7 @@ class RangedReads:
             cache.count(misses=1, bytes_fetched=wire, bytes_from_cache=from_cache)
         else:
             cache.count(hits=1, bytes_from_cache=from_cache)
-        if not fetched or not cache.writable:
-            return
-        url = self.backend.url
-
-        def fill() -> None:
-            try:
-                for name, body in fetched.items():
-                    cache.put_object(url, name, body, checksum=identity)
-            finally:
-                cache.release_connection()
-
-        self.fills.submit(next(iter(fetched)), fill)
+        self.fills.put_objects(cache, self.backend.url, fetched, identity)
 
     def close(self) -> None:
         """Stop the pool of requests."""

@@ -12,12 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from .engine import Engine, cache_identity
+from .engine import Engine
 from .errors import ConfigError, MissingDependencyError
 from .filters import FilterLike, check_filter, parse_filters
 from .index import Version
 from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
+from .objects import cache_identity
 from .outputs import Output, check_output, to_output
 from .query import Query, check_read_columns, in_time_order, plan_query, read_day
 from .schema import unify_tables

@@ -214,6 +214,11 @@ class Version:
         """`to_json` as JSON text, made once: a commit writes the text of every version the index holds."""
         return json.dumps(self.to_json(), separators=(",", ":"))
 
+    @functools.cached_property
+    def types_text(self) -> str:
+        """``types`` as JSON text (``null`` if unknown), made once: the index keeps them in a list beside."""
+        return json.dumps(list(self.types) if self.types is not None else None, separators=(",", ":"))
+
     @classmethod
     def from_json(cls, record: dict[str, Any], *, types: Any = None, encoding: str | None = None) -> Version:
         """A version from a record `to_json` made.

@@ -7,6 +7,7 @@ compare-and-swap commit (:mod:`tickstore_core.engine`).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def already_committed(index: SymbolIndex, encoded: list[Encoded], keys: list[str
     keys are unique, so finding them there means the insert is done, not to be committed twice.
     """
     days = {e.day for e in encoded}
-    committed = {v.key: v for v in index.held if v.day in days}  # a lost reply's commit is recent: never sealed
+    committed = {v.key: v for day in days for v in index.held_on(day)}  # a lost reply's commit is recent: never sealed
     if not keys or keys[0] not in committed:
         return None
     return None, [committed[key] for key in keys]
@@ -107,11 +108,21 @@ def check_schema(symbol: str, index: SymbolIndex, encoded: list[Encoded], *, rep
     inserted = {e.day for e in encoded} if replacing else set()
     existing: dict[str, dict[str, list[dt.date]]] = {}
     for (columns, types), days in index.signatures().items():
-        others = [d for d in days if d not in inserted] if inserted else days
+        others = [d for d in days if d not in inserted] if _holds_any(days, inserted) else days
         for name, code in zip(columns, types, strict=True) if others else ():
-            existing.setdefault(name, {}).setdefault(code, []).extend(others)
+            known = existing.setdefault(name, {})
+            known[code] = [*known[code], *others] if code in known else others
     if not existing:
         return
     for e in encoded:
         if e.version.rows and e.version.types is not None and e.version.columns is not None:
             check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
+
+
+def _holds_any(days: list[dt.date], wanted: set[dt.date]) -> bool:
+    """Whether the sorted ``days`` hold any of ``wanted``: by bisection, not a pass over a long history."""
+    for day in wanted:
+        at = bisect.bisect_left(days, day)
+        if at < len(days) and days[at] == day:
+            return True
+    return False

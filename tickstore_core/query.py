@@ -11,6 +11,7 @@ import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -138,12 +139,23 @@ def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
     column = table.column(0)
     if column[0].value >= start_ns and column[-1].value <= end_ns:  # the usual whole day: nothing to copy
         return table
-    times = column.combine_chunks().cast(pa.int64()).to_numpy()
-    lo = int(np.searchsorted(times, start_ns, side="left")) if start_ns != TIME_MIN else 0
-    hi = int(np.searchsorted(times, end_ns, side="right")) if end_ns != TIME_MAX else len(times)
-    if lo == 0 and hi == len(times):
+    lo = _position(column, start_ns, "left") if start_ns != TIME_MIN else 0
+    hi = _position(column, end_ns, "right") if end_ns != TIME_MAX else table.num_rows
+    if lo == 0 and hi == table.num_rows:
         return table
     return table.slice(lo, hi - lo)
+
+
+def _position(column: pa.ChunkedArray, value: int, side: Literal["left", "right"]) -> int:
+    """Where ``value`` goes in the sorted time ``column`` (as `numpy.searchsorted`), searching only the
+    chunk it falls in, without copying the column."""
+    offset = 0
+    for chunk in column.chunks:
+        last = chunk[-1].value if len(chunk) else None
+        if last is not None and (last >= value if side == "left" else last > value):
+            return offset + int(np.searchsorted(chunk.view(pa.int64()).to_numpy(), value, side=side))
+        offset += len(chunk)
+    return offset
 
 
 def in_time_order(tables: list[pa.Table]) -> list[pa.Table]:

@@ -20,7 +20,15 @@ from .errors import InvalidTicksError
 from .schema import unify_tables
 from .times import NS_PER_DAY
 
-__all__ = ["empty_frame", "frame_from_tables", "schema_fingerprint", "split_days", "table_to_frame", "ticks_to_table"]
+__all__ = [
+    "column_frame",
+    "empty_frame",
+    "frame_from_tables",
+    "schema_fingerprint",
+    "split_days",
+    "table_to_frame",
+    "ticks_to_table",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -153,6 +161,20 @@ def _read_only(values: object) -> bool:
     return False
 
 
+def column_frame(holder: list[pa.Table]) -> pd.DataFrame:
+    """The one-column table in ``holder`` (taken out of it) as a one-column DataFrame, its dtype as the
+    table's pandas metadata says. Passed in a list the callee empties, so that once this holds the
+    only reference, the column's Arrow memory is returned as it is converted."""
+    one = holder.pop()
+    part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True)
+    del one
+    name = part.columns[0]
+    if _read_only(part[name].array):  # a zero-copy view of read-only Arrow memory: give the user their own
+        part[name] = part[name].copy()
+    pa.default_memory_pool().release_unused()
+    return part
+
+
 def table_to_frame(table: pa.Table, timestamp_column: str, tz: str) -> pd.DataFrame:
     """The canonical table as a DataFrame indexed by the timestamp column, in time zone ``tz``."""
     return frame_from_tables([table], timestamp_column, tz)
@@ -180,17 +202,11 @@ def frame_from_tables(
     tables.clear()
     if columns is not None:
         table = table.select([timestamp_column, *columns])
-    metadata, pool, parts = table.schema.metadata, pa.default_memory_pool(), []
+    metadata, parts = table.schema.metadata, []
     while table.num_columns:
-        one = pa.Table.from_arrays([table.column(0)], schema=pa.schema([table.schema.field(0)], metadata=metadata))
+        holder = [pa.Table.from_arrays([table.column(0)], schema=pa.schema([table.schema.field(0)], metadata=metadata))]
         table = table.remove_column(0)
-        part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True)
-        del one
-        name = part.columns[0]
-        if _read_only(part[name].array):  # a zero-copy view of read-only Arrow memory: give the user their own
-            part[name] = part[name].copy()
-        parts.append(part)
-        pool.release_unused()
+        parts.append(column_frame(holder))
     frame: pd.DataFrame = pd.concat(parts, axis=1).set_index(timestamp_column)
     if tz != "UTC":
         frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .assembly import Assembly
 from .engine import Engine
 from .errors import ConfigError, MissingDependencyError
 from .filters import FilterLike, check_filter, parse_filters
@@ -117,6 +118,16 @@ class ReadAPI:
         if not query.versions:
             return to_output([], output, self._engine.timestamp_column, self._engine.tz, query.columns)
         versions = query.versions
+        engine = self._engine
+        filtered = row_filter is not None
+        assembly = Assembly.plan(versions, engine.timestamp_column, engine.tz, filtered=filtered or output != "pandas")
+        if assembly is not None:  # each day copied into the result as it is read
+            engine.map(
+                lambda day: assembly.place(day, read_day(engine, query, versions[day])),
+                range(len(versions)),
+                f"{symbol} {versions[0].day}..{versions[-1].day}",
+            )
+            return assembly.frame()
         tables = self._engine.map(
             lambda v: read_day(self._engine, query, v, row_filter),
             versions,

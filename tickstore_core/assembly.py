@@ -1,0 +1,185 @@
+"""A select's days copied into the result's columns as they are decoded, not converted together at the end.
+
+Before this, a select decoded every day into Arrow and then converted the lot to pandas: the Arrow
+tables and the frame existed at once, and the conversion ran on one thread after the reads. Here
+the frame's numeric columns (and the time index) are allocated once, each worker copies the day it
+decoded into them at that day's place and drops the day's Arrow memory at once, in the thread that
+decoded it. Memory then peaks near the frame plus the days in flight, and the copying runs on the
+workers, in parallel. Columns of other kinds (strings, categoricals, booleans, tz-aware or
+nullable-integer dtypes) keep their Arrow data and are converted at the end, as before.
+
+A day's place is known before it is read: every version records its rows, and only the first and
+the last day of a select can be cut by its bounds. The first day is placed against the end of its
+share and the last against the start of its, so the days read are contiguous and the result is a
+view of the arrays (the unused rows of the two edge shares are never touched, so never resident).
+Used when no filter drops rows and the days' versions record the same columns and types; other
+selects convert as before (:func:`tickstore_core.frames.frame_from_tables`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import CorruptObjectError
+from .frames import column_frame
+from .versions import Version
+
+__all__ = ["MIN_ROWS", "Assembly"]
+
+MIN_ROWS = 0
+"""Selects of fewer rows (by the index) are converted at the end instead; none by default, as the two
+ways cost the same on small selects (the tests raise it to compare them)."""
+
+
+class Assembly:
+    """The preallocated result of one select of ``versions`` (one per day, in order) within ``[start, end]``."""
+
+    def __init__(self, versions: Sequence[Version], timestamp_column: str, tz: str) -> None:
+        self.timestamp_column, self.tz = timestamp_column, tz
+        sizes = [int(v.rows or 0) for v in versions]
+        self._sizes = sizes
+        self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64).tolist()
+        self._first_cut = len(versions) > 1  # the first day goes against the end of its share, the others the start
+        self._times = np.empty(sum(sizes), dtype=np.int64)
+        self._numbers: dict[str, np.ndarray] | None = None  # column -> its array, once the first day is seen
+        self._nulls: dict[str, list[tuple[int, np.ndarray]]] = {}  # integer columns' missing values, by place
+        self._kept: list[pa.Table | None] = [None] * len(versions)
+        self._pending: list[tuple[int, pa.Table]] = []  # days read before the first
+        self._rows = [0] * len(versions)
+        self._schema: pa.Schema | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def plan(cls, versions: Sequence[Version], timestamp_column: str, tz: str, *, filtered: bool) -> Assembly | None:
+        """An assembly for this select, or None where it does not apply (see the module's docstring)."""
+        if filtered or not versions or any(not v.stats_known or v.rows is None for v in versions):
+            return None
+        signatures = {(v.columns, v.types) for v in versions}
+        if len(signatures) != 1 or None in next(iter(signatures)) or sum(int(v.rows or 0) for v in versions) < MIN_ROWS:
+            return None
+        return cls(versions, timestamp_column, tz)
+
+    def place(self, day: int, table: pa.Table) -> None:
+        """Copy day number ``day``'s ticks (a canonical table, trimmed to the select) into their place.
+
+        Which columns are copied, and as which dtype, is decided by the first day's pandas metadata
+        (as a conversion at the end decides it): days read before the first wait for it, as they are.
+        """
+        with self._lock:
+            if self._numbers is None and day != 0:
+                self._pending.append((day, table))
+                return
+            if self._numbers is None:
+                self._numbers = self._plan(table)
+            pending, self._pending = self._pending, []
+        for waiting, waited in [(day, table), *pending]:
+            self._place(waiting, waited)
+
+    def _place(self, day: int, table: pa.Table) -> None:
+        rows, size = table.num_rows, self._sizes[day]
+        if rows > size or (0 < day < len(self._sizes) - 1 and rows != size):
+            raise CorruptObjectError(f"a day of the select holds {rows} ticks where its index records {size}")
+        at = self._starts[day] + (size - rows if day == 0 and self._first_cut else 0)
+        numbers = self._numbers or {}
+        _copy(table.column(0), self._times[at : at + rows])
+        kept = [table.column_names[0]]
+        for name in table.column_names[1:]:
+            target = numbers.get(name)
+            if target is None:
+                kept.append(name)
+                continue
+            missing = _copy(table.column(name), target[at : at + rows])
+            if missing is not None:
+                with self._lock:
+                    self._nulls.setdefault(name, []).append((at, missing))
+        self._kept[day] = table.select(kept) if len(kept) > 1 else None
+        self._rows[day] = rows
+
+    def _plan(self, table: pa.Table) -> dict[str, np.ndarray]:
+        """The arrays of the columns copied in place: those whose pandas dtype (by the first day's pandas
+        metadata) is a plain NumPy integer or float."""
+        self._schema = table.schema
+        numbers = {}
+        for i, field in enumerate(table.schema):
+            if i == 0 or not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
+                continue
+            empty = [pa.table([table.column(i).slice(0, 0)], schema=pa.schema([field], table.schema.metadata))]
+            dtype = column_frame(empty).dtypes.iloc[0]
+            if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+                numbers[field.name] = np.empty(len(self._times), dtype=dtype)
+        return numbers
+
+    def frame(self) -> pd.DataFrame:
+        """The result: a view of the arrays over the days read, with the kept columns converted."""
+        assert self._schema is not None and self._numbers is not None
+        first = self._starts[0] + (self._sizes[0] - self._rows[0] if self._first_cut else 0)
+        last = self._starts[-1] + self._rows[-1] if len(self._sizes) > 1 else first + self._rows[0]
+        window = slice(first, last)
+        index = pd.DatetimeIndex(
+            self._times[window], dtype=pd.DatetimeTZDtype(tz="UTC"), name=self.timestamp_column, copy=False
+        )
+        if self.tz != "UTC":
+            index = index.tz_convert(self.tz)
+        kept = self._kept_columns()
+        data: dict[str, Any] = {}
+        for field in self._schema:
+            name = field.name
+            if name == self.timestamp_column:
+                continue
+            if name in self._numbers:
+                data[name] = self._with_nulls(name, self._numbers[name])[window]
+            else:
+                data[name] = kept.pop(name)
+        frame: pd.DataFrame = pd.DataFrame(data, index=index, copy=False)
+        return frame
+
+    def _kept_columns(self) -> dict[str, Any]:
+        """The columns not copied in place, converted (as `frame_from_tables` does) from the days' Arrow."""
+        tables = [t for t in self._kept if t is not None]
+        self._kept = []
+        if not tables:
+            return {}
+        assert self._schema is not None
+        names, metadata = tables[0].column_names[1:], self._schema.metadata
+        converted = {}
+        for name in names:
+            field = self._schema.field(name)
+            column = pa.chunked_array([c for t in tables for c in t.column(name).chunks], type=field.type)
+            tables = [t.drop_columns([name]) for t in tables]
+            holder = [pa.Table.from_arrays([column], schema=pa.schema([field], metadata=metadata))]
+            del column
+            converted[name] = column_frame(holder)[name].array
+        return converted
+
+    def _with_nulls(self, name: str, values: np.ndarray) -> np.ndarray:
+        """An integer column with missing values becomes float64 with NaN there, as pandas converts it."""
+        nulls = self._nulls.get(name)
+        if not nulls:
+            return values
+        floats = values.astype(np.float64)
+        for at, missing in nulls:
+            floats[at : at + len(missing)][missing] = np.nan
+        return floats
+
+
+def _copy(column: pa.ChunkedArray, target: np.ndarray) -> np.ndarray | None:
+    """Copy ``column`` into ``target``; the mask of its missing values if it has any (stored as 0), else None."""
+    at, missing = 0, None
+    for chunk in column.chunks:
+        n = len(chunk)
+        if chunk.null_count and target.dtype.kind != "f":  # floats take NaN, as pandas converts them
+            if missing is None:
+                missing = np.zeros(len(target), dtype=bool)
+            missing[at : at + n] = np.asarray(chunk.is_null().to_numpy(zero_copy_only=False))
+            chunk = chunk.fill_null(0)
+        if pa.types.is_timestamp(chunk.type):
+            chunk = chunk.view(pa.int64())
+        target[at : at + n] = chunk.to_numpy(zero_copy_only=False)
+        at += n
+    return missing

@@ -1,25 +1,27 @@
-"""A select's days copied into the result's columns as they are decoded, not converted together at the end.
+"""A select's days copied into the result's columns chunk by chunk as they are decoded, not converted at the end.
 
 Before this, a select decoded every day into Arrow and then converted the lot to pandas: the Arrow
 tables and the frame existed at once, and the conversion ran on one thread after the reads. Here
-the frame's numeric columns (and the time index) are allocated once, each worker copies the day it
-decoded into them at that day's place and drops the day's Arrow memory at once, in the thread that
-decoded it. Memory then peaks near the frame plus the days in flight, and the copying runs on the
-workers, in parallel. Columns of other kinds (strings, categoricals, booleans, tz-aware or
-nullable-integer dtypes) keep their Arrow data and are converted at the end, as before.
+the frame's numeric columns (and the time index) are allocated once, and each worker decodes its
+day one chunk of rows at a time (`Engine.iter_chunks`), copies the chunk into its place and drops
+it before decoding the next. Memory then peaks near the frame plus a chunk per worker (and the
+first day, below), and the copying runs on the workers, in parallel. Columns of other kinds
+(strings, categoricals, booleans, nullable-integer dtypes) keep their Arrow data and are converted
+at the end, as before.
 
 A day's place is known before it is read: every version records its rows, and only the first and
 the last day of a select can be cut by its bounds. The first day is placed against the end of its
-share and the last against the start of its, so the days read are contiguous and the result is a
-view of the arrays (the unused rows of the two edge shares are never touched, so never resident).
-Used when no filter drops rows and the days' versions record the same columns and types; other
-selects convert as before (:func:`tickstore_core.frames.frame_from_tables`).
+share (so it is read whole before it is placed) and the others against the start of theirs, so the
+days read are contiguous and the result is a view of the arrays (the unused rows of the two edge
+shares are never touched, so never resident). Used when no filter drops rows and the days'
+versions record the same columns and types; other selects convert as before
+(:func:`tickstore_core.frames.frame_from_tables`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,59 +40,58 @@ ways cost the same on small selects (the tests raise it to compare them)."""
 
 
 class Assembly:
-    """The preallocated result of one select of ``versions`` (one per day, in order) within ``[start, end]``."""
+    """The preallocated result of one select of ``versions`` (one per day, in order).
 
-    def __init__(self, versions: Sequence[Version], timestamp_column: str, tz: str) -> None:
+    ``sample`` is a table of the first day (its first chunk): its pandas metadata decides which
+    columns are copied in place and as which dtype, as a conversion at the end would decide it.
+    """
+
+    def __init__(self, versions: Sequence[Version], sample: pa.Table, timestamp_column: str, tz: str) -> None:
         self.timestamp_column, self.tz = timestamp_column, tz
         sizes = [int(v.rows or 0) for v in versions]
         self._sizes = sizes
         self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64).tolist()
         self._first_cut = len(versions) > 1  # the first day goes against the end of its share, the others the start
         self._times = np.empty(sum(sizes), dtype=np.int64)
-        self._numbers: dict[str, np.ndarray] | None = None  # column -> its array, once the first day is seen
+        self._schema: pa.Schema = sample.schema
+        self._numbers = self._plan(sample)
         self._nulls: dict[str, list[tuple[int, np.ndarray]]] = {}  # integer columns' missing values, by place
-        self._kept: list[pa.Table | None] = [None] * len(versions)
-        self._pending: list[tuple[int, pa.Table]] = []  # days read before the first
+        self._kept: list[list[pa.Table]] = [[] for _ in versions]
         self._rows = [0] * len(versions)
-        self._schema: pa.Schema | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def plan(cls, versions: Sequence[Version], timestamp_column: str, tz: str, *, filtered: bool) -> Assembly | None:
-        """An assembly for this select, or None where it does not apply (see the module's docstring)."""
+    @staticmethod
+    def applies(versions: Sequence[Version], *, filtered: bool) -> bool:
+        """Whether a select of ``versions`` is assembled in place (see the module's docstring)."""
         if filtered or not versions or any(not v.stats_known or v.rows is None for v in versions):
-            return None
+            return False
         signatures = {(v.columns, v.types) for v in versions}
-        if len(signatures) != 1 or None in next(iter(signatures)) or sum(int(v.rows or 0) for v in versions) < MIN_ROWS:
-            return None
-        return cls(versions, timestamp_column, tz)
+        alike = len(signatures) == 1 and None not in next(iter(signatures))
+        return alike and sum(v.rows or 0 for v in versions) >= MIN_ROWS
 
-    def place(self, day: int, table: pa.Table) -> None:
-        """Copy day number ``day``'s ticks (a canonical table, trimmed to the select) into their place.
-
-        Which columns are copied, and as which dtype, is decided by the first day's pandas metadata
-        (as a conversion at the end decides it): days read before the first wait for it, as they are.
-        """
-        with self._lock:
-            if self._numbers is None and day != 0:
-                self._pending.append((day, table))
-                return
-            if self._numbers is None:
-                self._numbers = self._plan(table)
-            pending, self._pending = self._pending, []
-        for waiting, waited in [(day, table), *pending]:
-            self._place(waiting, waited)
-
-    def _place(self, day: int, table: pa.Table) -> None:
-        rows, size = table.num_rows, self._sizes[day]
-        if rows > size or (0 < day < len(self._sizes) - 1 and rows != size):
+    def place(self, day: int, chunks: Iterable[pa.Table]) -> None:
+        """Copy day number ``day``'s ticks (canonical tables in time order, trimmed to the select), chunk
+        by chunk, into their place; each chunk can be dropped once this has taken the next."""
+        size, at = self._sizes[day], self._starts[day]
+        if day == 0 and self._first_cut:  # its rows are known once read: it ends where the next day starts
+            chunks = list(chunks)
+            at += size - sum(t.num_rows for t in chunks)
+        rows = 0
+        for table in chunks:
+            if rows + table.num_rows > size:
+                raise CorruptObjectError(f"a day of the select holds more ticks than the {size} its index records")
+            self._place(at + rows, table, day)
+            rows += table.num_rows
+        if 0 < day < len(self._sizes) - 1 and rows != size:
             raise CorruptObjectError(f"a day of the select holds {rows} ticks where its index records {size}")
-        at = self._starts[day] + (size - rows if day == 0 and self._first_cut else 0)
-        numbers = self._numbers or {}
+        self._rows[day] = rows
+
+    def _place(self, at: int, table: pa.Table, day: int) -> None:
+        rows = table.num_rows
         _copy(table.column(0), self._times[at : at + rows])
         kept = [table.column_names[0]]
         for name in table.column_names[1:]:
-            target = numbers.get(name)
+            target = self._numbers.get(name)
             if target is None:
                 kept.append(name)
                 continue
@@ -98,13 +99,12 @@ class Assembly:
             if missing is not None:
                 with self._lock:
                     self._nulls.setdefault(name, []).append((at, missing))
-        self._kept[day] = table.select(kept) if len(kept) > 1 else None
-        self._rows[day] = rows
+        if len(kept) > 1:
+            self._kept[day].append(table.select(kept))
 
     def _plan(self, table: pa.Table) -> dict[str, np.ndarray]:
-        """The arrays of the columns copied in place: those whose pandas dtype (by the first day's pandas
+        """The arrays of the columns copied in place: those whose pandas dtype (by ``table``'s pandas
         metadata) is a plain NumPy integer or float."""
-        self._schema = table.schema
         numbers = {}
         for i, field in enumerate(table.schema):
             if i == 0 or not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
@@ -117,7 +117,6 @@ class Assembly:
 
     def frame(self) -> pd.DataFrame:
         """The result: a view of the arrays over the days read, with the kept columns converted."""
-        assert self._schema is not None and self._numbers is not None
         first = self._starts[0] + (self._sizes[0] - self._rows[0] if self._first_cut else 0)
         last = self._starts[-1] + self._rows[-1] if len(self._sizes) > 1 else first + self._rows[0]
         window = slice(first, last)
@@ -141,11 +140,10 @@ class Assembly:
 
     def _kept_columns(self) -> dict[str, Any]:
         """The columns not copied in place, converted (as `frame_from_tables` does) from the days' Arrow."""
-        tables = [t for t in self._kept if t is not None]
+        tables = [t for day in self._kept for t in day]
         self._kept = []
         if not tables:
             return {}
-        assert self._schema is not None
         names, metadata = tables[0].column_names[1:], self._schema.metadata
         converted = {}
         for name in names:

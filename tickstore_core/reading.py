@@ -7,10 +7,12 @@ their versions read by the engine (`tickstore_core.engine`), concurrently and th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from .assembly import Assembly
 from .engine import Engine
@@ -21,7 +23,7 @@ from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
 from .objects import cache_identity
 from .outputs import Output, check_output, to_output
-from .query import Query, check_read_columns, in_time_order, plan_query, read_day
+from .query import Query, check_read_columns, in_time_order, plan_query, read_day, trim
 from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
@@ -118,20 +120,12 @@ class ReadAPI:
         if not query.versions:
             return to_output([], output, self._engine.timestamp_column, self._engine.tz, query.columns)
         versions = query.versions
-        engine = self._engine
-        filtered = row_filter is not None
-        assembly = Assembly.plan(versions, engine.timestamp_column, engine.tz, filtered=filtered or output != "pandas")
-        if assembly is not None:  # each day copied into the result as it is read
-            engine.map(
-                lambda day: assembly.place(day, read_day(engine, query, versions[day])),
-                range(len(versions)),
-                f"{symbol} {versions[0].day}..{versions[-1].day}",
-            )
-            return assembly.frame()
+        if Assembly.applies(versions, filtered=row_filter is not None or output != "pandas"):
+            return self._assembled(query)
         tables = self._engine.map(
             lambda v: read_day(self._engine, query, v, row_filter),
             versions,
-            f"{symbol} {versions[0].day}..{versions[-1].day}",
+            _describe(query),
         )
         labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
         if not all(v.stats_known for v in versions):  # serenity's files: columns known only now, days may spill
@@ -140,6 +134,22 @@ class ReadAPI:
             if len(tables) != len(labels):
                 labels = [f"{versions[0].day}..{versions[-1].day}"]
         return to_output(tables, output, self._engine.timestamp_column, self._engine.tz, query.columns, labels)
+
+    def _assembled(self, query: Query) -> pd.DataFrame:
+        """A select's frame assembled in place (`tickstore_core.assembly`), its days read chunk by chunk."""
+        engine, versions = self._engine, query.versions
+
+        def chunks(version: Version) -> Iterator[pa.Table]:
+            for table in engine.iter_chunks(query.symbol, version, query.columns, query.start, query.end):
+                yield trim(table, query.start, query.end)
+
+        first = chunks(versions[0])
+        sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
+        assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
+        streams = [itertools.chain([sample], first), *(chunks(v) for v in versions[1:])]
+        del sample
+        engine.map(lambda day: assembly.place(day, streams[day]), range(len(versions)), _describe(query))
+        return assembly.frame()
 
     def to_dask(
         self,
@@ -434,3 +444,8 @@ _HISTORY_COLUMNS = (
     "segments",
     "metadata",
 )
+
+
+def _describe(query: Query) -> str:
+    """What a select reads, for its progress bar."""
+    return f"{query.symbol} {query.versions[0].day}..{query.versions[-1].day}"

@@ -20,6 +20,7 @@ versions record the same columns and types; other selects convert as before
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -105,12 +106,17 @@ class Assembly:
     def _plan(self, table: pa.Table) -> dict[str, np.ndarray]:
         """The arrays of the columns copied in place: those whose pandas dtype (by ``table``'s pandas
         metadata) is a plain NumPy integer or float."""
+        recorded = _numpy_types(table.schema.metadata)
         numbers = {}
         for i, field in enumerate(table.schema):
             if i == 0 or not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
                 continue
-            empty = [pa.table([table.column(i).slice(0, 0)], schema=pa.schema([field], table.schema.metadata))]
-            dtype = column_frame(empty).dtypes.iloc[0]
+            own = np.dtype(field.type.to_pandas_dtype())
+            if recorded.get(field.name, own.name) == own.name:  # as the metadata says, or what pandas makes
+                dtype: Any = own
+            else:  # another dtype (nullable, categorical...): as pandas' own conversion decides
+                empty = [pa.table([table.column(i).slice(0, 0)], schema=pa.schema([field], table.schema.metadata))]
+                dtype = column_frame(empty).dtypes.iloc[0]
             if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
                 numbers[field.name] = np.empty(len(self._times), dtype=dtype)
         return numbers
@@ -164,6 +170,15 @@ class Assembly:
         for at, missing in nulls:
             floats[at : at + len(missing)][missing] = np.nan
         return floats
+
+
+def _numpy_types(metadata: dict[bytes, bytes] | None) -> dict[str, str]:
+    """Each column's ``numpy_type`` in pyarrow's pandas metadata (``"float64"``, ``"Int64"``...), by field name."""
+    try:
+        columns = json.loads((metadata or {})[b"pandas"])["columns"]
+        return {str(c["field_name"]): str(c["numpy_type"]) for c in columns}
+    except (KeyError, ValueError, TypeError):
+        return {}
 
 
 def _copy(column: pa.ChunkedArray, target: np.ndarray) -> np.ndarray | None:

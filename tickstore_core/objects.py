@@ -4,9 +4,9 @@ The engine (:mod:`tickstore_core.engine`) reads versions whose index entry recor
 ``hdf5-arrow`` encoding through here: :func:`read_arrow` takes the cache's copy of the object, else
 a ranged read's parts (:mod:`tickstore_core.ranged`), else :func:`fetch_buffer` maps the local file
 when the backend offers one (:meth:`~tickstore_core.backend.Backend.local_path`), else fetches the
-bytes; :func:`decode_checked` finds the object (inside the HDF5 file, for the local store), checks its
-header against the index entry and decodes only the chunks and columns asked for, each part checked
-by its CRC-32 (:mod:`tickstore_core.encoding.arrow`), at once or one chunk at a time.
+bytes; then it finds the object (inside the HDF5 file, for the local store), checks its header
+against the index entry and decodes only the chunks and columns asked for, each part checked by
+its CRC-32 (:mod:`tickstore_core.encoding.arrow`), at once or one chunk at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .integrity import matches
 if TYPE_CHECKING:
     from .ranged import RangedReads
 
-__all__ = ["Decode", "cache_identity", "check_header", "decode_checked", "fetch_buffer", "read_arrow"]
+__all__ = ["Decode", "cache_identity", "check_header", "fetch_buffer", "read_arrow"]
 
 Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
 """What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
@@ -116,28 +116,6 @@ def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
             f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
             f"{backend.url} although the index references it; run `tickstore fsck`"
         ) from exc
-
-
-def decode_checked(
-    buffer: pa.Buffer,
-    symbol: str,
-    version: Version,
-    timestamp_column: str,
-    columns: Sequence[str] | None,
-    start_ns: int | None,
-    end_ns: int | None,
-) -> pa.Table:
-    """Decode a ``tickstore-arrow`` object (or the HDF5 file holding one), checked against ``version``.
-
-    Only chunks with ticks in ``[start_ns, end_ns]`` and only ``columns`` are decoded. A damaged or
-    substituted object is a :class:`CorruptObjectError` naming the version and its key.
-    """
-
-    def decode(found: ArrowObject, _: int) -> list[pa.Table]:
-        return [found.read(timestamp_column, columns, start_ns, end_ns)]
-
-    (table,) = _decoded(buffer, symbol, version, decode, 0)
-    return table
 
 
 def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int) -> Iterator[pa.Table]:

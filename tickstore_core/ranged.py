@@ -92,26 +92,6 @@ class RangedReads:
             and _share(version, columns, start_ns, end_ns) <= MAX_SHARE
         )
 
-    def read(
-        self,
-        symbol: str,
-        version: Version,
-        timestamp_column: str,
-        columns: Sequence[str] | None,
-        start_ns: int | None,
-        end_ns: int | None,
-    ) -> pa.Table:
-        """The select's part of ``version`` (as `ArrowObject.read` gives it), from the cache's entries or fetched.
-
-        Entries of the cache that fail their check are dropped and the read is made again from the backend.
-        """
-
-        def decode(found: ArrowObject, _: int) -> list[pa.Table]:
-            return [found.read(timestamp_column, columns, start_ns, end_ns)]
-
-        (table,) = self.tables(symbol, version, timestamp_column, columns, start_ns, end_ns, decode)
-        return table
-
     def tables(
         self,
         symbol: str,

@@ -443,12 +443,26 @@ class Engine:
         """A ``tickstore-arrow`` version's tables, decoding only what the select needs, at once or chunk by chunk:
         from the cache, by ranges, fetched or memory-mapped (see `tickstore_core.objects.read_arrow`)."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
-        return read_arrow(*where, symbol, version, columns, start, end, chunked=chunked)
+        try:
+            yield from read_arrow(*where, symbol, version, columns, start, end, chunked=chunked)
+        except ObjectNotFoundError as exc:
+            raise self._gone(symbol, version) from exc
+
+    def _gone(self, symbol: str, version: Version) -> TickstoreError:
+        """The error for ``version``'s missing object: pruned while it was read, or lost (fsck's business)."""
+        if self.serenity is None and self.load_index(symbol).index.version(version.day, version.version) is None:
+            return PrunedError(
+                f"{symbol} {version.day} version {version.version} was pruned while it was read; "
+                "select again (as of a later time, or of a tag)"
+            )
+        return ObjectNotFoundError(
+            f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
+            f"{self.backend.url} although the index references it; run `tickstore fsck`"
+        )
 
     def keep_written(self, key: str, payload: bytes, checksum: str | None) -> None:
-        """Put a small object this writer committed into the cache (after the write returns), so that
-        reading it back costs no request: an append's segment, which compaction reads 32 appends later.
-        (Inserted days are not: a select reads them through the cache as it reads other writers'.)"""
+        """Put an append's segment into the cache after the write, so compaction reads it back without a
+        request (inserted days are not: a select reads them through the cache as it reads others')."""
         if self.cache is not None and checksum is not None and len(payload) <= KEEP_WRITTEN:
             self.fills.put_objects(self.cache, self.backend.url, {key: payload}, checksum)
 
@@ -457,15 +471,7 @@ class Engine:
         try:
             data = self.backend.get(version.key)
         except ObjectNotFoundError as exc:
-            if self.serenity is None and self.load_index(symbol).index.version(version.day, version.version) is None:
-                raise PrunedError(
-                    f"{symbol} {version.day} version {version.version} was pruned while it was read; "
-                    "select again (as of a later time, or of a tag)"
-                ) from exc
-            raise ObjectNotFoundError(
-                f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
-                f"{self.backend.url} although the index references it; run `tickstore fsck`"
-            ) from exc
+            raise self._gone(symbol, version) from exc
         if version.checksum is not None and not matches(data, version.checksum):
             raise CorruptObjectError(
                 f"{symbol} {version.day} version {version.version}: object {version.key} in "

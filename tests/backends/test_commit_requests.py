@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import tickstore_core as ts
+from tickstore_core.errors import PrunedError
 from tickstore_core.lifecycle import COMPACT_AT
 
 DAY = dt.date(2024, 3, 4)
@@ -86,3 +87,14 @@ def test_appended_segments_are_kept_in_the_cache_for_compaction(request, tmp_pat
         assert store.history("X").kind.iloc[-1] == "compaction"
         assert calls[("get", "data")] == 0  # every segment read back from the cache
         assert store.select("X").price.tolist() == [1.0] * COMPACT_AT
+
+
+def test_a_version_pruned_while_it_is_read_is_a_pruned_error(store_location) -> None:
+    url, options = store_location()
+    with ts.open_store(url, **options) as store:
+        store.insert("X", _ticks(0, 3))
+        (first,) = store.engine.index("X")
+        store.insert("X", _ticks(0, 4), day=DAY)  # a correction: the first version is superseded
+        store.prune(symbol="X", before=pd.Timestamp.now(tz="UTC"), dry_run=False, grace=dt.timedelta(0))
+        with pytest.raises(PrunedError, match="pruned while it was read"):
+            store.engine.read_version("X", first, None)  # a reader that planned before the prune

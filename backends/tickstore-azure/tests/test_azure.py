@@ -102,6 +102,16 @@ class TestAzureBackend(BackendConformance):
 # --- URL, options and the plugin ----------------------------------------------------------------
 
 
+def test_downloads_are_read_in_the_storage_sdk_blocks_not_azure_core_4_kib(azure_store: EmulatedStore) -> None:
+    from tickstore_azure._client import READ_BLOCK
+
+    with AzureBlobBackend.from_url(azure_store.url, **azure_store.options) as backend:
+        backend.put("blocks/k", b"x" * (3 * READ_BLOCK + 5))
+        transport = backend._service._pipeline._transport  # our own transport: the SDK does not set it then
+        assert transport.connection_config.data_block_size == READ_BLOCK == 256 * 1024
+        assert backend.get("blocks/k") == b"x" * (3 * READ_BLOCK + 5)
+
+
 def test_url_is_canonical_without_credentials(azure_store: EmulatedStore) -> None:
     with AzureBlobBackend.from_url(azure_store.url + "/", **azure_store.options, retries=0) as backend:
         assert backend.url == f"{azure_store.url}?account_url={_account_url(azure_store)}"

@@ -60,6 +60,11 @@ class _Backoff(ExponentialRetry):
         return random.uniform(0, min(20.0, 2.0 ** (settings["count"] - 1)))
 
 
+READ_BLOCK = 256 * 1024
+"""Bytes read from a response at a time: the storage SDK's own default, which a transport made here
+must be given (azure-core's is 4 KiB: a 64 MB download took 220 ms instead of 154 on Azurite)."""
+
+
 def make_client(options: AzureOptions) -> tuple[BlobServiceClient, Any]:
     """The service client for the first credential found, and the credential it owns (to close), if any."""
     session = requests.Session()  # one pool, sized for the core's reader threads, shared by every request
@@ -70,7 +75,10 @@ def make_client(options: AzureOptions) -> tuple[BlobServiceClient, Any]:
     session.mount("https://", adapter)
     common: dict[str, Any] = {
         "transport": RequestsTransport(
-            session=session, connection_timeout=options.connect_timeout, read_timeout=options.read_timeout
+            session=session,
+            connection_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            connection_data_block_size=READ_BLOCK,
         ),
         "retry_policy": _Backoff(retry_total=options.retries),
         "logging_enable": False,

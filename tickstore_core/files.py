@@ -7,13 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from .encoding.arrow import ArrowObject
-from .encoding.hdf5 import payload_span
 from .engine import Engine
-from .errors import CorruptObjectError
 from .index import Version
 from .lifecycle import segment_version
-from .objects import check_header, fetch_buffer
+from .objects import checked_object, fetch_buffer
 from .query import plan_query
 
 __all__ = ["FILE_COLUMNS", "list_files"]
@@ -79,15 +76,7 @@ def _ranges(
         return found.spans(engine.timestamp_column, columns, start_ns, end_ns)
     if version.encoding not in ("arrow", "hdf5-arrow"):
         return None
-    buffer = fetch_buffer(engine.backend, symbol, version)
-    base = 0
-    if version.encoding == "hdf5-arrow":
-        span = payload_span(memoryview(buffer))
-        if span is None:
-            raise CorruptObjectError(f"{symbol} {version.day} version {version.version} ({version.key}) is damaged")
-        base, buffer = span[0], buffer.slice(*span)
-    found = ArrowObject(buffer)
-    check_header(found, version)
+    found, start = checked_object(fetch_buffer(engine.backend, symbol, version), symbol, version)
     return [
-        (base + offset, length) for offset, length in found.spans(engine.timestamp_column, columns, start_ns, end_ns)
+        (start + offset, length) for offset, length in found.spans(engine.timestamp_column, columns, start_ns, end_ns)
     ]

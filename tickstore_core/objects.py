@@ -29,7 +29,7 @@ from .integrity import matches
 if TYPE_CHECKING:
     from .ranged import RangedReads
 
-__all__ = ["Decode", "cache_identity", "check_header", "fetch_buffer", "read_arrow"]
+__all__ = ["Decode", "cache_identity", "check_header", "checked_object", "fetch_buffer", "read_arrow"]
 
 Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
 """What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
@@ -119,19 +119,29 @@ def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
 
 
 def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int) -> Iterator[pa.Table]:
-    """``decode`` of the object in ``buffer`` (inside the HDF5 file, for ``hdf5-arrow``), its header checked
-    against ``version`` first; a :class:`CorruptObjectError` names the version and its key."""
+    """``decode`` of the object in ``buffer`` (see `checked_object`); a :class:`CorruptObjectError` names the
+    version and its key."""
+    found, _ = checked_object(buffer, symbol, version)
     with _naming(symbol, version):
+        yield from decode(found, skip)
+
+
+def checked_object(buffer: pa.Buffer, symbol: str, version: Version) -> tuple[ArrowObject, int]:
+    """The ``tickstore-arrow`` object in ``buffer`` (inside the HDF5 file, for ``hdf5-arrow``), its header
+    checked against ``version``, and where it starts in ``buffer``; a :class:`CorruptObjectError` names the
+    version and its key."""
+    with _naming(symbol, version):
+        start = 0
         if version.encoding == "hdf5-arrow":
             from .encoding.hdf5 import payload_span
 
             span = payload_span(memoryview(buffer))
             if span is None or span[0] + span[1] > buffer.size:
                 raise CorruptObjectError("not an HDF5 file holding a tickstore-arrow object, or truncated")
-            buffer = buffer.slice(*span)
+            start, buffer = span[0], buffer.slice(*span)
         found = ArrowObject(buffer)
         check_header(found, version)
-        yield from decode(found, skip)
+        return found, start
 
 
 @contextlib.contextmanager

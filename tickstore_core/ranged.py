@@ -26,7 +26,7 @@ import pyarrow as pa
 from .backend import Backend
 from .cache import ObjectCache
 from .encoding.arrow import ArrowObject, header_end
-from .errors import CorruptObjectError, ObjectNotFoundError
+from .errors import CorruptObjectError
 from .fills import BackgroundFills
 from .index import Version
 from .objects import Decode, cache_identity, check_header
@@ -106,35 +106,30 @@ class RangedReads:
         """What ``decode(found, skip)`` makes of the object once the select's parts are in ``found`` (as `read`),
         after the first ``skip`` tables: all at once, or chunk by chunk (`ArrowObject.iter_read`).
 
-        Entries of the cache that fail their check are dropped and the rest is read from the backend.
+        Entries of the cache that fail their check are dropped and the rest is read from the backend. A
+        missing object is the caller's to report (`Engine` says whether it was pruned meanwhile).
         """
         identity, used = cache_identity(version), list[str]()
         done = skip
         try:
-            try:
-                found, keep = self._fetched(version, identity, timestamp_column, columns, start_ns, end_ns, used)
-                for table in decode(found, done):
-                    done += 1
-                    yield table
-                    del table  # not held while the next one is decoded
-            except CorruptObjectError:
-                if not used or self.cache is None:
-                    raise
-                for name in used:
-                    self.cache.drop_object(self.backend.url, name, checksum=identity)
-                found, keep = self._fetched(version, identity, timestamp_column, columns, start_ns, end_ns, None)
-                for table in decode(found, done):
-                    yield table
-                    del table
-            keep()
+            for cached in (used, None):  # the cache's entries and the backend, then the backend alone
+                try:
+                    found, keep = self._fetched(version, identity, timestamp_column, columns, start_ns, end_ns, cached)
+                    for table in decode(found, done):
+                        done += 1
+                        yield table
+                        del table  # not held while the next one is decoded
+                except CorruptObjectError:
+                    if cached is None or not used or self.cache is None:
+                        raise
+                    for name in used:
+                        self.cache.drop_object(self.backend.url, name, checksum=identity)
+                else:
+                    keep()
+                    return
         except CorruptObjectError as exc:
             where = f"{symbol} {version.day} version {version.version} ({version.key})"
             raise CorruptObjectError(f"{where}: {exc}") from exc
-        except ObjectNotFoundError as exc:
-            raise ObjectNotFoundError(
-                f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
-                f"{self.backend.url} although the index references it; run `tickstore fsck`"
-            ) from exc
 
     def _fetched(
         self,
@@ -161,7 +156,7 @@ class RangedReads:
             found = self.header(version)
             first = found.buffer
             wire += first.size
-            fetched[_entry(version, "head")] = first.slice(0, header_end(first.to_pybytes()[:16]))
+            fetched[_entry(version, "head")] = first.slice(0, found.header_size)
         missing = []
         for offset, length in found.spans(timestamp_column, columns, start_ns, end_ns):
             piece = self._cached(version, f"{offset}+{length}", identity, used)
@@ -187,7 +182,7 @@ class RangedReads:
         """The header of ``version``'s ``arrow`` object (where its parts lie), read from its first bytes;
         its buffer holds what the first request read, some parts perhaps."""
         first = pa.py_buffer(self.backend.get_range(version.key, 0, HEAD_BYTES))
-        end = header_end(first.to_pybytes()[:16])
+        end = header_end(first.slice(0, 16).to_pybytes())
         if end > first.size:
             rest = self.backend.get_range(version.key, first.size, end - first.size)
             first = pa.py_buffer(first.to_pybytes() + rest)

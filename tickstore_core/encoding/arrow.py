@@ -233,6 +233,8 @@ class ArrowObject:
             raise CorruptObjectError(f"not a {FORMAT} object (its first bytes are {magic!r})")
         if length > min(_MAX_HEADER, buffer.size - _PREFIX.size, self.size - _PREFIX.size):
             raise CorruptObjectError(f"the {FORMAT} object is damaged or truncated: its header runs past its end")
+        self.header_size = _PREFIX.size + length
+        """Where the header ends: the bytes before the first part."""
         text = buffer.slice(_PREFIX.size, length)
         if zlib.crc32(text) != crc:
             raise CorruptObjectError(f"the {FORMAT} object is damaged: its header fails its CRC-32")

@@ -11,11 +11,11 @@ at the end, as before.
 
 A day's place is known before it is read: every version records its rows, and only the first and
 the last day of a select can be cut by its bounds. The first day is placed against the end of its
-share (so it is read whole before it is placed) and the others against the start of theirs, so the
-days read are contiguous and the result is a view of the arrays (the unused rows of the two edge
-shares are never touched, so never resident). Used when no filter drops rows and the days'
-versions record the same columns and types; other selects convert as before
-(:func:`tickstore_core.frames.frame_from_tables`).
+share (it is read last chunk first, so each chunk's place is known when it arrives) and the others
+against the start of theirs, so the days read are contiguous and the result is a view of the
+arrays (the unused rows of the two edge shares are never touched, so never resident). Used when
+no filter drops rows and the days' versions record the same columns and types; other selects
+convert as before (:func:`tickstore_core.frames.frame_from_tables`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Assembly:
         sizes = [int(v.rows or 0) for v in versions]
         self._sizes = sizes
         self._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64).tolist()
-        self._first_cut = len(versions) > 1  # the first day goes against the end of its share, the others the start
+        self._first_cut = self.first_reversed(versions)  # the first day goes against the end of its share
         self._times = np.empty(sum(sizes), dtype=np.int64)
         self._schema: pa.Schema = sample.schema
         self._numbers = self._plan(sample)
@@ -70,19 +70,25 @@ class Assembly:
         alike = len(signatures) == 1 and None not in next(iter(signatures))
         return alike and sum(v.rows or 0 for v in versions) >= MIN_ROWS
 
+    @staticmethod
+    def first_reversed(versions: Sequence[Version]) -> bool:
+        """Whether the first day's chunks are given to :meth:`place` last first: when other days follow it."""
+        return len(versions) > 1
+
     def place(self, day: int, chunks: Iterable[pa.Table]) -> None:
-        """Copy day number ``day``'s ticks (canonical tables in time order, trimmed to the select), chunk
-        by chunk, into their place; each chunk can be dropped once this has taken the next."""
+        """Copy day number ``day``'s ticks (canonical tables, trimmed to the select), chunk by chunk, into
+        their place; each chunk can be dropped once this has taken the next. The chunks come in time
+        order, but the first day's last first when `first_reversed`: it ends where the next day starts."""
         size, at = self._sizes[day], self._starts[day]
-        if day == 0 and self._first_cut:  # its rows are known once read: it ends where the next day starts
-            chunks = list(chunks)
-            at += size - sum(t.num_rows for t in chunks)
+        backwards = day == 0 and self._first_cut
         rows = 0
         for table in chunks:
             if rows + table.num_rows > size:
                 raise CorruptObjectError(f"a day of the select holds more ticks than the {size} its index records")
-            self._place(at + rows, table, day)
+            self._place(at + size - rows - table.num_rows if backwards else at + rows, table, day)
             rows += table.num_rows
+        if backwards:
+            self._kept[day].reverse()  # the columns converted at the end, in time order
         if 0 < day < len(self._sizes) - 1 and rows != size:
             raise CorruptObjectError(f"a day of the select holds {rows} ticks where its index records {size}")
         self._rows[day] = rows

@@ -37,7 +37,6 @@ from .errors import (
     BackendError,
     CommitConflictError,
     CorruptObjectError,
-    InvalidOptionError,
     LegacyIndexWarning,
     LegacyStoreError,
     ObjectExistsError,
@@ -56,6 +55,7 @@ from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
 from .objects import cache_identity, read_arrow
+from .options import checked_number
 from .progress import progress_bar
 from .ranged import RangedReads
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
@@ -74,7 +74,6 @@ OPTIMISTIC_FOR = 60.0
 KEEP_WRITTEN = 1 << 20
 """Objects up to this size that a writer commits go into its cache (appends' segments, read back by compaction)."""
 _T = TypeVar("_T")
-_N = TypeVar("_N", int, float)
 
 Change = Callable[[SymbolIndex], "tuple[SymbolIndex | None, _T]"]
 """An index change: the new index (None: nothing to commit) and the caller's result."""
@@ -119,8 +118,8 @@ class Engine:
         self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
         self.fills = BackgroundFills()
         self.ranged = RangedReads(backend, cache, self.fills)
-        self.index_ttl = number_option("index_ttl", index_ttl, float, minimum=0) or 0.0
-        self.max_workers = number_option("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
+        self.index_ttl = checked_number("index_ttl", index_ttl, float, minimum=0) or 0.0
+        self.max_workers = checked_number("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
         self.progress = progress
         self.allow_pickle = allow_pickle
         self.summaries = SummaryShards(backend, self.layout, self.read_mutable, self.map)
@@ -418,17 +417,23 @@ class Engine:
         columns: Sequence[str] | None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        *,
+        reverse: bool = False,
+        ahead: int = 0,
     ) -> Iterator[pa.Table]:
-        """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for.
+        """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for, read as
+        `read_version` reads, so a reducer (bars) holds a chunk of ticks at a time; the caller trims the edges.
 
-        Read as `read_version` reads (cache, ranged or whole fetch, or memory map; every part checked), so
-        a reducer (bars) holds one chunk of ticks at a time, not the day; the caller trims the edges. A
-        version that cannot stream (made by appends, or in an older encoding) is one table.
+        ``reverse`` gives the last chunk first; up to ``ahead`` chunks are decoded ahead on the engine's pool.
+        A version that cannot stream (made by appends, or in an older encoding) is one table.
         """
         if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
             yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
             return
-        yield from self._arrow(symbol, version, columns, start_ns, end_ns, chunked=True)
+        pool = self.executor() if ahead > 0 else None
+        yield from self._arrow(
+            symbol, version, columns, start_ns, end_ns, chunked=True, reverse=reverse, ahead=ahead, pool=pool
+        )
 
     def _arrow(
         self,
@@ -437,14 +442,13 @@ class Engine:
         columns: Sequence[str] | None,
         start: int | None,
         end: int | None,
-        *,
-        chunked: bool,
+        **how: Any,
     ) -> Iterator[pa.Table]:
-        """A ``tickstore-arrow`` version's tables, decoding only what the select needs, at once or chunk by chunk:
-        from the cache, by ranges, fetched or memory-mapped (see `tickstore_core.objects.read_arrow`)."""
+        """A ``tickstore-arrow`` version's tables, only what the select needs, at once or chunk by chunk (``how``:
+        `tickstore_core.objects.read_arrow`'s options): from the cache, by ranges, fetched or memory-mapped."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
         try:
-            yield from read_arrow(*where, symbol, version, columns, start, end, chunked=chunked)
+            yield from read_arrow(*where, symbol, version, columns, start, end, **how)
         except ObjectNotFoundError as exc:
             raise self._gone(symbol, version) from exc
 
@@ -584,17 +588,3 @@ class Engine:
         except TickstoreError:  # planned on what may be stale: plan again on the index as it is
             return None
         return None if new_index is None else (held, new_index, result)
-
-
-def number_option(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:
-    """A numeric option (None passes), or an `InvalidOptionError` saying what is allowed."""
-    if value is None:
-        return None
-    wrong = (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
-    )
-    if wrong or value < minimum or value != value:
-        raise InvalidOptionError(
-            f"{name} must be {'an integer' if kind is int else 'a number'} >= {minimum:g}, got {value!r}"
-        )
-    return kind(value)

@@ -104,11 +104,11 @@ def read_all(engine: Engine, plan: Plan, work: Callable[[Query, Version], _T], d
     return grouped
 
 
+Parallel = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
+
+
 def with_symbol(
-    tables: list[pa.Table],
-    codes: list[int],
-    symbols: Sequence[str],
-    parallel: Callable[[Callable[[Any], Any], list[Any]], list[Any]] | None = None,
+    tables: list[pa.Table], codes: list[int], symbols: Sequence[str], parallel: Parallel | None = None
 ) -> pa.Table:
     """The tables (one per symbol, each in time order) as one table sorted stably by time, with a
     categorical ``symbol`` column second (categories: ``symbols``, in order).
@@ -116,21 +116,30 @@ def with_symbol(
     ``parallel(work, items)`` maps over the columns when reordering them (string columns are the
     slow ones: reordering them one after the other took as long as reading the day).
     """
+    table, order = merge_order(tables, codes, symbols, parallel)
+    if order is None:
+        return table
+    indices = pa.array(order)
+    return table.take(indices) if parallel is None else _take_in_parallel(table, indices, parallel)
+
+
+def merge_order(
+    tables: list[pa.Table], codes: list[int], symbols: Sequence[str], parallel: Parallel | None = None
+) -> tuple[pa.Table, np.ndarray | None]:
+    """The tables one after the other with the ``symbol`` column (see `with_symbol`), and the stable
+    time order of their rows (None when they are in order already)."""
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     sizes = [t.num_rows for t in tables]
     indices = np.repeat(np.array(codes, dtype=np.int32), sizes)
     dictionary = pa.array(list(symbols), type=pa.string())
     column = pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), dictionary)
     table = table.add_column(1, SYMBOL_COLUMN, column)
-    if len([s for s in sizes if s]) > 1:
-        times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
-        order = np.argsort(times, kind="stable")
-        if not np.array_equal(order, np.arange(len(order))):
-            indices = pa.array(order)
-            if parallel is None:
-                return table.take(indices)
-            table = _take_in_parallel(table, indices, parallel)
-    return table
+    if len([s for s in sizes if s]) <= 1:
+        return table, None
+    times = table.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    if bool((times[1:] >= times[:-1]).all()):
+        return table, None
+    return table, np.argsort(times, kind="stable")
 
 
 def _is_variable_width(kind: pa.DataType) -> bool:

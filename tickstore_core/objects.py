@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -49,6 +50,9 @@ def read_arrow(
     end_ns: int | None,
     *,
     chunked: bool = False,
+    reverse: bool = False,
+    ahead: int = 0,
+    pool: Executor | None = None,
 ) -> Iterator[pa.Table]:
     """A ``tickstore-arrow`` version's ticks (``columns``, the chunks with ticks in ``[start_ns, end_ns]``): one
     table, or one per chunk, each decoded when asked for (``chunked``). From the cache's copy of the fetched
@@ -59,11 +63,16 @@ def read_arrow(
     no whole-object checksum is computed on the way; a fetched object goes into the cache after the
     select returns (:class:`~tickstore_core.fills.BackgroundFills`), once its SHA-256 matches. A
     damaged cached copy is dropped, and what the caller does not have yet is read from the backend.
+
+    Chunk by chunk, ``reverse`` gives the last chunk first, and a ``pool`` decodes up to ``ahead``
+    chunks ahead of the caller (`ArrowObject.iter_read`).
     """
 
     def decode(found: ArrowObject, skip: int) -> Iterable[pa.Table]:
         if chunked:
-            return found.iter_read(timestamp_column, columns, start_ns, end_ns, skip)
+            return found.iter_read(
+                timestamp_column, columns, start_ns, end_ns, skip, reverse=reverse, ahead=ahead, pool=pool
+            )
         return [found.read(timestamp_column, columns, start_ns, end_ns)]
 
     identity = cache_identity(version)

@@ -28,6 +28,7 @@ __all__ = [
     "URLParts",
     "any_option",
     "check_option_names",
+    "checked_number",
     "flag_option",
     "number_option",
     "option",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 Converter = Callable[[str, Any], Any]
+_N = TypeVar("_N", int, float)
 """An option's converter: ``convert(name, value)`` returns the value as its type or raises `InvalidURLError`."""
 _KINDS = {int: "an integer", float: "a number"}
 _CONVERT = "tickstore_convert"
@@ -564,3 +566,17 @@ def flag_option(name: str, value: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise InvalidURLError(f"option {name}={value!r} must be true or false")
+
+
+def checked_number(name: str, value: Any, kind: type[_N], *, minimum: float) -> _N | None:
+    """A numeric option (None passes), or an `InvalidOptionError` saying what is allowed."""
+    if value is None:
+        return None
+    wrong = (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
+    )
+    if wrong or value < minimum or value != value:
+        raise InvalidOptionError(
+            f"{name} must be {'an integer' if kind is int else 'a number'} >= {minimum:g}, got {value!r}"
+        )
+    return kind(value)

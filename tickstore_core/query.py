@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .assembly import Assembly
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError
 from .filters import RowFilter, filter_day
@@ -24,7 +26,7 @@ from .index import SymbolIndex, Version
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
 
-__all__ = ["Query", "check_read_columns", "in_time_order", "plan_query", "read_day", "trim"]
+__all__ = ["Query", "assembled", "check_read_columns", "in_time_order", "plan_query", "read_day", "trim"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,28 @@ def read_day(engine: Engine, query: Query, version: Version, row_filter: RowFilt
     columns = row_filter.read_columns(query.columns)
     keep = functools.partial(filter_day, row_filter=row_filter, columns=query.columns, symbol=query.symbol)
     return trim(engine.read_version(query.symbol, version, columns, keep, start_ns=start, end_ns=end), start, end)
+
+
+def assembled(engine: Engine, query: Query, description: str = "select") -> pd.DataFrame:
+    """The frame of a select of ``query`` assembled in place (`tickstore_core.assembly`; check
+    `Assembly.applies` first), its days read chunk by chunk."""
+    versions = query.versions
+    # fewer days than cores: each day's next chunks are decoded ahead on the pool's idle workers
+    cores = min(engine.max_workers, os.cpu_count() or 1)
+    ahead = cores // len(versions) if len(versions) < cores else 0
+
+    def chunks(version: Version, reverse: bool = False) -> Iterator[pa.Table]:
+        span = (query.start, query.end)
+        for table in engine.iter_chunks(query.symbol, version, query.columns, *span, reverse=reverse, ahead=ahead):
+            yield trim(table, *span)
+
+    first = chunks(versions[0], reverse=Assembly.first_reversed(versions))
+    sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
+    assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
+    streams = [itertools.chain([sample], first), *(chunks(v) for v in versions[1:])]
+    del sample
+    engine.map(lambda day: assembly.place(day, streams[day]), range(len(versions)), description)
+    return assembly.frame()
 
 
 def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

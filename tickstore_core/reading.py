@@ -7,12 +7,10 @@ their versions read by the engine (`tickstore_core.engine`), concurrently and th
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from .assembly import Assembly
 from .engine import Engine
@@ -23,7 +21,7 @@ from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
 from .objects import cache_identity
 from .outputs import Output, check_output, to_output
-from .query import Query, check_read_columns, in_time_order, plan_query, read_day, trim
+from .query import Query, assembled, check_read_columns, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
@@ -121,7 +119,7 @@ class ReadAPI:
             return to_output([], output, self._engine.timestamp_column, self._engine.tz, query.columns)
         versions = query.versions
         if Assembly.applies(versions, filtered=row_filter is not None or output != "pandas"):
-            return self._assembled(query)
+            return assembled(self._engine, query, _describe(query))
         tables = self._engine.map(
             lambda v: read_day(self._engine, query, v, row_filter),
             versions,
@@ -134,22 +132,6 @@ class ReadAPI:
             if len(tables) != len(labels):
                 labels = [f"{versions[0].day}..{versions[-1].day}"]
         return to_output(tables, output, self._engine.timestamp_column, self._engine.tz, query.columns, labels)
-
-    def _assembled(self, query: Query) -> pd.DataFrame:
-        """A select's frame assembled in place (`tickstore_core.assembly`), its days read chunk by chunk."""
-        engine, versions = self._engine, query.versions
-
-        def chunks(version: Version) -> Iterator[pa.Table]:
-            for table in engine.iter_chunks(query.symbol, version, query.columns, query.start, query.end):
-                yield trim(table, query.start, query.end)
-
-        first = chunks(versions[0])
-        sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
-        assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
-        streams = [itertools.chain([sample], first), *(chunks(v) for v in versions[1:])]
-        del sample
-        engine.map(lambda day: assembly.place(day, streams[day]), range(len(versions)), _describe(query))
-        return assembly.frame()
 
     def to_dask(
         self,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import tickstore_core as ts
-from tickstore_core import assembly
+from tickstore_core import assembly, query
+from tickstore_core.encoding import arrow
 from tickstore_core.testing import make_ticks
 
 DAYS = [dt.date(2024, 3, 4) + dt.timedelta(days=i) for i in range(4)]
@@ -72,3 +74,80 @@ def test_integers_missing_on_a_day_read_as_floats_like_pandas(store_location, mo
         expected = store.select("X")
         monkeypatch.setattr(assembly, "MIN_ROWS", 0)
         pd.testing.assert_frame_equal(store.select("X"), expected)
+
+
+@pytest.fixture
+def chunked(store_location, monkeypatch):
+    """Days of 40 chunks (50 ticks each), so a select's first day streams in many pieces."""
+    monkeypatch.setattr(arrow, "CHUNK_ROWS", 50)
+    url, options = store_location()
+    store = ts.open_store(url, **options)
+    for i, day in enumerate(DAYS):
+        store.insert("X", _many(day, i))
+    yield url, options, store
+    store.close()
+
+
+def _many(day: dt.date, seed: int) -> pd.DataFrame:
+    ticks = make_ticks(day, 2000, seed=seed)
+    ticks["venue"] = pd.Categorical(np.random.default_rng(seed).choice(["X", "Y"], len(ticks)))
+    return ticks
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        ("2024-03-04 13:00", "2024-03-06 11:00"),  # the first day read last chunk first, cut inside a chunk
+        ("2024-03-05 10:00:00.123", "2024-03-05 20:00"),  # one day, cut at both ends: read in order
+        (None, None),
+    ],
+)
+def test_a_first_day_of_many_chunks_is_placed_last_chunk_first_and_equals_the_conversion(
+    chunked, monkeypatch, bounds
+) -> None:
+    _, _, store = chunked
+    monkeypatch.setattr(assembly, "MIN_ROWS", 10**12)
+    expected = store.select("X", *bounds)
+    monkeypatch.setattr(assembly, "MIN_ROWS", 0)
+    got = store.select("X", *bounds)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(got) > 500 and got.index.is_monotonic_increasing
+
+
+def test_the_first_day_is_not_decoded_whole_before_its_first_chunk_is_placed(chunked, monkeypatch) -> None:
+    url, options, _ = chunked
+    one_worker = ts.open_store(url, **{**options, "max_workers": 1})  # days read one after the other
+    decoded_at_first_place = []
+    place = assembly.Assembly._place
+
+    def tracked(self, at, table, day):
+        if day == 0 and not decoded_at_first_place:
+            decoded_at_first_place.append(arrow.counter.rows - before)
+        return place(self, at, table, day)
+
+    monkeypatch.setattr(assembly.Assembly, "_place", tracked)
+    before = arrow.counter.rows
+    try:
+        got = one_worker.select("X", "2024-03-04 13:00", "2024-03-06")
+    finally:
+        one_worker.close()
+    assert len(got) > 2000
+    assert decoded_at_first_place == [50]  # one chunk, not the day's 2000 ticks
+
+
+def test_a_select_of_one_day_decodes_its_next_chunks_on_the_pool(chunked, monkeypatch) -> None:
+    _, _, store = chunked
+    monkeypatch.setattr(query.os, "cpu_count", lambda: 4)
+    threads = set()
+    decoded = arrow.ArrowObject._decoded
+
+    def tracked(self, chunk, wanted):
+        threads.add(threading.current_thread().name)
+        return decoded(self, chunk, wanted)
+
+    monkeypatch.setattr(arrow.ArrowObject, "_decoded", tracked)
+    expected = _many(DAYS[1], 1)
+    got = store.select("X", DAYS[1], DAYS[1])
+    pd.testing.assert_frame_equal(got, expected, check_freq=False)
+    assert threading.current_thread().name in threads  # the caller decodes some chunks...
+    assert any(name.startswith("tickstore") for name in threads)  # ...and the store's pool the ones ahead

@@ -4,7 +4,9 @@ Both sides are read as of the same transaction time (``as_of=None`` is resolved 
 both, so a commit landing between the two reads cannot mix old and new). The right side's last tick
 before the range (on an earlier day, across any number of days without ticks) is carried in, so the
 first left ticks of a day see the previous day's last quote, as ``pd.merge_asof`` over the whole
-history would. The join itself is a binary search on Arrow/numpy, no pandas.
+history would. Into pandas, both sides are read as `select` reads them and joined by
+``pd.merge_asof`` (a linear merge), so the columns have the dtypes a select gives; into Arrow or
+Polars the join is a binary search on Arrow/numpy, no pandas.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .assembly import Assembly
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
+from .frames import frame_from_tables
 from .outputs import check_output, convert, empty_table
-from .query import Query, plan_query, read_day
+from .query import Query, assembled, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
 from .times import TIME_MIN, now_ns
@@ -72,13 +76,8 @@ def join_tables(left: pa.Table, right: pa.Table, tolerance: int | None) -> pa.Ta
 
     Both are sorted by their first (timestamp) column; a left row without such a right row gets nulls.
     """
-    left_times = left.column(0).combine_chunks().cast(pa.int64()).to_numpy()
-    right_times = right.column(0).combine_chunks().cast(pa.int64()).to_numpy()
-    position = np.searchsorted(right_times, left_times, side="right") - 1
-    found = position >= 0
-    if tolerance is not None and len(right_times):
-        found &= left_times - right_times[np.maximum(position, 0)] <= tolerance
-    taken = right.drop_columns([right.column_names[0]]).take(pa.array(np.maximum(position, 0), mask=~found))
+    position, found = _positions(left.column(0).combine_chunks().cast(pa.int64()).to_numpy(), right, tolerance)
+    taken = right.drop_columns([right.column_names[0]]).take(pa.array(position, mask=~found))
     joined = left
     for name, column in zip(taken.column_names, taken.columns, strict=True):
         joined = joined.append_column(pa.field(name, column.type), column)
@@ -104,18 +103,58 @@ def asof_join(
     as_of = now_ns() if as_of is None else as_of  # one transaction time for every read of the join
     left_query = plan_query(engine, left, start, end, as_of, None)
     right_query = plan_query(engine, right, start, end, as_of, on_columns)
-    jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
-    tables = engine.map(lambda job: read_day(engine, *job), jobs, f"asof_join {left} {right}")
+    description = f"asof_join {left} {right}"
     carried = carried_tick(engine, right, right_query.start, as_of, right_query.columns)
-    left_tables = tables[: len(left_query.versions)]
+    ts, tz = engine.timestamp_column, engine.tz
+    if output == "pandas" and right_query.versions and Assembly.applies(left_query.versions, filtered=False):
+        return _merged_frames(engine, left_query, right_query, carried, tolerance_ns, description)
+    jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
+    tables = engine.map(lambda job: read_day(engine, *job), jobs, description)
     right_tables = tables[len(left_query.versions) :]
     if carried is not None:
         right_tables = [carried, *right_tables]
-    ts, tz = engine.timestamp_column, engine.tz
-    left_table = _one(left_tables, ts, [f"{left} {v.day}" for v in left_query.versions])
+    left_table = _one(tables[: len(left_query.versions)], ts, [f"{left} {v.day}" for v in left_query.versions])
     right_table = _one(right_tables, ts, [f"{right} part {i}" for i in range(len(right_tables))], right_query.columns)
     right_table = _rename_clashes(right_table, left_table.column_names)
     return convert(join_tables(left_table, right_table, tolerance_ns), output, ts, tz)
+
+
+def _merged_frames(
+    engine: Engine, left: Query, right: Query, carried: pa.Table | None, tolerance: int | None, description: str
+) -> pd.DataFrame:
+    """The join into pandas: both sides read as `select` reads them (in place), the carried tick put
+    before the right side's, then ``pd.merge_asof`` (a linear merge, faster than a binary search per
+    tick), so every column has the dtype a select gives it."""
+    ts, tz = engine.timestamp_column, engine.tz
+    left_frame = assembled(engine, left, description)
+    if Assembly.applies(right.versions, filtered=False):
+        right_frame = assembled(engine, right, description)
+    else:
+        days = engine.map(lambda version: read_day(engine, right, version), right.versions, description)
+        labels = [f"{right.symbol} {v.day}" for v in right.versions]
+        right_frame = frame_from_tables(days, ts, tz, right.columns, labels)
+    if carried is not None:
+        carried_frame = frame_from_tables([carried], ts, tz).reindex(columns=right_frame.columns)  # missing: NaN
+        right_frame = pd.concat([carried_frame, right_frame])
+    clashing = {name: f"{name}{RIGHT_SUFFIX}" for name in right_frame.columns if name in left_frame.columns}
+    joined: pd.DataFrame = pd.merge_asof(
+        left_frame,
+        right_frame.rename(columns=clashing),
+        left_index=True,
+        right_index=True,
+        tolerance=None if tolerance is None else pd.Timedelta(tolerance, "ns"),
+    )
+    return joined
+
+
+def _positions(left_times: np.ndarray, right: pa.Table, tolerance: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per left time, the row of ``right`` (sorted by its first column) at or before it, and whether there is one."""
+    right_times = right.column(0).combine_chunks().cast(pa.int64()).to_numpy()
+    position = np.searchsorted(right_times, left_times, side="right") - 1
+    found = position >= 0
+    if tolerance is not None and len(right_times):
+        found &= left_times - right_times[np.maximum(position, 0)] <= tolerance
+    return np.maximum(position, 0), found
 
 
 def _one(tables: list[pa.Table], ts: str, labels: list[str], columns: Sequence[str] | None = None) -> pa.Table:
@@ -130,4 +169,4 @@ def _one(tables: list[pa.Table], ts: str, labels: list[str], columns: Sequence[s
 def _rename_clashes(right: pa.Table, left_names: Sequence[str]) -> pa.Table:
     clashing = set(left_names[1:])
     names = [right.column_names[0], *(f"{n}{RIGHT_SUFFIX}" if n in clashing else n for n in right.column_names[1:])]
-    return right.rename_columns(names)
+    return right.rename_columns(names).replace_schema_metadata(right.schema.metadata)

@@ -455,3 +455,40 @@ def test_asof_join_carries_a_quote_from_days_without_the_columns_asked_for(tmp_p
         expected = pd.merge_asof(store.select("T"), quotes[["bid", "ask"]], left_index=True, right_index=True)
         pd.testing.assert_frame_equal(joined, expected)
         assert joined.bid.iloc[0] == quotes.bid.loc["2024-03-04"].iloc[-1] and pd.isna(joined.ask.iloc[0])
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_asof_join_into_pandas_keeps_every_kind_of_right_column_as_merge_asof_does(store_location, tz):
+    """Integers (becoming floats where no quote precedes), strings, categoricals, booleans, nullable
+    integers and a column clashing with the left's, each with the dtype the right symbol's select gives."""
+    url, options = store_location()
+    with open_store(url, tz=tz, **options) as store:
+        for i, day in enumerate(DAYS[:3]):
+            store.insert("T", make_ticks(day, 400, seed=i))
+            quotes = _quotes(day, 300, seed=10 + i)
+            rng = np.random.default_rng(i)
+            quotes["level"] = rng.integers(1, 10, len(quotes)).astype("int64")
+            quotes["venue"] = pd.array(rng.choice(["X", "YY"], len(quotes)), dtype="str")
+            quotes["kind"] = pd.Categorical(rng.choice(["a", "b"], len(quotes)))
+            quotes["firm"] = rng.random(len(quotes)) < 0.5
+            quotes["depth"] = pd.array(rng.integers(0, 5, len(quotes)), dtype="Int64")
+            store.insert("Q", quotes.iloc[40:] if i == 0 else quotes)  # the first trades precede every quote
+        start, end = f"{DAYS[0]} 00:00", f"{DAYS[2]} 15:00"
+        trades, quotes = store.select("T", start, end), store.select("Q", None, end)
+        for tolerance in (None, "10min"):
+            joined = store.asof_join("T", "Q", start, end, tolerance=tolerance)
+            expected = pd.merge_asof(
+                trades,
+                quotes.rename(columns={"size": "size_right"}),
+                left_index=True,
+                right_index=True,
+                tolerance=None if tolerance is None else pd.Timedelta(tolerance),
+            )
+            pd.testing.assert_frame_equal(joined, expected)
+            assert joined.level.isna().any() and joined.dtypes["level"] == np.float64
+            arrow_joined = store.asof_join("T", "Q", start, end, tolerance=tolerance, output="arrow")
+            assert arrow_joined.num_rows == len(joined)
+            np.testing.assert_array_equal(arrow_joined.column("bid").to_numpy(zero_copy_only=False), joined.bid)
+        inside = store.asof_join("T", "Q", f"{DAYS[1]} 01:00", f"{DAYS[1]} 02:00", on_columns=["level"])
+        assert inside.level.dtype == np.int64 and len(inside)  # a quote precedes every trade: no missing
+        inside.loc[inside.index[0], "level"] = -1  # the caller's own memory

@@ -261,8 +261,8 @@ def test_bars_spanning_chunks_equal_resample_ohlc_and_decode_one_chunk_at_a_time
         since[0] = arrow.counter.rows
         return reduce(table, *args)
 
-    def tracked(self: Engine, *args: Any) -> Any:
-        for table in iter_chunks(self, *args):
+    def tracked(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        for table in iter_chunks(self, *args, **kwargs):
             handed_out.append(weakref.ref(table))
             yield table
             del table

@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 Converter = Callable[[str, Any], Any]
-_N = TypeVar("_N", int, float)
 """An option's converter: ``convert(name, value)`` returns the value as its type or raises `InvalidURLError`."""
+_N = TypeVar("_N", int, float)
 _KINDS = {int: "an integer", float: "a number"}
 _CONVERT = "tickstore_convert"
 _SECRET = "tickstore_secret"

@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -251,3 +254,33 @@ def test_bars_from_a_cached_copy_damaged_midway_read_the_rest_from_the_backend(r
         calls.clear()
         pd.testing.assert_frame_equal(store.bars("X", freq="1h"), expected)  # repaired: from the cache
         assert calls["get"] == 0
+
+
+def test_parts_encoded_at_once_on_the_encoder_threads_give_the_bytes_one_thread_gives(monkeypatch):
+    table = ticks_to_table(make_ticks(dt.date(2024, 3, 4), 5000, seed=3), "time")
+    encoded_by: set[str] = set()
+    part = arrow._part
+
+    def tracked(*args: Any) -> Any:
+        encoded_by.add(threading.current_thread().name)
+        return part(*args)
+
+    monkeypatch.setattr(arrow, "_part", tracked)
+    many = encode_arrow(table, dictionaries=True, chunk_rows=300)
+    assert any(name.startswith("tickstore-encode") for name in encoded_by)
+    with ThreadPoolExecutor(1) as one:
+        monkeypatch.setattr(arrow, "_encoder", lambda: one)
+        assert encode_arrow(table, dictionaries=True, chunk_rows=300) == many
+    assert ArrowObject(pa.py_buffer(many)).read("time").equals(table)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # Python 3.12+
+def test_a_forked_child_encodes_with_threads_of_its_own():
+    encode_arrow(ticks_to_table(make_ticks(dt.date(2024, 3, 4), 900, seed=1), "time"), chunk_rows=100)  # started
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:  # in the child the parent's encoder threads do not exist
+        assert pool.apply_async(_encode_in_child).get(timeout=30) > 0
+
+
+def _encode_in_child() -> int:
+    return len(encode_arrow(ticks_to_table(make_ticks(dt.date(2024, 3, 4), 900, seed=2), "time"), chunk_rows=100))

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,20 +117,29 @@ def encode_arrow(
         raise InvalidTicksError("the table to encode must start with the timestamp column")
     if len(set(table.column_names)) != table.num_columns:
         raise InvalidTicksError(f"duplicate column names: {table.column_names}")
-    options = pa.ipc.IpcWriteOptions(compression=compression)
+    options = pa.ipc.IpcWriteOptions(compression=compression, use_threads=False)
     chunk_rows = chunk_rows or CHUNK_ROWS  # read when called, so tests may use small chunks
     times = table.column(0).cast(pa.int64()) if table.num_rows else None
+    fields = [field.remove_metadata() for field in table.schema]
+    starts = list(range(0, table.num_rows, chunk_rows)) if table.num_rows else [0]
+    pieces = [table.slice(start, chunk_rows) for start in starts]
+
+    def encoded(job: tuple[int, int]) -> tuple[pa.Buffer, str | None, int]:
+        body, transform = _part(fields[job[1]], pieces[job[0]].column(job[1]), options, dictionaries)
+        return body, transform, zlib.crc32(body)
+
+    jobs = [(c, i) for c in range(len(pieces)) for i in range(len(fields))]
+    done = iter(_encoder().map(encoded, jobs) if len(jobs) > len(fields) else map(encoded, jobs))
     parts: list[pa.Buffer] = []
     chunks: list[dict[str, Any]] = []
     offset = 0
-    for start in range(0, table.num_rows, chunk_rows) if table.num_rows else [0]:
-        piece = table.slice(start, chunk_rows)
+    for start, piece in zip(starts, pieces, strict=True):
         entry: dict[str, Any] = {"rows": piece.num_rows, "parts": []}
         if times is not None:
             entry["min"], entry["max"] = times[start].as_py(), times[start + piece.num_rows - 1].as_py()
-        for i, field in enumerate(piece.schema):
-            body, transform = _part(field.remove_metadata(), piece.column(i), options, dictionaries)
-            entry["parts"].append([offset, body.size, zlib.crc32(body), *([transform] if transform else [])])
+        for _ in fields:
+            body, transform, crc = next(done)
+            entry["parts"].append([offset, body.size, crc, *([transform] if transform else [])])
             parts.append(body)
             offset += body.size
         chunks.append(entry)
@@ -149,6 +160,29 @@ def encode_arrow(
     if len(text) + _PREFIX.size != base:  # the offsets grew the header: shift once more, to a fixed point
         return _relocate(header, parts, base)
     return b"".join([_PREFIX.pack(MAGIC, len(text), zlib.crc32(text)), text, *parts])
+
+
+_ENCODER: ThreadPoolExecutor | None = None
+_ENCODER_LOCK = threading.Lock()
+
+
+def _encoder() -> ThreadPoolExecutor:
+    """The threads that encode a day's parts at once (compression releases the GIL), one per core,
+    shared by every store of the process and started on first use (again in a forked child, which
+    has none of its parent's threads)."""
+    global _ENCODER
+    with _ENCODER_LOCK:
+        if _ENCODER is None:
+            _ENCODER = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="tickstore-encode")
+        return _ENCODER
+
+
+def _forget_encoder() -> None:
+    global _ENCODER, _ENCODER_LOCK
+    _ENCODER, _ENCODER_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_encoder)
 
 
 def _relocate(header: dict[str, Any], parts: list[pa.Buffer], base: int) -> bytes:

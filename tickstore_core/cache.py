@@ -358,6 +358,11 @@ class ObjectCache:
                 return pa.memory_map(name, "r").read_buffer()
             return pa.py_buffer(handle.read())
 
+    @_tolerant(writes=False, default=False)
+    def has_object(self, namespace: str, key: str, *, checksum: str) -> bool:
+        """Whether :meth:`get_object` would find the object (not counted as a hit or a miss)."""
+        return _key(namespace, key, checksum, raw=True) in self._live()
+
     @_tolerant(writes=False)
     def drop_object(self, namespace: str, key: str, *, checksum: str) -> None:
         """Drop a damaged entry of :meth:`get_object` (counted as dropped and as a miss)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import threading
 import time
@@ -120,6 +121,8 @@ class Engine:
         self.ranged = RangedReads(backend, cache, self.fills)
         self.index_ttl = checked_number("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = checked_number("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
+        self.decoding_slots = 2 * (os.cpu_count() or 1)  # objects decoded at once: bound by the CPU, not I/O
+        self.decoding = threading.BoundedSemaphore(self.decoding_slots)
         self.progress = progress
         self.allow_pickle = allow_pickle
         self.summaries = SummaryShards(backend, self.layout, self.read_mutable, self.map)
@@ -128,6 +131,7 @@ class Engine:
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
         self._segment_pool: ThreadPoolExecutor | None = None
+        self._cpu_pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._exists = False
         manifest = self._read_manifest()
@@ -211,19 +215,24 @@ class Engine:
             )
         self.check_layout()
 
-    def executor(self) -> ThreadPoolExecutor:
-        """The engine's thread pool, started on first use (for readers that stream, such as SQL)."""
+    def executor(self, cpu: bool = False) -> ThreadPoolExecutor:
+        """The engine's thread pool, started on first use; ``cpu``: the one for decoding what is at hand, of two
+        threads a core, so that few threads (and their allocator arenas) decode, however many fetch."""
         with self._lock:
             self.check_open()
+            if cpu and self.max_workers > self.decoding_slots:
+                if self._cpu_pool is None:
+                    self._cpu_pool = ThreadPoolExecutor(self.decoding_slots, thread_name_prefix="tickstore-cpu")
+                return self._cpu_pool
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
             return self._pool
 
-    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str) -> list[_T]:
-        """``work`` over ``items`` on the engine's thread pool, in order, with a progress bar."""
+    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str, cpu: bool = False) -> list[_T]:
+        """``work`` over ``items`` on the engine's thread pool (``cpu``: see `executor`), in order, with progress."""
         if len(items) <= 1:
             return [work(item) for item in items]
-        pool = self.executor()
+        pool = self.executor(cpu)
         futures = [pool.submit(work, item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
         results = []
@@ -246,7 +255,8 @@ class Engine:
             if self._closed:
                 return False
             self._closed = True
-            pools, self._pool, self._segment_pool = (self._pool, self._segment_pool), None, None
+            pools = (self._pool, self._segment_pool, self._cpu_pool)
+            self._pool = self._segment_pool = self._cpu_pool = None
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -430,7 +440,7 @@ class Engine:
         if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
             yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
             return
-        pool = self.executor() if ahead > 0 else None
+        pool = self.executor(cpu=True) if ahead > 0 else None
         yield from self._arrow(
             symbol, version, columns, start_ns, end_ns, chunked=True, reverse=reverse, ahead=ahead, pool=pool
         )
@@ -448,7 +458,7 @@ class Engine:
         `tickstore_core.objects.read_arrow`'s options): from the cache, by ranges, fetched or memory-mapped."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
         try:
-            yield from read_arrow(*where, symbol, version, columns, start, end, **how)
+            yield from read_arrow(*where, symbol, version, columns, start, end, decoding=self.decoding, **how)
         except ObjectNotFoundError as exc:
             raise self._gone(symbol, version) from exc
 

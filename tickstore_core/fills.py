@@ -26,22 +26,35 @@ __all__ = ["BackgroundFills"]
 log = logging.getLogger("tickstore")
 
 
+PENDING_BYTES = 64 << 20
+"""Bytes of fills that may wait for the fill thread; beyond them a fill is written by the reader that
+fetched it, so a cold select of many days does not hold every day's fetched bytes until the end."""
+
+
 class BackgroundFills:
     """Pending cache writes by object key, run in submission order on one thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, Future[None]] = {}
+        self._pending_bytes = 0
         self._executor: ThreadPoolExecutor | None = None
 
-    def submit(self, key: str, fill: Callable[[], None]) -> None:
-        """Run ``fill`` later (``key`` names it in the log if it fails)."""
+    def submit(self, key: str, fill: Callable[[], None], size: int = 0) -> None:
+        """Run ``fill`` later (``key`` names it in the log if it fails), or now, in the calling thread,
+        when ``size`` more bytes would make more than :data:`PENDING_BYTES` wait."""
         with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tickstore-cache-fill")
-            future = self._executor.submit(self._run, key, fill)
-            self._pending[key] = future
-        future.add_done_callback(lambda done: self._forget(key, done))
+            inline = self._pending_bytes and self._pending_bytes + size > PENDING_BYTES
+            if not inline:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="tickstore-cache-fill")
+                future = self._executor.submit(self._run, key, fill)
+                self._pending[key] = future
+                self._pending_bytes += size
+        if inline:
+            self._run(key, fill)
+            return
+        future.add_done_callback(lambda done: self._forget(key, done, size))
 
     def put_objects(
         self,
@@ -64,10 +77,11 @@ class BackgroundFills:
             finally:
                 cache.release_connection()  # the fill thread leaves no database connection open
 
-        self.submit(next(iter(objects)), fill)
+        self.submit(next(iter(objects)), fill, sum(len(memoryview(data)) for data in objects.values()))
 
-    def _forget(self, key: str, done: Future[None]) -> None:
+    def _forget(self, key: str, done: Future[None], size: int) -> None:
         with self._lock:
+            self._pending_bytes -= size
             if self._pending.get(key) is done:
                 del self._pending[key]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from .ranged import RangedReads
 
 __all__ = ["Decode", "cache_identity", "check_header", "checked_object", "fetch_buffer", "read_arrow"]
+
+PERMIT_WAIT = 5.0
+"""Seconds a read waits for a decoding permit before it decodes without one: a permit held by a read
+its caller abandoned (kept alive by a traceback, say) slows reads down but never stops them."""
 
 Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
 """What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
@@ -53,6 +58,7 @@ def read_arrow(
     reverse: bool = False,
     ahead: int = 0,
     pool: Executor | None = None,
+    decoding: threading.Semaphore | None = None,
 ) -> Iterator[pa.Table]:
     """A ``tickstore-arrow`` version's ticks (``columns``, the chunks with ticks in ``[start_ns, end_ns]``): one
     table, or one per chunk, each decoded when asked for (``chunked``). From the cache's copy of the fetched
@@ -65,15 +71,23 @@ def read_arrow(
     damaged cached copy is dropped, and what the caller does not have yet is read from the backend.
 
     Chunk by chunk, ``reverse`` gives the last chunk first, and a ``pool`` decodes up to ``ahead``
-    chunks ahead of the caller (`ArrowObject.iter_read`).
+    chunks ahead of the caller (`ArrowObject.iter_read`). Decoding holds one of the ``decoding``
+    permits from its first chunk to its last: however many objects are fetched at once, only so many
+    are decoded at once (and hold their bytes and decoded chunks), as decoding is bound by the CPU.
     """
 
-    def decode(found: ArrowObject, skip: int) -> Iterable[pa.Table]:
-        if chunked:
-            return found.iter_read(
-                timestamp_column, columns, start_ns, end_ns, skip, reverse=reverse, ahead=ahead, pool=pool
-            )
-        return [found.read(timestamp_column, columns, start_ns, end_ns)]
+    def decode(found: ArrowObject, skip: int) -> Iterator[pa.Table]:
+        permitted = decoding is not None and decoding.acquire(timeout=PERMIT_WAIT)
+        try:
+            if chunked:
+                yield from found.iter_read(
+                    timestamp_column, columns, start_ns, end_ns, skip, reverse=reverse, ahead=ahead, pool=pool
+                )
+            else:
+                yield found.read(timestamp_column, columns, start_ns, end_ns)
+        finally:
+            if permitted and decoding is not None:
+                decoding.release()
 
     identity = cache_identity(version)
     ranged = ranges.worth(version, columns, start_ns, end_ns)

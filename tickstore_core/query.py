@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +23,7 @@ from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError
 from .filters import RowFilter, filter_day
 from .index import SymbolIndex, Version
+from .objects import cache_identity
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
 
@@ -142,7 +143,7 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
     cores = min(engine.max_workers, os.cpu_count() or 1)
     ahead = cores // len(versions) if len(versions) < cores else 0
 
-    def chunks(version: Version, reverse: bool = False) -> Iterator[pa.Table]:
+    def chunks(version: Version, reverse: bool = False) -> Generator[pa.Table, None, None]:
         span = (query.start, query.end)
         for table in engine.iter_chunks(query.symbol, version, query.columns, *span, reverse=reverse, ahead=ahead):
             yield trim(table, *span)
@@ -150,10 +151,27 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
     first = chunks(versions[0], reverse=Assembly.first_reversed(versions))
     sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
     assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
-    streams = [itertools.chain([sample], first), *(chunks(v) for v in versions[1:])]
+    reads = [first, *(chunks(v) for v in versions[1:])]
+    streams = [itertools.chain([sample], first), *reads[1:]]
     del sample
-    engine.map(lambda day: assembly.place(day, streams[day]), range(len(versions)), description)
+
+    def place(day: int) -> None:
+        try:
+            assembly.place(day, streams[day])
+        finally:
+            reads[day].close()  # a read given up on (an error) returns its decoding permit now
+
+    engine.map(place, range(len(versions)), description, cpu=_at_hand(engine, versions))
     return assembly.frame()
+
+
+def _at_hand(engine: Engine, versions: Sequence[Version]) -> bool:
+    """Whether every version's object is local (a local store, or whole in the cache): reading them is
+    decoding, bound by the CPU, so they go to the engine's smaller pool."""
+    if engine.backend.is_local:
+        return True
+    cache, url = engine.cache, engine.backend.url
+    return cache is not None and all(cache.has_object(url, v.key, checksum=cache_identity(v)) for v in versions)
 
 
 def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

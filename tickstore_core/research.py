@@ -101,8 +101,8 @@ class ResearchAPI:
 
         Each day is read (only ``price`` and ``size``) on the store's pool one chunk of 65,536
         ticks at a time: a chunk is reduced to bars and dropped before the next is decoded, so at
-        most ``max_workers`` chunks of ticks are in memory at once, besides the bars (a whole day
-        for a day made by appends and not yet compacted, or written by tickstore 0.1).
+        most two chunks of ticks per core are in memory at once, besides the bars (a whole day for
+        a day made by appends and not yet compacted, or written by tickstore 0.1).
 
         Parameters
         ----------

@@ -38,6 +38,7 @@ import pyarrow.ipc
 from .backend import Backend
 from .errors import BackendError, CacheWarning, ConfigError, ObjectNotFoundError, OfflineError, OfflineWarning
 from .integrity import checksum, matches
+from .mapped import map_file
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -355,7 +356,7 @@ class ObjectCache:
         with handle:
             name = getattr(handle, "name", None)
             if isinstance(name, str) and os.path.isfile(name):
-                return pa.memory_map(name, "r").read_buffer()
+                return map_file(name)
             return pa.py_buffer(handle.read())
 
     @_tolerant(writes=False, default=False)

@@ -27,6 +27,7 @@ from .errors import CorruptObjectError, ObjectNotFoundError
 from .fills import BackgroundFills
 from .index import Version
 from .integrity import matches
+from .mapped import map_file
 
 if TYPE_CHECKING:
     from .ranged import RangedReads
@@ -129,7 +130,7 @@ def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
     path = backend.local_path(version.key)
     if path is not None:
         try:
-            return pa.memory_map(path, "r").read_buffer()
+            return map_file(path)
         except (OSError, pa.ArrowException):
             pass  # missing or unreadable: the backend's get says so in its own words
     try:

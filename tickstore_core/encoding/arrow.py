@@ -41,6 +41,7 @@ import pyarrow.ipc
 
 from ..ahead import in_order
 from ..errors import CorruptObjectError, InvalidTicksError
+from ..mapped import give_back
 
 __all__ = [
     "CHUNK_ROWS",
@@ -313,6 +314,7 @@ class ArrowObject:
         """
         wanted, chunks, empty = self._plan(timestamp_column, columns, start_ns, end_ns)
         table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted) for chunk in chunks])
+        self._give_back(chunks)
         return table.slice(0, 0) if empty else table
 
     def iter_read(
@@ -338,9 +340,18 @@ class ArrowObject:
 
         def decoded(chunk: dict[str, Any]) -> pa.Table:
             table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
+            self._give_back([chunk])
             return table.slice(0, 0) if empty else table
 
         yield from in_order(ordered[skip:], decoded, pool, ahead)
+
+    def _give_back(self, chunks: list[dict[str, Any]]) -> None:
+        """The pages of these decoded chunks' parts, if the object lies in a mapped file
+        (:func:`tickstore_core.mapped.give_back`): the decoded arrays hold what they need."""
+        parts = [part for chunk in chunks for part in chunk["parts"]]
+        first, last = min(int(p[0]) for p in parts), max(int(p[0]) + int(p[1]) for p in parts)
+        if 0 <= first < last <= self.buffer.size:
+            give_back(self.buffer, first, last - first)
 
     def _decoded(self, chunk: dict[str, Any], wanted: list[int]) -> list[pa.Array]:
         """The wanted columns of one chunk, each part checked."""

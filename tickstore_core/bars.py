@@ -15,6 +15,7 @@ unless ``fill="ffill"``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -282,9 +283,11 @@ def bars(
 
     def one_day(query: Query, version: Version) -> pa.Table:
         day_start, parts = day_start_ns(version.day, tz), []
-        for chunk in engine.iter_chunks(query.symbol, version, needed, query.start, query.end):
-            parts.append(partial_bars(trim(chunk, query.start, query.end), day_start, freq_ns, price, size))
-            del chunk  # dropped before the next chunk is decoded
+        # closed on an error too, so the read returns its decoding permit at once, not when the traceback goes
+        with contextlib.closing(engine.iter_chunks(query.symbol, version, needed, query.start, query.end)) as chunks:
+            for chunk in chunks:
+                parts.append(partial_bars(trim(chunk, query.start, query.end), day_start, freq_ns, price, size))
+                del chunk  # dropped before the next chunk is decoded
         return finished(merge_partials(parts), ts, size)
 
     per_day = read_all(engine, plan, one_day, f"bars of {len(wanted)} symbol{'s' * (len(wanted) > 1)}")

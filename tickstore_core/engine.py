@@ -23,7 +23,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -430,7 +430,7 @@ class Engine:
         *,
         reverse: bool = False,
         ahead: int = 0,
-    ) -> Iterator[pa.Table]:
+    ) -> Generator[pa.Table, None, None]:
         """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for, read as
         `read_version` reads, so a reducer (bars) holds a chunk of ticks at a time; the caller trims the edges.
 

@@ -6,6 +6,7 @@ Reading the planned versions, and trimming them to the bounds, is the engine's a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -149,19 +150,24 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
             yield trim(table, *span)
 
     first = chunks(versions[0], reverse=Assembly.first_reversed(versions))
-    sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
-    assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
     reads = [first, *(chunks(v) for v in versions[1:])]
-    streams = [itertools.chain([sample], first), *reads[1:]]
-    del sample
+    try:
+        sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
+        assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
+        streams = [itertools.chain([sample], first), *reads[1:]]
+        del sample
 
-    def place(day: int) -> None:
-        try:
-            assembly.place(day, streams[day])
-        finally:
-            reads[day].close()  # a read given up on (an error) returns its decoding permit now
+        def place(day: int) -> None:
+            try:
+                assembly.place(day, streams[day])
+            finally:
+                reads[day].close()  # a read given up on (an error) returns its decoding permit now
 
-    engine.map(place, range(len(versions)), description, cpu=_at_hand(engine, versions))
+        engine.map(place, range(len(versions)), description, cpu=_at_hand(engine, versions))
+    finally:
+        for read in reads:  # those not started, or given up on before they were placed
+            with contextlib.suppress(ValueError):  # one still running on a worker closes itself
+                read.close()
     return assembly.frame()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 import tickstore_core as ts
 from tickstore_core import assembly, query
+from tickstore_core import bars as bars_module
 from tickstore_core.encoding import arrow
 from tickstore_core.testing import make_ticks
 
@@ -151,3 +153,39 @@ def test_a_select_of_one_day_decodes_its_next_chunks_on_the_pool(chunked, monkey
     pd.testing.assert_frame_equal(got, expected, check_freq=False)
     assert threading.current_thread().name in threads  # the caller decodes some chunks...
     assert any(name.startswith("tickstore") for name in threads)  # ...and the store's pool the ones ahead
+
+
+def test_a_read_that_fails_half_way_returns_its_decoding_permit_at_once(chunked, monkeypatch) -> None:
+    """Even while the caller keeps the error (and its traceback) alive, as a notebook keeps the last one."""
+    _, _, store = chunked
+    engine = store.engine
+    place = assembly.Assembly._place
+    calls = []
+
+    def failing(self, at, table, day):
+        calls.append(day)
+        if len(calls) == 3:
+            raise RuntimeError("placing failed")
+        return place(self, at, table, day)
+
+    monkeypatch.setattr(assembly.Assembly, "_place", failing)
+    with pytest.raises(RuntimeError, match="placing failed") as failed:
+        store.select("X", "2024-03-04 13:00", "2024-03-06")
+    assert failed.value.__traceback__ is not None  # kept
+    assert _permits_back(engine)  # once the other days' reads, still running, end
+
+    def failing_bars(*args, **kwargs):
+        raise RuntimeError("reducing failed")
+
+    monkeypatch.setattr(bars_module, "partial_bars", failing_bars)
+    with pytest.raises(RuntimeError, match="reducing failed") as failed_bars:
+        store.bars("X", "2024-03-04", "2024-03-06", "1h")
+    assert failed_bars.value.__traceback__ is not None
+    assert _permits_back(engine)
+
+
+def _permits_back(engine) -> bool:
+    deadline = time.monotonic() + 3  # well below the 5 s after which a read would go on without a permit
+    while engine.decoding._value != engine.decoding_slots and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return engine.decoding._value == engine.decoding_slots

@@ -27,9 +27,10 @@ DAY1 = pd.date_range("2024-01-02 10:00", periods=2, freq="h", tz="UTC")
 DAY2 = DAY1 + pd.Timedelta(days=1)
 MANY = [f"c{i}" for i in range(200)]  # more than 127 categories: int16 codes
 
+STRINGS = str(pd.Series(["a"]).dtype)  # what this pandas makes of strings: "str" in pandas 3, "object" in 2.2
 PROMOTABLE = {
-    "categorical to string": (pd.Categorical(["a", "b"]), ["c", "d"], "str", ["a", "b", "c", "d"]),
-    "string to categorical": (["c", "d"], pd.Categorical(["a", "b"]), "str", ["c", "d", "a", "b"]),
+    "categorical to string": (pd.Categorical(["a", "b"]), ["c", "d"], STRINGS, ["a", "b", "c", "d"]),
+    "string to categorical": (["c", "d"], pd.Categorical(["a", "b"]), STRINGS, ["c", "d", "a", "b"]),
     "categorical, more categories": (
         pd.Categorical(["a", "b"]),
         pd.Categorical(["c7", "c150"], categories=MANY),

@@ -116,16 +116,14 @@ def with_symbol(
     ``parallel(work, items)`` maps over the columns when reordering them (string columns are the
     slow ones: reordering them one after the other took as long as reading the day).
     """
-    table, order = merge_order(tables, codes, symbols, parallel)
+    table, order = merge_order(tables, codes, symbols)
     if order is None:
         return table
     indices = pa.array(order)
     return table.take(indices) if parallel is None else _take_in_parallel(table, indices, parallel)
 
 
-def merge_order(
-    tables: list[pa.Table], codes: list[int], symbols: Sequence[str], parallel: Parallel | None = None
-) -> tuple[pa.Table, np.ndarray | None]:
+def merge_order(tables: list[pa.Table], codes: list[int], symbols: Sequence[str]) -> tuple[pa.Table, np.ndarray | None]:
     """The tables one after the other with the ``symbol`` column (see `with_symbol`), and the stable
     time order of their rows (None when they are in order already)."""
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")

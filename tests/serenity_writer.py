@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -225,16 +226,21 @@ def serenity_select(
         return pd.DataFrame()
     data = frame.loc[symbol]
     dates = data.index.get_level_values("date")
-    starts = pd.to_datetime(data["start_time"])
-    ends = pd.to_datetime(data["end_time"])
+    starts, ends, when = _micros(data["start_time"]), _micros(data["end_time"]), np.datetime64(as_of, "us")
     first, last = pd.Timestamp(start.date()), pd.Timestamp(end.date())
-    mask = (dates >= first) & (dates <= last) & (starts <= as_of) & (ends >= as_of)
+    mask = (dates >= first) & (dates <= last) & (starts <= when) & (ends >= when)
     frames = [read(str(path).split("/", 1)[1] if ":" in str(path) else str(path)) for path in data[mask]["path"]]
     if not frames:
         return pd.DataFrame()
     ticks = pd.concat(frames)
     times = ticks.index
     return ticks.loc[(times >= start) & (times <= end)].sort_index(kind="stable")
+
+
+def _micros(times: pd.Series) -> np.ndarray:
+    """Validity times as microseconds: the sentinels (``START_AS_OF``, ``LATEST_AS_OF``) lie just outside
+    what nanoseconds hold, which pandas 2.2's ``to_datetime`` refuses."""
+    return np.array(times.tolist(), dtype="datetime64[us]")
 
 
 def read_local(root: Path) -> Any:

@@ -128,6 +128,44 @@ def test_a_replace_rebuilds_only_touched_days_yet_equals_an_index_built_from_scr
     assert SymbolIndex.from_bytes(index.to_bytes(), where="test") == index
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 400),
+            st.integers(0, 3),
+            st.booleans(),
+            st.sampled_from([None, "arrow", "hdf5-arrow"]),
+            st.sampled_from(["insert", "append", "drop day", "seal"]),
+        ),
+        max_size=60,
+    )
+)
+def test_an_index_written_after_many_commits_is_byte_for_byte_one_written_from_scratch(changes):
+    """`to_bytes` reuses the text of every month a commit did not touch; what it writes must not differ."""
+    base = dt.date(2023, 11, 20)  # the days span December and a new year
+    index = SymbolIndex("S")
+    for step, (day_number, number, ended, encoding, action) in enumerate(changes):
+        day = base + dt.timedelta(day_number)
+        if action == "drop day":
+            index = index.replace([], dropped=index.held_on(day))
+        else:
+            version = dataclasses.replace(
+                _new(day),
+                version=number,
+                start_time=TIME_MIN,
+                end_time=5 if ended else TIME_MAX,
+                encoding=encoding,
+                kind="append" if action == "append" else None,
+            )
+            index = index.replace([version], dropped=[v for v in index.held_on(day) if v.version > number][:1])
+        if action == "seal" and len(index.held) > len(index.days()):
+            index, _ = index.seal(f"chunk-{step}")
+        scratch = SymbolIndex("S", index.held, chunks=index.chunks)
+        assert index.to_bytes() == scratch.to_bytes()
+        assert index.needs_seal == scratch.needs_seal
+        assert index.days() == scratch.days()
+
+
 def test_index_round_trips_through_json_and_rejects_garbage():
     index, _ = _insert(SymbolIndex("S"), 1_000)
     index, _ = _insert(index, 2_000, DAY + dt.timedelta(3))

@@ -81,7 +81,8 @@ class IfMatch:
 PutMode: TypeAlias = Literal["overwrite", "create"] | IfMatch
 """``"overwrite"`` always writes; ``"create"`` fails if the key exists; ``IfMatch`` is a CAS."""
 
-_KEY_RE = re.compile(r"[A-Za-z0-9._\-+=@^~#!]+(/[A-Za-z0-9._\-+=@^~#!]+)*")
+_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._\-+=@^~#!]+"  # no "." or ".." segment
+_KEY_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 MAX_KEY_LENGTH = 1000
 
 
@@ -116,12 +117,8 @@ def check_key(key: str) -> str:
     Traceback (most recent call last):
     tickstore_core.errors.InvalidKeyError: invalid object key '../etc/passwd': use relative '/'-separated names ...
     """
-    if (
-        not isinstance(key, str)
-        or len(key) > MAX_KEY_LENGTH
-        or not _KEY_RE.fullmatch(key)
-        or any(part in (".", "..") for part in key.split("/"))
-    ):
+    # one regular expression, "." and ".." segments included: a listing checks every key it yields
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not _KEY_RE.fullmatch(key):
         raise InvalidKeyError(
             f"invalid object key {key!r}: use relative '/'-separated names of letters, digits "
             "and ._-+=@^~#!, without '.' or '..' segments"

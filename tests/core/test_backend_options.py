@@ -96,3 +96,31 @@ def test_the_plugin_author_api_lists_only_names_it_has():
     assert {"Backend", "BackendOptions", "BackendSpec", "check_key", "hookimpl", "StorageError"} <= set(
         plugin_api.__all__
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "valid"),
+    [
+        ("a/b", True),
+        (".a", True),
+        ("..a", True),
+        ("a..", True),
+        ("...", True),
+        ("a/.../b", True),
+        (".", False),
+        ("..", False),
+        ("./a", False),
+        ("a/.", False),
+        ("a/..", False),
+        ("a/./b", False),
+        ("a/../b", False),
+        ("a/b/", False),
+        ("a" * 1001, False),
+    ],
+)
+def test_check_key_refuses_dot_segments_but_not_dots_in_names(key, valid):
+    if valid:
+        assert plugin_api.check_key(key) == key
+    else:
+        with pytest.raises(plugin_api.InvalidKeyError):
+            plugin_api.check_key(key)

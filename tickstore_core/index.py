@@ -373,7 +373,7 @@ class SymbolIndex:
         index = self._like(kept, chunks=(*self.chunks, chunk))
         index._texts = {month: text for month, text in self._texts.items() if not text.ended}  # left as they were
         index._months = self._months
-        return index, f"{head[:-1]},{_versions_json(sealed)}}}".encode()
+        return index, f"{head[:-1]},{_members([_Text.of(sealed)])}}}".encode()
 
     # --- serialisation ---------------------------------------------------------------------
 
@@ -389,12 +389,7 @@ class SymbolIndex:
             document["pruned"] = {d.isoformat(): [list(i) for i in t] for d, t in sorted(self.pruned.items())}
         if self.garbage:
             document["garbage"] = [list(g) for g in self.garbage]
-        parts = [json.dumps(document, separators=(",", ":"))[:-1]]
-        parts.append(f'"versions":[{",".join(t.versions for t in texts)}]')
-        if any(text.typed for text in texts):
-            parts.append(f'"column_types":[{",".join(t.types for t in texts)}]')
-        if any(text.encoded for text in texts):
-            parts.append(f'"encodings":[{",".join(t.encodings for t in texts)}]')
+        parts = [json.dumps(document, separators=(",", ":"))[:-1], _members(texts)]
         if self.chunks:  # versions and chunks are spliced in from texts made once each
             parts.append(f'"chunks":[{",".join(c.text for c in self.chunks)}]')
         return (",".join(parts) + "}").encode()
@@ -493,14 +488,14 @@ def _signature(versions: tuple[Version, ...] | None) -> tuple[tuple[str, ...], t
     return None
 
 
-def _versions_json(versions: Sequence[Version]) -> str:
+def _members(texts: Sequence[_Text]) -> str:
     """The ``versions`` member of an index or chunk document, and ``column_types`` and ``encodings`` if any,
-    as JSON text (without braces) from each version's text, made once."""
-    parts = [f'"versions":[{",".join(v.text for v in versions)}]']
-    if any(v.types is not None for v in versions):
-        parts.append(f'"column_types":[{",".join(v.types_text for v in versions)}]')
-    if any(v.encoding is not None for v in versions):
-        parts.append(f'"encodings":{json.dumps([v.encoding for v in versions], separators=(",", ":"))}')
+    as JSON text (without braces), joined from ``texts`` (of consecutive runs of versions, in order)."""
+    parts = [f'"versions":[{",".join(t.versions for t in texts)}]']
+    if any(text.typed for text in texts):
+        parts.append(f'"column_types":[{",".join(t.types for t in texts)}]')
+    if any(text.encoded for text in texts):
+        parts.append(f'"encodings":[{",".join(t.encodings for t in texts)}]')
     return ",".join(parts)
 
 

@@ -468,6 +468,44 @@ class Backend(ABC):
         check_range(offset, length)
         return self.get(key)[offset : offset + length]
 
+    def get_tagged(self, key: str, *, unless: str | None = None) -> tuple[str, bytes | None]:
+        """Return the object's ETag and its bytes, the ETag never newer than the bytes.
+
+        Optional (this default: `head`, then `get` unless the ETag is ``unless``). The core reads a
+        mutable object (an index, the manifest) with it and compare-and-swaps against that ETag, so
+        a stale pair fails safely. A service whose read returns the object's ETag with its body,
+        and honours ``If-None-Match``, should override it: one request instead of two on every
+        cold read of an index.
+
+        Parameters
+        ----------
+        key : str
+            The object's key (check it with `check_key`).
+        unless : str, optional
+            An ETag the caller holds the bytes of: when it is still the object's, the bytes are
+            not sent and None comes back in their place.
+
+        Returns
+        -------
+        tuple of (str, bytes or None)
+            The object's ETag (as `head` gives it) and its bytes, or None when the ETag is ``unless``.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            No object has this key.
+
+        Examples
+        --------
+        >>> etag, data = backend.get_tagged("_index/BTCUSD.json")  # doctest: +SKIP
+        >>> backend.get_tagged("_index/BTCUSD.json", unless=etag)  # doctest: +SKIP
+        ('"9b2cf535f27731c974343645a3985328"', None)
+        """
+        meta = self.head(key)
+        if unless is not None and meta.etag == unless:
+            return meta.etag, None
+        return meta.etag, self.get(key)
+
     def local_path(self, key: str) -> str | None:
         """A local file whose bytes are the object's, for the core to memory-map instead of calling `get`.
 

@@ -562,14 +562,15 @@ def read_revalidated(
 ) -> tuple[str | None, bytes | None]:
     """(ETag, bytes) of a mutable object (an index, the manifest), or (None, None) if it does not exist.
 
-    HEAD comes before GET, so the ETag is never newer than the bytes (a compare-and-swap on a
-    stale pair fails safely). A cached copy with the current ETag saves the GET; when the backend
-    cannot be reached, the cached copy is used with an :class:`OfflineWarning`, unless
-    ``offline_ok`` is false (a commit needs the backend anyway).
+    The ETag is never newer than the bytes (:meth:`Backend.get_tagged`: one request where the
+    service returns both, else HEAD then GET), so a compare-and-swap on a stale pair fails safely.
+    A cached copy with the current ETag is not sent again; when the backend cannot be reached, the
+    cached copy is used with an :class:`OfflineWarning`, unless ``offline_ok`` is false (a commit
+    needs the backend anyway).
     """
     cached = cache.get_tagged(backend.url, key) if cache is not None else None
     try:
-        meta = backend.head(key)
+        etag, data = backend.get_tagged(key, unless=cached[0] if cached is not None else None)
     except ObjectNotFoundError:
         if cache is not None and cached is not None:
             cache.forget_tagged(backend.url, key)
@@ -587,11 +588,11 @@ def read_revalidated(
         log.warning(message)
         warnings.warn(message, OfflineWarning, stacklevel=5)
         return cached
-    if cached is not None and cached[0] == meta.etag:
-        assert cache is not None
+    if data is None:  # unchanged since the cached copy
+        if cache is None or cached is None or cached[0] != etag:
+            raise BackendError(f"{backend.url}: get_tagged({key!r}) sent no bytes for an ETag the core does not hold")
         cache.count(revalidations=1)
         return cached
-    data = backend.get(key)
     if cache is not None:
-        cache.put_tagged(backend.url, key, meta.etag, data)
-    return meta.etag, data
+        cache.put_tagged(backend.url, key, etag, data)
+    return etag, data

@@ -280,6 +280,21 @@ class BackendConformance:
         assert backend.get("idx") == b"v2"
         assert backend.head("idx").etag == second.etag != first.etag
 
+    def test_get_tagged_gives_the_bytes_with_their_etag_and_skips_them_when_unchanged(self, backend: Backend) -> None:
+        first = backend.put("tagged/idx", b"v1")
+        etag, data = backend.get_tagged("tagged/idx")
+        assert (etag, data) == (backend.head("tagged/idx").etag, b"v1") and etag == first.etag
+        assert backend.get_tagged("tagged/idx", unless=etag) == (etag, None)
+        second = backend.put("tagged/idx", b"v2", mode=IfMatch(etag))  # the ETag is one a compare-and-swap takes
+        assert backend.get_tagged("tagged/idx", unless=etag) == (second.etag, b"v2")
+        assert backend.get_tagged("tagged/idx", unless=second.etag) == (second.etag, None)
+        with pytest.raises(PreconditionFailedError):
+            backend.put("tagged/idx", b"v3", mode=IfMatch(etag))
+        with pytest.raises(ObjectNotFoundError):
+            backend.get_tagged("tagged/missing")
+        with pytest.raises(ObjectNotFoundError):
+            backend.get_tagged("tagged/missing", unless=etag)
+
     def test_if_match_fails_with_a_stale_etag(self, backend: Backend) -> None:
         first = backend.put("idx", b"v1")
         backend.put("idx", b"v2", mode=IfMatch(first.etag))

@@ -11,7 +11,7 @@ from ..errors import BackendError
 
 __all__ = ["count_requests"]
 
-VERBS = ("get", "get_range", "head", "put", "list", "delete")
+VERBS = ("get", "get_range", "get_tagged", "head", "put", "list", "delete")
 
 
 def count_requests(backend: Backend) -> tuple[collections.Counter[str], dict[str, bool]]:

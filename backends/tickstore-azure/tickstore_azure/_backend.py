@@ -112,6 +112,20 @@ class AzureBlobBackend(Backend):
         except AzureError as exc:
             raise self._translate(exc, key) from exc
 
+    def get_tagged(self, key: str, *, unless: str | None = None) -> tuple[str, bytes | None]:
+        """One download: the body and the ETag it came with (``If-None-Match``: 304 and no body if unchanged)."""
+        condition: dict[str, Any] = {}
+        if unless is not None:
+            condition = {"etag": _etag(unless), "match_condition": MatchConditions.IfModified}
+        try:
+            download = self._blob(key).download_blob(**condition)
+            return _etag(download.properties.etag), download.readall()
+        except AzureError as exc:
+            # not modified: 304 (the SDK raises ResourceNotModifiedError or, for downloads, ResourceModifiedError)
+            if unless is not None and getattr(exc, "status_code", None) in (304, 412):
+                return _etag(unless), None
+            raise self._translate(exc, key) from exc
+
     def get_range(self, key: str, offset: int, length: int) -> bytes:
         check_range(offset, length)
         if length == 0:

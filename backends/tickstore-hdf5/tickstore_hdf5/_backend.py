@@ -101,6 +101,16 @@ class HDF5Backend(Backend):
         except OSError as exc:
             raise self._translate(exc, key) from exc
 
+    def get_tagged(self, key: str, *, unless: str | None = None) -> tuple[str, bytes | None]:
+        """The file's bytes and the ETag of the file read (puts replace files by rename, so one open
+        file is one version)."""
+        try:
+            with open(self._path(key), "rb") as file:
+                etag = _meta(key, os.fstat(file.fileno())).etag
+                return etag, None if etag == unless else file.read()
+        except OSError as exc:
+            raise self._translate(exc, key) from exc
+
     def local_path(self, key: str) -> str | None:
         """The file ``root/key``: puts replace files by rename, never in place, so the core may memory-map it."""
         return str(self._path(key))

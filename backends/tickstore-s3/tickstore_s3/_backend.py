@@ -145,22 +145,26 @@ class S3Backend(Backend):
     # --- the verbs -----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        return self._read(key, None)
+        return self._read(key)[1] or b""
 
     def get_range(self, key: str, offset: int, length: int) -> bytes:
         check_range(offset, length)
         if length == 0:
             return b""
-        return self._read(key, f"bytes={offset}-{offset + length - 1}")
+        return self._read(key, Range=f"bytes={offset}-{offset + length - 1}")[1] or b""
 
-    def _read(self, key: str, byte_range: str | None) -> bytes:
-        """The object's bytes, or those of ``byte_range`` (an HTTP Range), b"" for a range past its end."""
+    def get_tagged(self, key: str, *, unless: str | None = None) -> tuple[str, bytes | None]:
+        """One GET: the body and the ETag it came with (``If-None-Match``: 304 and no body if unchanged)."""
+        if unless is None:
+            return self._read(key)
+        return self._read(key, IfNoneMatch=_etag(unless))
+
+    def _read(self, key: str, **condition: Any) -> tuple[str, bytes | None]:
+        """The object's ETag and bytes, or those of a ``Range`` (b"" past its end); no bytes when the
+        object still has the ``IfNoneMatch`` ETag."""
         for attempt in range(self.options.retries + 1):
             try:
-                if byte_range is None:
-                    response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
-                else:
-                    response = self._client.get_object(Bucket=self.bucket, Key=self._key(key), Range=byte_range)
+                response = self._client.get_object(Bucket=self.bucket, Key=self._key(key), **condition)
                 body = response["Body"]
                 try:
                     data = body.read()
@@ -171,12 +175,15 @@ class S3Backend(Backend):
                     raise self._translate(exc, key) from exc
                 time.sleep(random.uniform(0, min(20.0, 2.0**attempt)))  # as botocore's standard mode
             except (BotoCoreError, ClientError) as exc:
-                if byte_range is not None and _code(exc) == "InvalidRange":  # the range starts at or past the end
-                    return b""
+                if "Range" in condition and _code(exc) == "InvalidRange":  # the range starts at or past the end
+                    return "", b""
+                if "IfNoneMatch" in condition and _status(exc) == 304:  # not modified
+                    self._bucket_seen = True
+                    return condition["IfNoneMatch"], None
                 raise self._translate(exc, key) from exc
             else:
                 self._bucket_seen = True
-                return bytes(data)
+                return _etag(response["ETag"]), bytes(data)
         raise AssertionError("unreachable")
 
     def head(self, key: str) -> ObjectMeta:

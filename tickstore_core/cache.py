@@ -588,11 +588,11 @@ def read_revalidated(
         log.warning(message)
         warnings.warn(message, OfflineWarning, stacklevel=5)
         return cached
-    if data is None:  # unchanged since the cached copy
-        if cache is None or cached is None or cached[0] != etag:
-            raise BackendError(f"{backend.url}: get_tagged({key!r}) sent no bytes for an ETag the core does not hold")
+    if data is None:  # unchanged since the cached copy (the ETag as the backend spells it, for a compare-and-swap)
+        if cache is None or cached is None:
+            raise BackendError(f"{backend.url}: get_tagged({key!r}) sent no bytes, and no copy was asked about")
         cache.count(revalidations=1)
-        return cached
+        return etag, cached[1]
     if cache is not None:
         cache.put_tagged(backend.url, key, etag, data)
     return etag, data

@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import warnings
 import zlib
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 tables = pytest.importorskip("tables")
 
+from tickstore_core.encoding import hdf5  # noqa: E402
 from tickstore_core.encoding.hdf5 import (  # noqa: E402
     FORMAT,
     USER_BLOCK,
@@ -232,6 +234,28 @@ def test_a_version_2_file_opens_with_plain_pytables_and_holds_the_arrow_object_w
         header = json.loads(h5.root.arrow.attrs.tickstore)
     assert stored == data[offset : offset + length] and stored.startswith(b"TSARROW1")
     assert header == {"format": FORMAT, "version": 2, "rows": 25, "payload": "tickstore-arrow"}
+
+
+def test_small_files_share_a_layout_yet_each_holds_its_own_object_as_pytables_would_write_it(tmp_path, monkeypatch):
+    first, second = (ticks_to_table(make_ticks(DAY, 1, seed=seed), "time") for seed in (1, 2))
+    spliced = [encode_hdf5(first), encode_hdf5(second)]
+    monkeypatch.setattr(hdf5, "_SKELETON_MAX_PAYLOAD", 0)  # every file built by PyTables
+    built = [encode_hdf5(first), encode_hdf5(second)]
+    assert spliced == built and spliced[0] != spliced[1]
+    for data, table in zip(spliced, (first, second), strict=True):
+        assert decode_hdf5(data, timestamp_column="time", columns=None).equals(table)
+        path = tmp_path / "one.h5"
+        path.write_bytes(data)
+        offset, length = payload_span(data)
+        with tables.open_file(str(path)) as h5:
+            assert h5.root.arrow[:].tobytes() == data[offset : offset + length]
+
+
+def test_the_same_ticks_encode_to_the_same_bytes_at_any_time():
+    table = ticks_to_table(make_ticks(DAY, 100_000), "time")  # above the small-file layouts: built by PyTables
+    first = encode_hdf5(table)
+    time.sleep(1.1)  # HDF5 would record node times to the second
+    assert encode_hdf5(table) == first
 
 
 def test_a_version_1_file_opens_with_plain_pytables(tmp_path):

@@ -45,6 +45,8 @@ is not thread-safe, so all its calls here hold one lock.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import json
 import keyword
 import re
@@ -77,6 +79,7 @@ COMPLIB = "blosc:lz4"
 COMPLEVEL = 5
 BITSHUFFLE = False
 CHUNK_BYTES = 1 << 20
+_SKELETON_MAX_PAYLOAD = 64 * 1024  # appends' small objects reuse a cached file layout (_skeleton)
 USER_BLOCK = 512  # HDF5 leaves the file's first bytes to the application: the integrity line
 _ATTR_LIMIT = 60_000  # HDF5 keeps attributes below 64 KiB in the default file format
 _MAX_PADDED_BYTES = 1 << 30
@@ -123,23 +126,51 @@ def encode_hdf5(table: pa.Table) -> bytes:
         _kind(field)
     payload = encode_arrow(table)  # LZ4, strings plain: on a local disk decoding speed beats size
     header = {"format": FORMAT, "version": FORMAT_VERSION, "rows": table.num_rows, "payload": ARROW_FORMAT}
-    with TABLES_LOCK:
-        import tables
-
-        with tables.open_file(
-            image_name(), "w", driver="H5FD_CORE", driver_core_backing_store=0, user_block_size=USER_BLOCK
-        ) as h5:
-            node = h5.create_array("/", PAYLOAD_NODE, obj=np.frombuffer(payload, dtype=np.uint8), title=ARROW_FORMAT)
-            node.attrs[HEADER_ATTR] = json.dumps(header, separators=(",", ":"))
-            h5.flush()
-            image = bytes(h5.get_file_image())
-    found = _find(image, payload)
+    text = json.dumps(header, separators=(",", ":"))
+    if len(payload) <= _SKELETON_MAX_PAYLOAD:
+        skeleton, found = _skeleton(len(payload), text)
+        image = b"".join((skeleton[:found], payload, skeleton[found + len(payload) :]))
+    else:
+        image = _hdf5_image(payload, text)
+        found = _find(image, payload)
     body = memoryview(image)
     line = (
         f"{FORMAT} {FORMAT_VERSION} size={len(body)} crc32={zlib.crc32(body):08x} "
         f"payload={USER_BLOCK + found}+{len(payload)}\n"
     ).encode("ascii")
     return line.ljust(USER_BLOCK, b"\0") + image
+
+
+def _hdf5_image(payload: bytes, header: str) -> bytes:
+    """The in-memory HDF5 file holding ``payload`` as ``/arrow`` with ``header`` as its attribute.
+
+    Node times are not tracked, so the file's bytes depend only on the payload and the header.
+    """
+    with TABLES_LOCK:
+        import tables
+
+        with tables.open_file(
+            image_name(), "w", driver="H5FD_CORE", driver_core_backing_store=0, user_block_size=USER_BLOCK
+        ) as h5:
+            node = h5.create_array(
+                "/", PAYLOAD_NODE, obj=np.frombuffer(payload, dtype=np.uint8), title=ARROW_FORMAT, track_times=False
+            )
+            node.attrs[HEADER_ATTR] = header
+            h5.flush()
+            return bytes(h5.get_file_image())
+
+
+@functools.lru_cache(maxsize=64)
+def _skeleton(length: int, header: str) -> tuple[bytes, int]:
+    """The HDF5 file of any payload of ``length`` bytes with ``header``, and where the payload lies.
+
+    HDF5 stores a contiguous dataset verbatim, and nothing else in the file depends on its bytes,
+    so a small object's file is this one with its payload spliced in: byte for byte what PyTables
+    writes, at a tenth of the cost (1.4 ms a file, most of a one-row append's encoding).
+    """
+    filler = hashlib.shake_256(b"tickstore-hdf5 skeleton").digest(length)
+    image = _hdf5_image(filler, header)
+    return image, _find(image, filler)
 
 
 def _find(image: bytes, payload: bytes) -> int:

@@ -17,6 +17,7 @@ backend's lock around the whole write instead, and create each file without ever
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -74,6 +75,7 @@ OPTIMISTIC_FOR = 60.0
 """Seconds a writer plans its next commit on the index it committed, without reading it again first."""
 KEEP_WRITTEN = 1 << 20
 """Objects up to this size that a writer commits go into its cache (appends' segments, read back by compaction)."""
+SEGMENTS_READ_IN_TURN = 1 << 20  # a local version's segments up to this many bytes in all are read in turn
 _T = TypeVar("_T")
 
 Change = Callable[[SymbolIndex], "tuple[SymbolIndex | None, _T]"]
@@ -191,11 +193,8 @@ class Engine:
             raise StoreClosedError(f"the store {self.backend.url} is closed; open it again with open_store()")
 
     def check_exists(self) -> None:
-        """Refuse to read a store whose root is missing: a typo must not look like an empty store.
-
-        Asked of the backend once, when a read finds nothing in a store without a manifest; a
-        store this engine wrote to, or whose manifest it read, exists.
-        """
+        """Refuse to read a store whose root is missing: a typo must not look like an empty store. Asked of the
+        backend once, when a read finds nothing in a store without the manifest this engine wrote or read."""
         if self._manifest_written or self._exists:
             return
         if not self.backend.exists():
@@ -356,25 +355,25 @@ class Engine:
     ) -> pa.Table:
         """The version's ticks (timestamp and ``columns``; all if None), sorted by time.
 
-        A version made by appends is read object by object (each decoded by the version's codec,
-        through the cache, concurrently), concatenated in the order they were written and sorted
-        stably by time: appended rows come after rows already there with the same timestamp.
-        ``keep`` (a row filter's hook, see `tickstore_core.filters`) is applied to the decoded table
-        before it leaves the engine, so the rows it drops never reach the caller. Objects in the
-        ``tickstore-arrow`` format decode only the chunks with ticks in ``[start_ns, end_ns]`` (the
-        caller trims the edges) and only ``columns``.
+        A version made by appends is read object by object through the cache (small local ones in turn,
+        others on threads), concatenated in write order and sorted stably by time: appended rows come after
+        rows already there with the same timestamp. ``keep`` (a row filter, see `tickstore_core.filters`)
+        drops rows before they leave the engine. ``tickstore-arrow`` objects decode only ``columns`` and the
+        chunks with ticks in ``[start_ns, end_ns]`` (the caller trims the edges).
         """
         if version.segments is None:
             table = self.read_object(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
         else:
+            if self.backend.is_local and sum(s.bytes for s in version.segments) <= SEGMENTS_READ_IN_TURN:
+                pool = None  # each small local segment decodes faster than a thread would take it
+            else:
+                with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
+                    if self._segment_pool is None:
+                        self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-parts")
+                    pool = self._segment_pool
+            read = functools.partial(self.read_object, symbol, columns=None, start_ns=start_ns, end_ns=end_ns)
             views = [segment_version(version, s) for s in version.segments]
-            with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
-                if self._segment_pool is None:
-                    self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-segments")
-                pool = self._segment_pool
-            tables = list(
-                pool.map(lambda view: self.read_object(symbol, view, None, start_ns=start_ns, end_ns=end_ns), views)
-            )
+            tables = [read(view) for view in views] if pool is None else list(pool.map(read, views))
             table = read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
         return table if keep is None else keep(table)
 

@@ -60,6 +60,7 @@ from .objects import cache_identity, read_arrow
 from .options import checked_number
 from .progress import progress_bar
 from .ranged import RangedReads
+from .recent import RecentWrites
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
 from .summary import SummaryShards
 from .tags import resolve_as_of
@@ -73,8 +74,6 @@ log = logging.getLogger("tickstore")
 MAX_COMMIT_ATTEMPTS = 60
 OPTIMISTIC_FOR = 60.0
 """Seconds a writer plans its next commit on the index it committed, without reading it again first."""
-KEEP_WRITTEN = 1 << 20
-"""Objects up to this size that a writer commits go into its cache (appends' segments, read back by compaction)."""
 SEGMENTS_READ_IN_TURN = 1 << 20  # a local version's segments up to this many bytes in all are read in turn
 _T = TypeVar("_T")
 
@@ -120,6 +119,7 @@ class Engine:
         self.codec: Codec = write_codec(backend.encoding, allow_pickle=allow_pickle)
         self.previous_codec: Codec = codec_for(backend.encoding, allow_pickle=allow_pickle)  # 0.1's objects
         self.fills = BackgroundFills()
+        self.recent = RecentWrites()
         self.ranged = RangedReads(backend, cache, self.fills)
         self.index_ttl = checked_number("index_ttl", index_ttl, float, minimum=0) or 0.0
         self.max_workers = checked_number("max_workers", max_workers, int, minimum=1) or (4 if backend.is_local else 16)
@@ -457,7 +457,9 @@ class Engine:
         `tickstore_core.objects.read_arrow`'s options): from the cache, by ranges, fetched or memory-mapped."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
         try:
-            yield from read_arrow(*where, symbol, version, columns, start, end, decoding=self.decoding, **how)
+            yield from read_arrow(
+                *where, symbol, version, columns, start, end, decoding=self.decoding, recent=self.recent, **how
+            )
         except ObjectNotFoundError as exc:
             raise self._gone(symbol, version) from exc
 
@@ -474,9 +476,8 @@ class Engine:
         )
 
     def keep_written(self, key: str, payload: bytes, checksum: str | None) -> None:
-        """Put an append's segment into the cache after the write, so compaction reads it back without a
-        request (inserted days are not: a select reads them through the cache as it reads others')."""
-        if self.cache is not None and checksum is not None and len(payload) <= KEEP_WRITTEN:
+        """Keep an append's segment in memory and in the cache, where compaction reads it back without a request."""
+        if checksum is not None and self.recent.keep(key, payload, checksum) and self.cache is not None:
             self.fills.put_objects(self.cache, self.backend.url, {key: payload}, checksum)
 
     def fetch(self, symbol: str, version: Version) -> bytes:

@@ -28,6 +28,7 @@ from .fills import BackgroundFills
 from .index import Version
 from .integrity import matches
 from .mapped import map_file
+from .recent import RecentWrites
 
 if TYPE_CHECKING:
     from .ranged import RangedReads
@@ -60,6 +61,7 @@ def read_arrow(
     ahead: int = 0,
     pool: Executor | None = None,
     decoding: threading.Semaphore | None = None,
+    recent: RecentWrites | None = None,
 ) -> Iterator[pa.Table]:
     """A ``tickstore-arrow`` version's ticks (``columns``, the chunks with ticks in ``[start_ns, end_ns]``): one
     table, or one per chunk, each decoded when asked for (``chunked``). From the cache's copy of the fetched
@@ -75,6 +77,8 @@ def read_arrow(
     chunks ahead of the caller (`ArrowObject.iter_read`). Decoding holds one of the ``decoding``
     permits from its first chunk to its last: however many objects are fetched at once, only so many
     are decoded at once (and hold their bytes and decoded chunks), as decoding is bound by the CPU.
+    An object this process wrote lately (``recent``: appends' segments, read back by compaction) is
+    decoded from memory.
     """
 
     def decode(found: ArrowObject, skip: int) -> Iterator[pa.Table]:
@@ -90,6 +94,10 @@ def read_arrow(
             if permitted and decoding is not None:
                 decoding.release()
 
+    kept = None if recent is None else recent.get(version.key, version.checksum)
+    if kept is not None:
+        yield from _decoded(kept, symbol, version, decode, 0)
+        return
     identity = cache_identity(version)
     ranged = ranges.worth(version, columns, start_ns, end_ns)
     url = backend.url

@@ -74,18 +74,20 @@ def test_an_error_planned_on_a_stale_index_is_decided_again(shared_store_locatio
         assert first.select("X").empty
 
 
+@pytest.mark.parametrize("cached", [True, False], ids=["cache", "no-cache"])
 @pytest.mark.parametrize("backend", ["s3", "azure"])
-def test_appended_segments_are_kept_in_the_cache_for_compaction(request, tmp_path, backend) -> None:
+def test_appended_segments_are_read_back_for_compaction_without_a_request(request, tmp_path, backend, cached) -> None:
     emulated = request.getfixturevalue(f"{backend}_store")
-    url, options = f"{emulated.url.rstrip('/')}/kept", dict(emulated.options)
-    with ts.open_store(url, cache_dir=str(tmp_path / "cache"), **options) as store:
+    url, options = f"{emulated.url.rstrip('/')}/kept-{cached}", dict(emulated.options)
+    caching = {"cache_dir": str(tmp_path / "cache")} if cached else {"cache": False}
+    with ts.open_store(url, **caching, **options) as store:
         for i in range(COMPACT_AT - 1):
             store.append("X", _ticks(i, 1))
         store.flush()
         calls = _requests_by_key(store.backend)
         store.append("X", _ticks(COMPACT_AT, 1))  # the 32nd segment: the day is compacted
         assert store.history("X").kind.iloc[-1] == "compaction"
-        assert calls[("get", "data")] == 0  # every segment read back from the cache
+        assert calls[("get", "data")] == 0  # every segment read back from memory
         assert store.select("X").price.tolist() == [1.0] * COMPACT_AT
 
 

@@ -139,6 +139,8 @@ def _reference_many(store: Tickstore, symbols: list[str], as_of: Any, **kwargs: 
     frames = [store.select(s, "2024-03-04", "2024-03-05", as_of=as_of, **kwargs).assign(symbol=s) for s in symbols]
     frame = pd.concat(frames)
     frame = frame.iloc[np.argsort(frame.index.asi8, kind="stable")]
+    for name in frame.columns[frame.dtypes == np.dtype("O")]:  # pandas 2: concat fills with NaN, Arrow None
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     frame.insert(0, "symbol", pd.Categorical(frame.pop("symbol"), categories=symbols))
     return frame
 

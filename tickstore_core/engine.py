@@ -74,7 +74,7 @@ log = logging.getLogger("tickstore")
 MAX_COMMIT_ATTEMPTS = 60
 OPTIMISTIC_FOR = 60.0
 """Seconds a writer plans its next commit on the index it committed, without reading it again first."""
-SEGMENTS_READ_IN_TURN = 1 << 20  # a local version's segments up to this many bytes in all are read in turn
+SEGMENTS_READ_IN_TURN = 256 << 10  # a local version's segments of this many bytes or fewer on average: read in turn
 _T = TypeVar("_T")
 
 Change = Callable[[SymbolIndex], "tuple[SymbolIndex | None, _T]"]
@@ -364,7 +364,8 @@ class Engine:
         if version.segments is None:
             table = self.read_object(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
         else:
-            if self.backend.is_local and sum(s.bytes for s in version.segments) <= SEGMENTS_READ_IN_TURN:
+            segments = version.segments
+            if self.backend.is_local and sum(s.bytes for s in segments) <= SEGMENTS_READ_IN_TURN * len(segments):
                 pool = None  # each small local segment decodes faster than a thread would take it
             else:
                 with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
@@ -372,7 +373,7 @@ class Engine:
                         self._segment_pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore-parts")
                     pool = self._segment_pool
             read = functools.partial(self.read_object, symbol, columns=None, start_ns=start_ns, end_ns=end_ns)
-            views = [segment_version(version, s) for s in version.segments]
+            views = [segment_version(version, s) for s in segments]
             tables = [read(view) for view in views] if pool is None else list(pool.map(read, views))
             table = read_segments(tables, columns, label=f"{symbol} {version.day} version {version.version}")
         return table if keep is None else keep(table)
@@ -432,7 +433,6 @@ class Engine:
     ) -> Generator[pa.Table, None, None]:
         """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for, read as
         `read_version` reads, so a reducer (bars) holds a chunk of ticks at a time; the caller trims the edges.
-
         ``reverse`` gives the last chunk first; up to ``ahead`` chunks are decoded ahead on the engine's pool.
         A version that cannot stream (made by appends, or in an older encoding) is one table.
         """

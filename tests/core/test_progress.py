@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -62,3 +64,21 @@ def test_no_bar_when_not_interactive_or_switched_off(url, capsys, progress):
         store.select("BTCUSD")
     err = capsys.readouterr().err
     assert "BTCUSD" not in err and "/12" not in err, err  # no bar (other threads' log lines may appear)
+
+
+def test_a_select_that_shows_no_bar_never_imports_tqdm(tmp_path):
+    """tqdm's import takes about 10 ms: a cost of a new process's first select of several days when no
+    bar is drawn. The check runs in a fresh interpreter, where nothing has imported tqdm yet."""
+    script = f"""
+import sys, datetime as dt
+from tickstore_core import open_store
+from tickstore_core.testing import make_ticks
+with open_store("file://{tmp_path.as_posix()}/store") as store:
+    for n in range(10):
+        store.insert("BTCUSD", make_ticks(dt.date(2024, 3, 1) + dt.timedelta(days=n), 20, seed=n))
+with open_store("file://{tmp_path.as_posix()}/store", progress=False) as store:
+    assert len(store.select("BTCUSD")) == 200
+print("tqdm" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr

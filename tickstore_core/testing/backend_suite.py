@@ -337,6 +337,14 @@ class BackendConformance:
             assert list(backend.keys(prefix)) == [m.key for m in backend.list(prefix)], prefix
         assert list(backend.keys("a/")) == ["a/1", "a/2", "a/sub/3"]
 
+    def test_a_prefix_ending_inside_a_name_lists_only_keys_that_start_with_it(self, backend: Backend) -> None:
+        for key in ["p/b", "p/bc", "p/bcd", "p/bcx/e"]:
+            backend.put(key, key.encode())
+        cases = [("p/bc", ["p/bc", "p/bcd", "p/bcx/e"]), ("p/bcde", []), ("p/bcx/", ["p/bcx/e"]), ("p/bcx/ef", [])]
+        for prefix, wanted in cases:
+            assert [m.key for m in backend.list(prefix)] == wanted, prefix
+            assert list(backend.keys(prefix)) == wanted, prefix
+
     def test_list_paginates(self, backend: Backend) -> None:
         keys = [f"many/{i:05d}" for i in range(self.listing_page_size)]
         results = _race(8, lambda i: [backend.put(k, b"") for k in keys[i::8]])

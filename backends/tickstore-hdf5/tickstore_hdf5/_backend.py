@@ -319,26 +319,24 @@ class HDF5Backend(Backend):
         try:
             here = os.stat(directory)
             with os.scandir(directory) as scan:
-                entries = [(e.name + "/" if _is_dir(e) else e.name, e) for e in scan]
+                entries = {e.name + "/" if _is_dir(e) else e.name: e for e in scan}
         except (FileNotFoundError, NotADirectoryError):
             return
         except OSError as exc:
             raise self._translate(exc, base) from exc
         above = above | {(here.st_dev, here.st_ino)}
-        for name, entry in sorted(entries, key=lambda item: item[0]):
+        for name in sorted(entries):
             key = base + name
+            if not name.endswith("/"):
+                if key.startswith(prefix) and _valid_key(key):  # a stray file's name may be no valid key
+                    yield key, entries[name]
+                continue
             if key == f"{RESERVED}/" or not (key.startswith(prefix) or prefix.startswith(key)):
                 continue
-            if name.endswith("/"):
-                with contextlib.suppress(OSError):
-                    info = entry.stat()
-                    if (info.st_dev, info.st_ino) not in above:
-                        yield from self._walk(Path(entry.path), key, prefix, above)
-                continue
-            try:
-                yield check_key(key), entry
-            except InvalidKeyError:
-                continue  # a stray file whose name is no valid key
+            with contextlib.suppress(OSError):
+                info = entries[name].stat()
+                if (info.st_dev, info.st_ino) not in above:
+                    yield from self._walk(Path(entries[name].path), key, prefix, above)
 
     def _sweep_temporary_files(self) -> None:
         """Remove temporary files of writers that died, once they are a day old."""

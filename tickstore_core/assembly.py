@@ -96,7 +96,7 @@ class Assembly:
     def _place(self, at: int, table: pa.Table, day: int) -> None:
         rows = table.num_rows
         _copy(table.column(0), self._times[at : at + rows])
-        kept = [table.column_names[0]]
+        kept = []  # only these columns: the chunk's times (8 bytes a row) are copied, not held to the end
         for name in table.column_names[1:]:
             target = self._numbers.get(name)
             if target is None:
@@ -106,7 +106,7 @@ class Assembly:
             if missing is not None:
                 with self._lock:
                     self._nulls.setdefault(name, []).append((at, missing))
-        if len(kept) > 1:
+        if kept:
             self._kept[day].append(table.select(kept))
 
     def _plan(self, table: pa.Table) -> dict[str, np.ndarray]:
@@ -156,7 +156,7 @@ class Assembly:
         self._kept = []
         if not tables:
             return {}
-        names, metadata = tables[0].column_names[1:], self._schema.metadata
+        names, metadata = tables[0].column_names, self._schema.metadata
         converted = {}
         for name in names:
             field = self._schema.field(name)

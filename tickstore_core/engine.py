@@ -161,8 +161,7 @@ class Engine:
         return read_revalidated(self.backend, self.cache, key, offline_ok=offline_ok)
 
     def _read_manifest(self) -> dict[str, Any] | None:
-        _, data = self.read_mutable(MANIFEST_KEY)
-        return None if data is None else parse_manifest(data, self.backend.url)
+        return None if (data := self.read_mutable(MANIFEST_KEY)[1]) is None else parse_manifest(data, self.backend.url)
 
     def ensure_manifest(self) -> None:
         """Create the manifest before the store's first write (another writer's is checked, not replaced)."""
@@ -261,6 +260,7 @@ class Engine:
                 pool.shutdown(wait=True)
         self.ranged.close()
         self.fills.close()
+        self.recent.clear()
         self.backend.close()
         if self.cache is not None:
             self.cache.close()

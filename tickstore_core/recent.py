@@ -50,6 +50,12 @@ class RecentWrites:
             found = self._kept.get(key)
         return found[1] if found is not None and found[0] == checksum else None
 
+    def clear(self) -> None:
+        """Forget everything kept (the store is closed)."""
+        with self._lock:
+            self._kept.clear()
+            self._size = 0
+
     def _forget(self, key: str) -> None:
         old = self._kept.pop(key, None)
         if old is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
+import tickstore_core as ts
 from tickstore_core.recent import LARGEST, RecentWrites
 
 
@@ -28,3 +31,15 @@ def test_large_objects_are_not_kept() -> None:
     assert not recent.keep("big", b"x" * (LARGEST + 1), "c")
     assert recent.get("big", "c") is None
     assert not RecentWrites(budget=3).keep("a", b"1234", "c")  # nor those above the budget
+
+
+def test_a_closed_store_lets_go_of_the_segments_it_kept() -> None:
+    """A notebook keeps the store object after `close()`; the appender's segments must not stay with it."""
+    store = ts.open_store("memory://recent-closed")
+    day = pd.Timestamp("2024-03-04", tz="UTC")
+    for i in range(3):
+        store.append("X", pd.DataFrame({"price": [1.0]}, index=pd.DatetimeIndex([day + pd.Timedelta(seconds=i)])))
+    parts = store.engine.index("X").latest(day.date()).parts  # the day's current version: three segments
+    assert len(parts) == 3 and all(store.engine.recent.get(p.key, p.checksum) is not None for p in parts)
+    store.close()
+    assert all(store.engine.recent.get(p.key, p.checksum) is None for p in parts)

@@ -1,6 +1,7 @@
 """moto_server fixtures: an S3 emulator for the whole session, and a fresh bucket per test.
 
-``moto_endpoint`` runs the venv's ``moto_server`` on 127.0.0.1 and a free port, and stops it by
+``moto_endpoint`` runs the venv's moto S3 server (``serial_moto_server.py``: moto_server with the writes
+to one key serialised, as on S3) on 127.0.0.1 and a free port, and stops it by
 PID when the session ends; a test that needs it fails (never skips) if it cannot start.
 ``s3_store`` gives each test its own empty bucket, emptied and removed afterwards so the server's
 memory does not grow over the session.
@@ -32,11 +33,11 @@ DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 
 def moto_server_command(port: int) -> list[str]:
-    """The command line of the venv's moto_server, listening on 127.0.0.1:``port``."""
-    server = Path(sys.executable).parent / "moto_server"
-    if not server.exists():
-        raise EmulatorError(f"{server} does not exist; install the test dependencies (./dev setup, or moto[server])")
-    return [str(server), "-H", "127.0.0.1", "-p", str(port)]
+    """The command line of moto's S3 server (writes to one key serialised), on 127.0.0.1:``port``."""
+    if not (Path(sys.executable).parent / "moto_server").exists():
+        raise EmulatorError("moto_server is not installed; install the test dependencies (./dev setup or moto[server])")
+    server = Path(__file__).with_name("serial_moto_server.py")
+    return [sys.executable, "-P", str(server), "-H", "127.0.0.1", "-p", str(port)]
 
 
 def _answers(endpoint: str) -> bool:

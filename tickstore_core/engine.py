@@ -337,9 +337,9 @@ class Engine:
         with self._lock:
             self._indexes[symbol] = loaded
 
-    def as_of_ns(self, as_of: Any) -> int | None:
-        """An ``as_of`` argument as UTC nanoseconds: a time, ``"tag:NAME"`` (the tag's time), or None (now)."""
-        return resolve_as_of(self.read_mutable, self.backend.url, as_of)
+    def as_of_ns(self, as_of: Any, what: str = "as_of") -> int | None:
+        """An ``as_of`` argument (``what`` in errors) as UTC nanoseconds: a time, ``"tag:NAME"``, or None (now)."""
+        return resolve_as_of(self.read_mutable, self.backend.url, as_of, what)
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -66,12 +66,31 @@ def check_metadata(metadata: Any) -> str | None:
         raise InvalidInputError(
             f"metadata must be JSON-serialisable (strings, numbers, booleans, None, lists, dicts): {exc}"
         ) from exc
+    _check_keys(metadata)  # after dumps, which refuses circular references
     if len(text.encode()) > MAX_METADATA_BYTES:
         raise InvalidInputError(
             f"metadata is {len(text.encode())} bytes as JSON; the limit is {MAX_METADATA_BYTES} (it lives in the "
             "index): keep large documents elsewhere and store a reference"
         )
     return text
+
+
+def _check_keys(metadata: Mapping[Any, Any]) -> None:
+    """Refuse a dict key (at any depth) that is not a string: JSON would keep it as text, so ``history``
+    would give back a different dict than was stored."""
+    stack: list[Any] = [metadata]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise InvalidInputError(
+                        f"metadata keys must be strings, got {key!r} ({type(key).__name__}); JSON would keep it "
+                        "as text and history would show a different dict"
+                    )
+                stack.append(inner)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def segment_version(version: Version, segment: Segment) -> Version:

@@ -112,7 +112,8 @@ class LifecycleAPI:
         as_of : timestamp, optional
             Record the append at this transaction time instead of now (times must move forward).
         metadata : dict, optional
-            JSON-serialisable notes stored with the new versions (at most 16 KiB) and shown by `history`.
+            JSON-serialisable notes with string keys, stored with the new versions (at most 16 KiB) and
+            shown by `history`.
 
         Returns
         -------
@@ -488,7 +489,7 @@ class LifecycleAPI:
             isinstance(keep_versions, bool) or not isinstance(keep_versions, int) or keep_versions < 0
         ):
             raise InvalidInputError(f"keep_versions must be an integer >= 0, got {keep_versions!r}")
-        before_ns = None if before is None else self._engine.as_of_ns(before)
+        before_ns = None if before is None else self._engine.as_of_ns(before, "before")
         grace_ns = int((PRUNE_GRACE if grace is None else grace).total_seconds() * 1e9)
         symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
         plans = []

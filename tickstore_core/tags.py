@@ -121,9 +121,10 @@ def tag_time(read_mutable: ReadMutable, url: str, name: str) -> int:
     return tags[name].time
 
 
-def resolve_as_of(read_mutable: ReadMutable, url: str, as_of: Any) -> int | None:
-    """An ``as_of`` argument as UTC nanoseconds: a time, ``"tag:NAME"`` (the tag's time), or None (now)."""
+def resolve_as_of(read_mutable: ReadMutable, url: str, as_of: Any, what: str = "as_of") -> int | None:
+    """An ``as_of`` argument (named ``what`` in errors) as UTC nanoseconds: a time, ``"tag:NAME"`` (the
+    tag's time), or None (now)."""
     if as_of is None:
         return None
     name = tag_name_of(as_of)
-    return to_utc_ns(as_of, "as_of") if name is None else tag_time(read_mutable, url, name)
+    return to_utc_ns(as_of, what) if name is None else tag_time(read_mutable, url, name)

@@ -70,8 +70,8 @@ class WriteAPI:
             must move forward). A day's first version then starts at ``as_of``, not at the beginning
             of time.
         metadata : dict, optional
-            JSON-serialisable notes stored with each new version (at most 16 KiB as JSON) and shown
-            by `history`, e.g. ``{"source": "vendor-x", "job": 42}``.
+            JSON-serialisable notes with string keys, stored with each new version (at most 16 KiB
+            as JSON) and shown by `history`, e.g. ``{"source": "vendor-x", "job": 42}``.
 
         Returns
         -------

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ..config import open_store
-from ..errors import InvalidInputError, PrunedError, UnknownTagError
+from ..errors import InvalidInputError, InvalidTimeError, PrunedError, UnknownTagError
 from ..store import Tickstore
 from .model import BitemporalModel
 from .store_suite import make_ticks
@@ -244,8 +244,19 @@ class LifecycleConformance:
             store.insert("M", make_ticks(DAY1, 2), metadata={"when": dt.date(2024, 1, 1)})
         with pytest.raises(InvalidInputError, match="limit"):
             store.append("M", make_ticks(DAY1, 2), metadata={"blob": "x" * 20_000})
-        store.insert("OTHER", make_ticks(DAY1, 1))
+        with pytest.raises(InvalidInputError, match="keys must be strings, got 7 "):
+            store.insert("M", make_ticks(DAY1, 2), metadata={"runs": [{"n": 1}, {7: "seven"}]})  # JSON: "7"
+        circular: dict[str, object] = {}
+        circular["self"] = circular
+        with pytest.raises(InvalidInputError, match="JSON"):
+            store.append("M", make_ticks(DAY1, 2), metadata=circular)
+        store.insert("OTHER", make_ticks(DAY1, 1), metadata={"runs": [{"n": 1}, {"n": None}], "ok": True})
         assert store.symbols() == ["OTHER"]  # nothing of M was written
+        assert store.history("OTHER")["metadata"].tolist() == [{"runs": [{"n": 1}, {"n": None}], "ok": True}]
+
+    def test_a_bad_prune_time_is_named_by_its_parameter(self, store: Tickstore) -> None:
+        with pytest.raises(InvalidTimeError, match=r"^before='soon' is not a timestamp"):
+            store.prune(before="soon")
 
     def test_a_long_history_is_sealed_into_chunks_and_compacted(self, store: Tickstore) -> None:
         """40 one-tick appends: compaction at 32 segments, old versions sealed out of the index object."""

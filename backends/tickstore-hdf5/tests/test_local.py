@@ -105,6 +105,22 @@ def test_urls_that_are_not_local_absolute_paths_are_refused(url):
         HDF5Backend.from_url(url)
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("afile", "afile is a file, so no store can live at"),
+        ("afile/db", "afile is a file, so no store can live at"),
+        ("d%00b", "cannot contain a NUL character"),
+        ("x" * 300 + "/db", "has a name of 300 bytes"),
+    ],
+)
+def test_paths_where_no_store_can_live_are_refused_when_opened(tmp_path, path, message):
+    (tmp_path / "afile").write_bytes(b"not a store")
+    with pytest.raises(InvalidURLError, match=message):
+        ts.open_store(f"{tmp_path.as_uri()}/{path}")  # before: a raw ValueError, or "cannot be reached"
+    assert (tmp_path / "afile").read_bytes() == b"not a store"
+
+
 def test_paths_with_spaces_round_trip_through_the_url(tmp_path):
     backend = HDF5Backend.from_url((tmp_path / "my ticks" / "db").as_uri())
     backend.put("k", b"x")

@@ -73,7 +73,7 @@ class HDF5Backend(Backend):
     is_local: ClassVar[bool] = True
 
     def __init__(self, root: str | os.PathLike[str], options: HDF5Options | None = None) -> None:
-        self.root = Path(root).expanduser().resolve()
+        self.root = _checked_root(Path(root).expanduser())
         self.options = options or HDF5Options()
         self._sweep_temporary_files()
 
@@ -365,6 +365,35 @@ class HDF5Backend(Backend):
         if writing and isinstance(exc, (IsADirectoryError, NotADirectoryError, FileExistsError)):
             return BackendError(f"{where}: a local store cannot hold both 'a' and 'a/b' as keys ({exc.strerror})")
         return BackendError(f"{where}: {exc.strerror or exc}")
+
+
+def _checked_root(root: Path) -> Path:
+    """``root`` made absolute, or :class:`InvalidURLError` if no store can live there: a NUL character,
+    a name longer than the filesystem allows, or a file where the store's directory would be."""
+    if "\0" in str(root):
+        raise InvalidURLError(f"a local store's path cannot contain a NUL character: {str(root)!r}")
+    root = root.resolve()
+    existing = next(path for path in (root, *root.parents) if _exists(path))
+    if not existing.is_dir():
+        raise InvalidURLError(f"{existing} is a file, so no store can live at {root}: a local store is a directory")
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for name in root.parts:
+        if len(os.fsencode(name)) > name_max:
+            raise InvalidURLError(
+                f"a local store's path has a name of {len(os.fsencode(name))} bytes ({name[:24]}...); "
+                f"this filesystem allows {name_max}"
+            )
+    return root
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. a name too long: checked next
+        return False
 
 
 def _valid_key(key: str) -> bool:

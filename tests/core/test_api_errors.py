@@ -99,6 +99,8 @@ def test_numeric_store_options_out_of_range_are_config_errors(option, value):
     ("options", "message"),
     [
         ({"cache": True, "cache_dir": 5}, "cache_dir must be a directory path, got int"),
+        ({"cache": True, "cache_dir": ""}, "cache_dir='' is not a directory path"),  # was: the working directory
+        ({"cache": True, "cache_dir": "/tmp/a\0b"}, r"cache_dir='/tmp/a\\x00b' is not a directory path"),
         ({"cache": 5}, "cache must be True, False or an ObjectCache, got int"),
         ({"cache": object()}, "cache must be True, False or an ObjectCache, got object"),
     ],

@@ -60,6 +60,7 @@ class Assembly:
         self._kept: list[list[pa.Table]] = [[] for _ in versions]
         self._rows = [0] * len(versions)
         self._lock = threading.Lock()
+        self._discarded = False
 
     @staticmethod
     def applies(versions: Sequence[Version], *, filtered: bool) -> bool:
@@ -83,6 +84,8 @@ class Assembly:
         backwards = day == 0 and self._first_cut
         rows = 0
         for table in chunks:
+            if self._discarded:
+                return  # the select was given up on
             if rows + table.num_rows > size:
                 raise CorruptObjectError(f"a day of the select holds more ticks than the {size} its index records")
             self._place(at + size - rows - table.num_rows if backwards else at + rows, table, day)
@@ -126,6 +129,14 @@ class Assembly:
             if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
                 numbers[field.name] = np.empty(len(self._times), dtype=dtype)
         return numbers
+
+    def discard(self) -> None:
+        """Let go of the columns of a select given up on (an error, Ctrl-C): a notebook keeps the last
+        traceback, and with it this object, until the next error."""
+        self._discarded = True
+        self._times = np.empty(0, dtype=np.int64)
+        self._numbers = {name: np.empty(0, dtype=values.dtype) for name, values in self._numbers.items()}
+        self._nulls, self._kept = {}, [[] for _ in self._kept]
 
     def frame(self) -> pd.DataFrame:
         """The result: a view of the arrays over the days read, with the kept columns converted."""

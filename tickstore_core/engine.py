@@ -58,7 +58,7 @@ from .lifecycle import read_segments, segment_version
 from .manifest import manifest_bytes, parse_manifest, settings
 from .objects import cache_identity, read_arrow
 from .options import checked_number
-from .progress import progress_bar
+from .progress import map_with_progress
 from .ranged import RangedReads
 from .recent import RecentWrites
 from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
@@ -230,20 +230,8 @@ class Engine:
         """``work`` over ``items`` on the engine's thread pool (``cpu``: see `executor`), in order, with progress."""
         if len(items) <= 1:
             return [work(item) for item in items]
-        pool = self.executor(cpu)
-        futures = [pool.submit(work, item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
-        results = []
-        try:
-            with progress_bar(len(items), description, enabled) as bar:
-                for future in futures:
-                    results.append(future.result())
-                    bar.update(1)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return results
+        return map_with_progress(self.executor(cpu), work, items, description, enabled)
 
     def close(self) -> bool:
         """Stop the pool and close the backend and the cache; False if already closed."""

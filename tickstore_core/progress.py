@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import sys
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import Any, TypeVar
 
-__all__ = ["HiddenBar", "interactive", "progress_bar"]
+__all__ = ["HiddenBar", "interactive", "map_with_progress", "progress_bar"]
+
+_T = TypeVar("_T")
 
 
 def interactive() -> bool:
@@ -46,3 +51,26 @@ def progress_bar(total: int, description: str, enabled: bool | None) -> Any:
 
         bar_class = notebook_bar
     return bar_class(total=total, desc=description, unit="part", leave=False)
+
+
+def map_with_progress(
+    pool: Executor, work: Callable[[Any], _T], items: Sequence[Any], description: str, enabled: bool | None
+) -> list[_T]:
+    """``work`` over ``items`` on ``pool``, results in order, with a bar as `progress_bar` decides.
+
+    On an error (Ctrl-C included) the items not started are cancelled, and what was done is let go
+    at once: a notebook keeps the last traceback, and with it this frame, until the next error.
+    """
+    pending = collections.deque(pool.submit(work, item) for item in items)
+    results: list[_T] = []
+    try:
+        with progress_bar(len(items), description, enabled) as bar:
+            while pending:  # no name is left holding a done future (and its result) in this frame
+                results.append(pending.popleft().result())
+                bar.update(1)
+    except BaseException:
+        while pending:
+            pending.popleft().cancel()
+        results.clear()
+        raise
+    return results

@@ -151,9 +151,11 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
 
     first = chunks(versions[0], reverse=Assembly.first_reversed(versions))
     reads = [first, *(chunks(v) for v in versions[1:])]
+    made: list[Assembly] = []
     try:
         sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
         assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
+        made.append(assembly)
         streams = [itertools.chain([sample], first), *reads[1:]]
         del sample
 
@@ -164,6 +166,10 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
                 reads[day].close()  # a read given up on (an error) returns its decoding permit now
 
         engine.map(place, range(len(versions)), description, cpu=_at_hand(engine, versions))
+    except BaseException:
+        for given_up in made:
+            given_up.discard()
+        raise
     finally:
         for read in reads:  # those not started, or given up on before they were placed
             with contextlib.suppress(ValueError):  # one still running on a worker closes itself

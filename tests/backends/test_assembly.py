@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import tickstore_core as ts
-from tickstore_core import assembly, query
+from tickstore_core import assembly, progress, query
 from tickstore_core import bars as bars_module
 from tickstore_core.encoding import arrow
 from tickstore_core.testing import make_ticks
@@ -206,3 +209,36 @@ def test_columns_converted_at_the_end_are_held_without_the_times(chunked, monkey
     got = store.select("X", "2024-03-04 13:00", "2024-03-06 11:00")
     assert "venue" in got.columns and len(held) > 10
     assert all("time" not in names and "venue" in names for names in held), held
+
+
+@pytest.mark.parametrize("way", ["assembled in place", "filtered, converted at the end"])
+def test_a_select_that_fails_half_way_lets_go_of_what_it_read_while_the_error_is_kept(
+    store_location, monkeypatch, way
+) -> None:
+    """A notebook keeps the last traceback (Ctrl-C included) until the next error: it must not keep the
+    partly filled result, or the days already read, with it."""
+    url, options = store_location()
+    store = ts.open_store(url, **options)
+    store.insert("X", pd.concat([make_ticks(day, 200_000, seed=i) for i, day in enumerate(DAYS[:3])]))
+
+    def interrupted(self, steps=1):  # Ctrl-C once the first day is read, while the others are
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress.HiddenBar, "update", interrupted)
+    filters = None if way == "assembled in place" else [("price", ">", 0)]
+    tracemalloc.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as failed:
+            store.select("X", filters=filters)
+        assert failed.value.__traceback__ is not None  # kept, with the frames of the select
+        store.close()  # waits for the workers still reading the other days, and for the cache fills
+        gc.collect()
+        with_error = tracemalloc.get_traced_memory()[0] + pa.total_allocated_bytes()
+        del failed
+        gc.collect()
+        held = with_error - tracemalloc.get_traced_memory()[0] - pa.total_allocated_bytes()
+    finally:
+        tracemalloc.stop()
+        store.close()
+    day_bytes = 200_000 * 8 * 3  # the times, price and size of a day alone
+    assert held < day_bytes, f"{held / 1e6:.1f} MB held by the error of a failed select"

@@ -39,7 +39,12 @@ class SerialisedWrites:
         key = f"{environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO', '')}"
         with self._lock_for(key):
             # The whole response is produced under the lock: moto does its work while answering.
-            return list(self.app(environ, start_response))
+            response = self.app(environ, start_response)
+            try:
+                return list(response)
+            finally:
+                if hasattr(response, "close"):  # as a WSGI server would, once the body is read
+                    response.close()
 
 
 def main(argv: list[str]) -> None:

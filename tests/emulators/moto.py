@@ -37,7 +37,7 @@ def moto_server_command(port: int) -> list[str]:
     if not (Path(sys.executable).parent / "moto_server").exists():
         raise EmulatorError("moto_server is not installed; install the test dependencies (./dev setup or moto[server])")
     server = Path(__file__).with_name("serial_moto_server.py")
-    return [sys.executable, "-P", str(server), "-H", "127.0.0.1", "-p", str(port)]
+    return [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)]
 
 
 def _answers(endpoint: str) -> bool:

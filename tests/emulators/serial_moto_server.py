@@ -52,6 +52,10 @@ def main(argv: list[str]) -> None:
     import argparse
     import os
     import signal
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent  # run as a script, its folder comes first: its moto.py is not moto
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple

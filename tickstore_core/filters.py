@@ -233,6 +233,13 @@ def _scalars(predicate: Predicate, arrow_type: pa.DataType, symbol: str) -> list
     raw = list(predicate.value) if predicate.op in _SET_OPERATORS else [predicate.value]
     converted = []
     for value in raw:
+        if isinstance(value, int) and not -(2**63) <= value < 2**64:  # Arrow's integers are 64 bits at most
+            if not pa.types.is_floating(arrow_type):
+                raise InvalidInputError(
+                    f"filter {predicate} compares column {predicate.column!r} ({arrow_type}) with {value}, "
+                    "which no 64-bit integer holds; give a value in the column's range"
+                )
+            value = float(value)
         scalar = _scalar_for(value, arrow_type)
         if scalar is None:
             where = f" of {symbol}" if symbol else ""

@@ -121,3 +121,16 @@ def test_filters_through_a_store_equal_masks_and_keep_dtypes():
 def test_malformed_filters_are_refused(filters, message):
     with pytest.raises(InvalidInputError, match=message):
         parse_filters(filters, "time")
+
+
+def test_integers_beyond_64_bits_compare_with_floats_and_are_refused_for_integer_columns():
+    ticks = _ticks(3)
+    with open_store("memory://filters-big") as store:
+        store.insert("X", ticks)
+        below = store.select("X", filters=[("size", "<", 10**30)])  # was a raw OverflowError
+        assert len(below) == ticks["size"].notna().sum() > 0  # every number, not the missing ones
+        assert store.select("X", filters=[("size", ">", -(10**30)), ("size", ">", 10**30)]).empty
+        with pytest.raises(InvalidInputError, match="no 64-bit integer holds"):
+            store.select("X", filters=[("qty", ">", 2**64)])
+        with pytest.raises(InvalidInputError, match="no 64-bit integer holds"):
+            store.select("X", filters=[("qty", "in", [1, -(2**63) - 1])])

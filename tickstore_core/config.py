@@ -453,9 +453,9 @@ def build_cache(
         raise ConfigError(f"cache must be True, False or an ObjectCache, got {type(cache).__name__}")
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise ConfigError(f"cache_dir must be a directory path, got {type(cache_dir).__name__}")
-    if cache_dir is not None and (not os.fspath(cache_dir) or "\0" in str(os.fspath(cache_dir))):
+    if cache_dir is not None and (not (path := os.fspath(cache_dir)) or "\0" in path):
         raise ConfigError(
-            f"cache_dir={os.fspath(cache_dir)!r} is not a directory path; give one, or leave it out for "
+            f"cache_dir={path!r} is not a directory path; give one, or leave it out for "
             "TICKSTORE_CACHE_DIR or the per-user cache directory"
         )
     if cache is False or (cache is None and local):

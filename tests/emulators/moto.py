@@ -1,8 +1,8 @@
 """moto_server fixtures: an S3 emulator for the whole session, and a fresh bucket per test.
 
-``moto_endpoint`` runs the venv's moto S3 server (``serial_moto_server.py``: moto_server with the writes
-to one key serialised, as on S3) on 127.0.0.1 and a free port, and stops it by
-PID when the session ends; a test that needs it fails (never skips) if it cannot start.
+``moto_endpoint`` runs the venv's moto S3 server (``serial_moto_server.py``: moto_server with the
+writes to one key serialised, as on S3) on 127.0.0.1 and a free port, and stops it by PID when the
+session ends; a test that needs it fails (never skips) if it cannot start.
 ``s3_store`` gives each test its own empty bucket, emptied and removed afterwards so the server's
 memory does not grow over the session.
 """

@@ -202,12 +202,16 @@ def frame_from_tables(
     tables.clear()
     if columns is not None:
         table = table.select([timestamp_column, *columns])
-    metadata, parts = table.schema.metadata, []
-    while table.num_columns:
-        holder = [pa.Table.from_arrays([table.column(0)], schema=pa.schema([table.schema.field(0)], metadata=metadata))]
-        table = table.remove_column(0)
-        parts.append(column_frame(holder))
-    frame: pd.DataFrame = pd.concat(parts, axis=1).set_index(timestamp_column)
+    if not table.num_rows:  # nothing to hold twice: one conversion, much quicker than one per column
+        frame: pd.DataFrame = table.to_pandas().set_index(timestamp_column)
+    else:
+        metadata, parts = table.schema.metadata, []
+        while table.num_columns:
+            schema = pa.schema([table.schema.field(0)], metadata=metadata)
+            holder = [pa.Table.from_arrays([table.column(0)], schema=schema)]
+            table = table.remove_column(0)
+            parts.append(column_frame(holder))
+        frame = pd.concat(parts, axis=1).set_index(timestamp_column)
     if tz != "UTC":
         frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)
     return frame

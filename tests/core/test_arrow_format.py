@@ -85,6 +85,25 @@ def test_a_time_range_decodes_only_the_chunks_that_overlap_it():
     assert _decode(data, None, int(times[-1]) + 1, None).num_rows == 0
 
 
+@pytest.mark.parametrize("dictionaries", [False, True], ids=["plain", "dictionaries"])
+def test_a_range_without_ticks_reads_the_types_and_metadata_and_decodes_no_part(dictionaries):
+    table = ticks_to_table(make_ticks(DAY, 1000).assign(side=lambda t: t.side.astype("category")), "time")
+    found = ArrowObject(pa.py_buffer(encode_arrow(table, chunk_rows=100, dictionaries=dictionaries)))
+    times = table.column(0).cast(pa.int64()).to_numpy()
+    for start, end in (
+        (int(times[-1]) + 1, None),
+        (None, int(times[0]) - 1),
+        (int(times[99]) + 1, int(times[100]) - 1),
+    ):
+        before = dataclasses.replace(arrow.counter)
+        empty = found.read("time", None, start, end)
+        (streamed,) = found.iter_read("time", ["side"], start, end)
+        assert arrow.counter == before and found.spans("time", None, start, end) == []  # not a part read or decoded
+        assert empty.num_rows == 0 and empty.schema.equals(table.schema, check_metadata=True)
+        assert streamed.num_rows == 0 and streamed.schema.equals(table.select(["time", "side"]).schema)
+        assert list(found.iter_read("time", None, start, end, skip=1)) == []
+
+
 def test_iter_read_is_the_read_one_chunk_at_a_time_each_decoded_when_asked_for():
     table = ticks_to_table(make_ticks(DAY, 1000), "time")
     found = ArrowObject(pa.py_buffer(encode_arrow(table, chunk_rows=100)))

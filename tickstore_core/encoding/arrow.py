@@ -312,10 +312,12 @@ class ArrowObject:
         Only chunks with ticks in ``[start_ns, end_ns]`` are decoded (the caller still trims the
         rows at the edges), and of each only the wanted columns.
         """
-        wanted, chunks, empty = self._plan(timestamp_column, columns, start_ns, end_ns)
+        wanted, chunks = self._plan(timestamp_column, columns, start_ns, end_ns)
+        if not chunks:
+            return self._empty(timestamp_column, wanted)
         table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted) for chunk in chunks])
         self._give_back(chunks)
-        return table.slice(0, 0) if empty else table
+        return table
 
     def iter_read(
         self,
@@ -335,13 +337,17 @@ class ArrowObject:
         ``reverse`` gives the chunks last first (a reader filling its result from the end). With a
         ``pool``, up to ``ahead`` chunks are decoded ahead on it (:func:`tickstore_core.ahead.in_order`).
         """
-        wanted, chunks, empty = self._plan(timestamp_column, columns, start_ns, end_ns)
+        wanted, chunks = self._plan(timestamp_column, columns, start_ns, end_ns)
+        if not chunks:
+            if not skip:
+                yield self._empty(timestamp_column, wanted)
+            return
         ordered = chunks[::-1] if reverse else chunks
 
         def decoded(chunk: dict[str, Any]) -> pa.Table:
             table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
             self._give_back([chunk])
-            return table.slice(0, 0) if empty else table
+            return table
 
         yield from in_order(ordered[skip:], decoded, pool, ahead)
 
@@ -367,11 +373,20 @@ class ArrowObject:
         counter.rows += rows
         return arrays
 
-    def _table(self, timestamp_column: str, wanted: list[int], chunks: list[list[pa.Array]]) -> pa.Table:
-        """The decoded chunks (each a list of the wanted columns' arrays) as one table, the timestamp named."""
+    def _fields(self, timestamp_column: str, wanted: list[int]) -> list[pa.Field]:
+        """The fields of the wanted columns in a read's table: the timestamp named, in UTC nanoseconds."""
         fields = [self.schema.field(i) for i in wanted]
         first = fields[0]
         fields[0] = pa.field(timestamp_column, pa.timestamp("ns", tz="UTC"), nullable=first.nullable)
+        return fields
+
+    def _empty(self, timestamp_column: str, wanted: list[int]) -> pa.Table:
+        """A read without ticks: the wanted columns' types and the pandas metadata, no part decoded."""
+        return pa.schema(self._fields(timestamp_column, wanted), metadata=self.schema.metadata).empty_table()
+
+    def _table(self, timestamp_column: str, wanted: list[int], chunks: list[list[pa.Array]]) -> pa.Table:
+        """The decoded chunks (each a list of the wanted columns' arrays) as one table, the timestamp named."""
+        fields = self._fields(timestamp_column, wanted)
         columns = []
         for slot, field in enumerate(fields):
             parts = [arrays[slot] for arrays in chunks]
@@ -388,24 +403,21 @@ class ArrowObject:
         end_ns: int | None = None,
     ) -> list[tuple[int, int]]:
         """The ``(offset, length)`` of every part :meth:`read` with these arguments decodes, by offset."""
-        wanted, chunks, _ = self._plan(timestamp_column, columns, start_ns, end_ns)
+        wanted, chunks = self._plan(timestamp_column, columns, start_ns, end_ns)
         found = {(int(c["parts"][i][0]), int(c["parts"][i][1])) for c in chunks for i in wanted}
         return sorted(found)
 
     def _plan(
         self, timestamp_column: str, columns: Sequence[str] | None, start_ns: int | None, end_ns: int | None
-    ) -> tuple[list[int], list[dict[str, Any]], bool]:
-        """The columns (by position) and chunks a read decodes, and whether it returns no rows."""
+    ) -> tuple[list[int], list[dict[str, Any]]]:
+        """The columns (by position) and chunks a read decodes (none: it returns no rows)."""
         names = self.schema.names
         if timestamp_column in names[1:]:
             raise CorruptObjectError(f"the object's data column {timestamp_column!r} clashes with the timestamp column")
         wanted = [0] if columns is not None else list(range(len(names)))
         if columns is not None:
             wanted += [names.index(c) for c in dict.fromkeys(columns) if c in names[1:]]
-        chunks = [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
-        if not chunks:  # keep the schema: an empty slice of the first chunk
-            return wanted, self.chunks[:1], True
-        return wanted, chunks, False
+        return wanted, [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
 
     def _part(self, where: Sequence[Any], field: pa.Field) -> pa.Array:
         offset, length, crc = (int(x) for x in where[:3])

@@ -20,9 +20,9 @@ from .cache import ObjectCache
 from .engine import Engine
 from .errors import LegacyStoreError
 from .filters import RowFilter
-from .frames import empty_frame, table_to_frame
+from .frames import table_to_frame
 from .index import Version
-from .query import Query, read_day
+from .query import Query, empty_read, read_day
 from .schema import conform_table, recorded_targets
 from .times import TIME_MAX, TIME_MIN, day_start_ns
 
@@ -109,7 +109,8 @@ def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -
 
     spec = StoreSpec.of(engine)
     if not query.versions:
-        return dd.from_pandas(empty_frame(engine.timestamp_column, engine.tz, query.columns or ()), npartitions=1)
+        empty = table_to_frame(empty_read(engine, query), engine.timestamp_column, engine.tz)
+        return dd.from_pandas(empty, npartitions=1)
     if not all(v.stats_known for v in query.versions):  # serenity files may spill over day boundaries
         raise LegacyStoreError(
             f"{engine.backend.url} is a serenity store, whose files do not keep to their days, so it cannot be split "

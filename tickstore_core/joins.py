@@ -23,8 +23,8 @@ from .assembly import Assembly
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
 from .frames import frame_from_tables
-from .outputs import check_output, convert, empty_table
-from .query import Query, assembled, plan_query, read_day
+from .outputs import check_output, convert
+from .query import Query, assembled, empty_read, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
 from .times import TIME_MIN, now_ns
@@ -113,7 +113,9 @@ def asof_join(
     right_tables = tables[len(left_query.versions) :]
     if carried is not None:
         right_tables = [carried, *right_tables]
-    left_table = _one(tables[: len(left_query.versions)], ts, [f"{left} {v.day}" for v in left_query.versions])
+    left_tables = tables[: len(left_query.versions)] or [empty_read(engine, left_query)]
+    right_tables = right_tables or [empty_read(engine, right_query)]
+    left_table = _one(left_tables, ts, [f"{left} {v.day}" for v in left_query.versions])
     right_table = _one(right_tables, ts, [f"{right} part {i}" for i in range(len(right_tables))], right_query.columns)
     right_table = _rename_clashes(right_table, left_table.column_names)
     return convert(join_tables(left_table, right_table, tolerance_ns), output, ts, tz)
@@ -158,8 +160,6 @@ def _positions(left_times: np.ndarray, right: pa.Table, tolerance: int | None) -
 
 
 def _one(tables: list[pa.Table], ts: str, labels: list[str], columns: Sequence[str] | None = None) -> pa.Table:
-    if not tables:
-        return empty_table(ts, "UTC", columns or ())
     if len(tables) > 1:
         tables = unify_tables(tables, labels)
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")

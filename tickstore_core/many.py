@@ -20,7 +20,7 @@ from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
 from .filters import RowFilter, check_filter, parse_filters
 from .index import Version
 from .outputs import check_output, convert, empty_table
-from .query import Query, check_columns, in_time_order, plan_query, read_day
+from .query import Query, check_columns, empty_read, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .symbols import check_symbol
 
@@ -191,7 +191,10 @@ def select_many(
         tables.extend(days)
         labels.extend(day_labels)
         codes.extend([code] * len(days))
-    if not tables:
+    if not tables and plan.queries:  # no rows: each symbol's columns, typed as its nearest version has them
+        tables = engine.map(lambda q: empty_read(engine, q), plan.queries, f"{len(wanted)} symbols")
+        labels, codes = [q.symbol for q in plan.queries], list(range(len(plan.queries)))
+    if not tables:  # only symbols the store does not have
         empty = empty_table(ts, tz, names)
         dictionary = pa.dictionary(pa.int32(), pa.string())
         empty = empty.set_column(1, pa.field(SYMBOL_COLUMN, dictionary), pa.array([], type=dictionary))

@@ -6,6 +6,7 @@ Reading the planned versions, and trimming them to the bounds, is the engine's a
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import functools
@@ -21,14 +22,27 @@ import pyarrow as pa
 
 from .assembly import Assembly
 from .engine import Engine
-from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError
+from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
 from .index import SymbolIndex, Version
 from .objects import cache_identity
+from .outputs import empty_table
+from .schema import parse_type
 from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
 
-__all__ = ["Query", "assembled", "check_read_columns", "in_time_order", "plan_query", "read_day", "trim"]
+__all__ = [
+    "Query",
+    "assembled",
+    "check_read_columns",
+    "empty_read",
+    "in_time_order",
+    "plan_query",
+    "read_day",
+    "trim",
+]
+
+_NEAREST = 8  # days each side of an empty range searched for the columns its result has
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class Query:
     end: int
     columns: list[str] | None
     versions: list[Version]
+    template: Version | None = None
+    """When no version is read: the symbol's version nearest the range, whose columns an empty result has."""
 
 
 def plan_query(
@@ -78,7 +94,8 @@ def plan_query(
     if wanted is not None and versions and all(v.columns is not None for v in versions):
         known = {c for v in versions for c in v.columns or ()}
         _refuse_missing(symbol, wanted, known)
-    return Query(symbol, start_ns, end_ns, wanted, versions)
+    template = None if versions else _nearest_described(index, first, last, as_of_ns)
+    return Query(symbol, start_ns, end_ns, wanted, versions, template)
 
 
 def check_columns(columns: str | Sequence[str] | None, timestamp_column: str) -> list[str] | None:
@@ -105,6 +122,49 @@ def _day_of(ns: int, index: SymbolIndex, tz: str, *, first: bool) -> dt.date:
             return dt.date(1970, 1, 1)
         return days[0] if first else days[-1]
     return to_day(pd.Timestamp(ns, tz="UTC"), tz)
+
+
+def _nearest_described(index: SymbolIndex, first: dt.date, last: dt.date, as_of: int | None) -> Version | None:
+    """The version (valid at ``as_of``) with known columns of a day in ``[first, last]``, else of the nearest of a
+    few days before, else after: what an empty result takes its columns from. Pruned days are passed over."""
+    days = index.days()
+    lo, hi = bisect.bisect_left(days, first), bisect.bisect_right(days, last)
+    inside, before, after = days[lo:hi][::-1], days[max(0, lo - _NEAREST) : lo][::-1], days[hi : hi + _NEAREST]
+    for day in itertools.chain(inside, before, after):
+        try:
+            version = index.at(day, as_of)
+        except PrunedError:
+            continue
+        if version is not None and version.columns:
+            return version
+    return None
+
+
+def empty_read(engine: Engine, query: Query) -> pa.Table:
+    """What a select that reads no day gives: no rows, but the timestamp and the columns asked for (all if None)
+    with the types and pandas dtypes a read of the symbol's nearest version gives them (`Query.template`).
+
+    Only the object's header is read (a ``tickstore-arrow`` object's chunks all lie outside the window asked
+    for). If the object cannot be read (offline, pruned meanwhile), the types come from the index; a column the
+    template lacks, or a symbol without one, has the null type.
+    """
+    template, ts = query.template, engine.timestamp_column
+    table = empty_table(ts, "UTC")
+    if template is not None:
+        present = template.columns or ()
+        wanted = list(present) if query.columns is None else [c for c in query.columns if c in present]
+        try:
+            read = engine.read_version(query.symbol, template, wanted, start_ns=TIME_MIN, end_ns=TIME_MIN)
+            table = read.slice(0, 0).select([ts, *wanted])
+        except TickstoreError:  # offline without the object: the types the index recorded
+            types = dict(zip(present, template.types or (), strict=False))
+            for name in wanted:
+                parsed = parse_type(types[name]) if name in types else None
+                table = table.append_column(pa.field(name, parsed or pa.null()), pa.nulls(0, parsed or pa.null()))
+    for name in query.columns or ():
+        if name not in table.column_names:
+            table = table.append_column(pa.field(name, pa.null()), pa.nulls(0))
+    return table if query.columns is None else table.select([ts, *query.columns])
 
 
 def _refuse_missing(symbol: str, wanted: list[str], known: set[str]) -> None:

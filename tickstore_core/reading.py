@@ -21,7 +21,7 @@ from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
 from .objects import cache_identity
 from .outputs import Output, check_output, to_output
-from .query import Query, assembled, check_read_columns, in_time_order, plan_query, read_day
+from .query import Query, assembled, check_read_columns, empty_read, in_time_order, plan_query, read_day
 from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
@@ -116,7 +116,8 @@ class ReadAPI:
         query = self._plan(symbol, start, end, as_of, columns)
         check_filter(row_filter, symbol, query.versions)
         if not query.versions:
-            return to_output([], output, self._engine.timestamp_column, self._engine.tz, query.columns)
+            empty = [empty_read(self._engine, query)]
+            return to_output(empty, output, self._engine.timestamp_column, self._engine.tz, query.columns)
         versions = query.versions
         if Assembly.applies(versions, filtered=row_filter is not None or output != "pandas"):
             return assembled(self._engine, query, _describe(query))

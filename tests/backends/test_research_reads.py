@@ -197,6 +197,34 @@ def test_arrow_and_polars_outputs_hold_what_pandas_holds(research, which):
     assert empty.num_rows == 0 and empty.column_names[0] == "time"
 
 
+def test_reads_of_a_range_without_ticks_have_the_columns_and_dtypes_of_reads_with_ticks(research):
+    store, weekend = research.store, ("2024-03-09", "2024-03-10")  # after every day of T, E and Q
+    polars = pytest.importorskip("polars")
+    for output in ("pandas", "arrow", "polars"):
+        empty, full = store.select("T", *weekend, output=output), store.select("T", DAYS[0], DAYS[0], output=output)
+        assert len(empty) == 0 and _types(empty) == _types(full), output
+        empty, full = (store.select_many(["T", "E"], *span, output=output) for span in (weekend, (DAYS[1], DAYS[1])))
+        assert len(empty) == 0 and _types(empty) == _types(full), output
+    polars_empty = store.select("T", *weekend, output="polars")
+    assert isinstance(polars_empty, polars.DataFrame) and polars_empty.schema["time"] == polars.Datetime("ns", store.tz)
+    joined, full = store.asof_join("T", "Q", *weekend), store.asof_join("T", "Q", DAYS[2], DAYS[2])
+    assert joined.empty and _types(joined) == _types(full)
+    joined, full = (store.asof_join("T", "Q", *span, output="arrow") for span in (weekend, (DAYS[2], DAYS[2])))
+    assert joined.num_rows == 0 and _types(joined) == _types(full)
+    pytest.importorskip("dask.dataframe")
+    assert _types(store.to_dask("E", *weekend)._meta) == _types(store.to_dask("E")._meta)
+
+
+def _types(result: Any) -> list[tuple[str, str]]:
+    """A result's column names and types: pandas dtypes (the index's too), Arrow or polars types."""
+    if isinstance(result, pd.DataFrame):
+        index = (str(result.index.name), str(result.index.dtype))
+        return [index, *((str(c), str(t)) for c, t in result.dtypes.items())]
+    if isinstance(result, pa.Table):
+        return [(f.name, str(f.type)) for f in result.schema]
+    return [(name, str(t)) for name, t in result.schema.items()]
+
+
 def _reference_bars(ticks: pd.DataFrame, freq: str) -> pd.DataFrame:
     bars = ticks["price"].resample(freq).ohlc()
     bars["volume"] = ticks["size"].resample(freq).sum()

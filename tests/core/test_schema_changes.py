@@ -283,3 +283,19 @@ def test_an_old_index_document_loads_and_a_new_one_stays_readable_by_0_1():
     del document["column_types"], document["encodings"]
     (old,) = SymbolIndex.from_bytes(json.dumps(document).encode(), where="x")
     assert old.types is None and old.encoding is None
+
+
+def test_an_empty_range_whose_nearest_object_cannot_be_read_takes_its_types_from_the_index():
+    """Offline without the object (or with it gone), an empty select still has the recorded columns and types."""
+    with ts.open_store("memory://empty-types", cache=False) as store:
+        ticks = pd.DataFrame(
+            {"price": [1.5, 2.5], "size": np.array([1, 2], dtype="int32"), "side": pd.Categorical(["b", "s"])},
+            index=DAY1.rename("time"),
+        )
+        (version,) = store.insert("E", ticks)
+        full = store.select("E", output="arrow")
+        store.backend.delete(version.key)
+        empty = store.select("E", DAY2[0], DAY2[-1], output="arrow")
+        assert empty.num_rows == 0 and empty.schema.names == full.schema.names
+        assert empty.schema.types == full.schema.types
+        assert list(store.select("E", DAY2[0], DAY2[-1], columns=["size", "nope"]).columns) == ["size", "nope"]

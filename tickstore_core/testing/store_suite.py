@@ -279,6 +279,23 @@ class StoreConformance:
         with pytest.raises(InvalidTimeError):
             store.select("E", DAY2, DAY1)
 
+    def test_an_empty_range_of_a_known_symbol_has_its_columns_and_dtypes(self, store: Tickstore) -> None:
+        ticks = make_ticks(DAY2, 5, start_hour=12).assign(level=pd.array([1, None, 3, 4, 5], dtype="Int64"))
+        store.insert("E", ticks)
+        full, arrow = store.select("E"), store.select("E", output="arrow")
+        before = pd.Timestamp.now(tz="UTC")
+        store.insert("E", ticks.assign(venue="X"), day=DAY2)  # a correction adds a column
+        morning = (pd.Timestamp(DAY2, tz="UTC"), pd.Timestamp(DAY2, tz="UTC") + pd.Timedelta(hours=11))
+        # no tick in range: the columns of the day's version, the day before's, the day after's
+        for start, end in (morning, (DAY3, DAY3 + dt.timedelta(days=30)), (DAY1 - dt.timedelta(days=3), DAY1)):
+            empty = store.select("E", start, end, as_of=before)
+            assert empty.empty and dict(empty.dtypes) == dict(full.dtypes), (start, end)
+            assert empty.index.dtype == full.index.dtype and empty.index.name == full.index.name
+            assert store.select("E", start, end, as_of=before, output="arrow").schema.types == arrow.schema.types
+            assert list(store.select("E", start, end).columns) == [*full.columns, "venue"]
+            picked = store.select("E", start, end, columns=["level", "price"], as_of=before)
+            assert dict(picked.dtypes) == dict(full[["level", "price"]].dtypes)
+
     # --- versions and transaction time --------------------------------------------------------
 
     def test_correction_creates_a_version_and_as_of_sees_both(self, store: Tickstore) -> None:

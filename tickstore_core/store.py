@@ -13,6 +13,7 @@ every read; nothing is written into it.
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import Any
 
@@ -82,6 +83,10 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         progress: bool | None = None,
         allow_pickle: bool = False,
     ) -> None:
+        if not isinstance(backend, Backend):  # a URL given here is the usual slip: name the function that opens one
+            named = isinstance(backend, (str, os.PathLike))
+            hint = " (a URL or path?); open a store by URL with tickstore_core.open_store(url)" if named else ""
+            raise ConfigError(f"Tickstore takes a Backend, got {type(backend).__name__}{hint}")
         if cache is not None and not isinstance(cache, ObjectCache):
             raise ConfigError(
                 f"cache must be an ObjectCache or None, got {type(cache).__name__}; "

@@ -74,6 +74,14 @@ def test_a_pathlib_path_opens_the_local_store(tmp_path):
         assert len(store.select("A")) == 3
 
 
+@pytest.mark.parametrize("backend", ["memory://x", "s3://bucket/db", Path("db"), None, 5])
+def test_the_tickstore_constructor_given_anything_but_a_backend_says_how_to_open_a_store(backend):
+    named = isinstance(backend, (str, Path))
+    with pytest.raises(ConfigError, match="open_store" if named else "takes a Backend, got") as caught:
+        ts.Tickstore(backend)
+    assert "bucket" not in str(caught.value)  # the URL is not echoed: it may hold a secret
+
+
 @pytest.mark.parametrize("columns", [5, 1.5, object()])
 def test_columns_that_are_not_names_are_refused(columns):
     with ts.open_store("memory://bad-columns") as store:

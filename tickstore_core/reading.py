@@ -83,7 +83,8 @@ class ReadAPI:
         pandas.DataFrame, pyarrow.Table or polars.DataFrame
             Indexed by the store's timestamp column (tz-aware, sorted, equal timestamps in inserted
             order); for Arrow and polars, that column comes first. An unknown symbol or an empty
-            range gives an empty result.
+            range gives an empty result; for a known symbol, with the columns and types a read
+            of its nearest day gives.
 
         Raises
         ------

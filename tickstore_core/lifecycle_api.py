@@ -54,7 +54,7 @@ from .tags import (
     tag_time,
     tags_to_bytes,
 )
-from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, now_ns, to_day, to_utc_end_ns, to_utc_ns
+from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, now_ns, span_ns, to_day
 from .writes import already_committed, check_schema, plan_inserts
 from .writing import FUTURE_TOLERANCE_NS, check_tick_range, explicit_as_of
 
@@ -208,8 +208,7 @@ class LifecycleAPI:
         self._engine.check_open()
         self._engine.check_writable()
         symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
-        start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", self._engine.tz)
-        end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", self._engine.tz)
+        start_ns, end_ns = span_ns(start, end, self._engine.tz)
         done = []
         for name in symbols:
             index = self._engine.load_index(name, offline_ok=False).index

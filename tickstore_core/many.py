@@ -89,7 +89,19 @@ def plan_many(
                 f"columns there: {', '.join(sorted(present))}"
             )
     check_filter(row_filter, label, versions)
+    if wanted is None or SYMBOL_COLUMN in wanted:
+        refuse_symbol_column([q.symbol for q in known if any(SYMBOL_COLUMN in (v.columns or ()) for v in q.versions)])
     return Plan(known, unknown)
+
+
+def refuse_symbol_column(symbols: Sequence[str]) -> None:
+    """A symbol with a data column named ``symbol`` cannot be read with the column that names each row's symbol."""
+    if symbols:
+        raise InvalidInputError(
+            f"{', '.join(symbols)} {'has' if len(symbols) == 1 else 'have'} a column named {SYMBOL_COLUMN!r}, the "
+            "name of the column select_many adds for each row's symbol; leave it out with columns=[...], or read "
+            "with select()"
+        )
 
 
 def read_all(engine: Engine, plan: Plan, work: Callable[[Query, Version], _T], description: str) -> list[list[_T]]:
@@ -188,6 +200,8 @@ def select_many(
         if not all(v.stats_known for v in query.versions):  # serenity's files may spill into other days
             days = in_time_order(unify_tables(days, day_labels))
             day_labels = day_labels[: len(days)] if len(days) == len(day_labels) else [query.symbol]
+        if any(SYMBOL_COLUMN in t.column_names[1:] for t in days):  # serenity's files, columns unknown till read
+            refuse_symbol_column([query.symbol])
         tables.extend(days)
         labels.extend(day_labels)
         codes.extend([code] * len(days))

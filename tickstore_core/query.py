@@ -22,14 +22,14 @@ import pyarrow as pa
 
 from .assembly import Assembly
 from .engine import Engine
-from .errors import ColumnNotFoundError, InvalidInputError, InvalidTimeError, PrunedError, TickstoreError
+from .errors import ColumnNotFoundError, InvalidInputError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
 from .index import SymbolIndex, Version
 from .objects import cache_identity
 from .outputs import empty_table
 from .schema import parse_type
 from .symbols import check_symbol
-from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, to_day, to_utc_end_ns, to_utc_ns
+from .times import TIME_MAX, TIME_MIN, TimeLike, span_ns, to_day
 
 __all__ = [
     "Query",
@@ -69,10 +69,7 @@ def plan_query(
     """Check a select's arguments and find the versions it reads: those with ticks in range."""
     engine.check_open()
     check_symbol(symbol)
-    start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", engine.tz)
-    end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", engine.tz)
-    if start_ns > end_ns:
-        raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
+    start_ns, end_ns = span_ns(start, end, engine.tz)
     as_of_ns = engine.as_of_ns(as_of)
     wanted = check_columns(columns, engine.timestamp_column)
     index = engine.index(symbol)

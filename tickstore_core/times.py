@@ -27,6 +27,7 @@ __all__ = [
     "TimeLike",
     "check_tz",
     "now_ns",
+    "span_ns",
     "to_day",
     "to_utc_end_ns",
     "to_utc_ns",
@@ -141,6 +142,16 @@ def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
     instant = int(to_timestamp(value, what).value)
     period = None if tz == "UTC" else _calendar_period(value)
     return instant if period is None else _local_start_ns(period.start_time, tz, what)
+
+
+def span_ns(start: Any, end: Any, tz: str = "UTC") -> tuple[int, int]:
+    """The UTC bounds (inclusive, see `to_utc_end_ns`) of ``[start, end]``, None unbounded; a start after
+    the end is an `InvalidTimeError`, as a reversed range is always a slip."""
+    start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", tz)
+    end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", tz)
+    if start_ns > end_ns:
+        raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
+    return start_ns, end_ns
 
 
 def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:

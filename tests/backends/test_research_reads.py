@@ -178,6 +178,15 @@ def test_select_many_warns_once_about_unknown_symbols_and_checks_its_arguments(r
         store.select_many(["T", "E"], columns=["nope"])
 
 
+def test_select_many_of_a_symbol_with_its_own_symbol_column_is_a_clear_error(research):
+    store = research.store
+    store.insert("S", make_ticks(DAYS[0], 30).assign(symbol="S"))
+    for columns in (None, ["price", "symbol"]):
+        with pytest.raises(InvalidInputError, match=r"S has a column named 'symbol'.*leave it out"):
+            store.select_many(["T", "S"], columns=columns)
+    assert list(store.select_many(["T", "S"], columns=["price"]).columns) == ["symbol", "price"]
+
+
 @pytest.mark.parametrize("which", AS_OF)
 def test_arrow_and_polars_outputs_hold_what_pandas_holds(research, which):
     polars = pytest.importorskip("polars")

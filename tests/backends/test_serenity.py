@@ -40,6 +40,7 @@ from tickstore_core.cli import main as cli
 from tickstore_core.errors import (
     ColumnNotFoundError,
     CorruptObjectError,
+    InvalidInputError,
     LegacyIndexWarning,
     LegacyStoreError,
     ObjectNotFoundError,
@@ -347,6 +348,21 @@ def _trades(day: dt.date, n: int, seed: int, hours: float = 0.0) -> pd.DataFrame
         },
         index=pd.DatetimeIndex(times, name="time"),
     )
+
+
+def test_select_many_of_serenity_files_with_a_symbol_column_is_a_clear_error(tmp_path):
+    """Serenity's index does not list columns: the clash with select_many's own column shows once read."""
+    root = tmp_path / "DB"
+    root.mkdir()
+    writer = SerenityWriter(root=root)
+    writer.insert("AAA", D11, _trades(D11, 20, 1).assign(symbol="AAA"))
+    writer.insert("BBB", D11, _trades(D11, 20, 2))
+    writer.flush()
+    with open_store(str(root)) as store:
+        with pytest.raises(InvalidInputError, match="AAA has a column named 'symbol'"):
+            store.select_many(["BBB", "AAA"])
+        assert list(store.select_many(["BBB", "AAA"], columns=["price"]).columns) == ["symbol", "price"]
+        assert store.select("AAA").symbol.eq("AAA").all()
 
 
 def test_what_serenity_writes_after_the_first_open_is_seen_on_refresh_and_reopen(serenity):

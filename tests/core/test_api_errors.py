@@ -14,6 +14,7 @@ from tickstore_core.errors import (
     InvalidInputError,
     InvalidOptionError,
     InvalidTicksError,
+    InvalidTimeError,
     InvalidURLError,
     MissingDependencyError,
 )
@@ -125,3 +126,17 @@ def test_cache_options_of_the_wrong_type_are_config_errors(options, message):
 def test_bad_keyword_options_are_invalid_option_errors(url, options):
     with pytest.raises(InvalidOptionError):
         ts.open_store(url, **options)
+
+
+def test_a_reversed_range_is_refused_by_every_call_that_takes_one():
+    with ts.open_store("memory://reversed") as store:
+        store.insert("A", pd.DataFrame({"price": [1.0, 2.0, 3.0]}, index=TIMES))
+        calls = [
+            lambda: store.select("A", "2024-01-03", "2024-01-02"),
+            lambda: store.compact("A", "2024-01-03", "2024-01-02"),
+            lambda: store.bars("A", "2024-01-03", "2024-01-02"),
+            lambda: store.files("A", "2024-01-03", "2024-01-02"),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidTimeError, match=r"start 2024-01-03.* is after end 2024-01-02"):
+                call()

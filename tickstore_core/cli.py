@@ -154,6 +154,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     path = None if args.output is None else _output_path(args.output)
     with _store(args) as store:
         ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
+        if ticks.empty:  # a typo must not look like a range without ticks
+            _check_known(store, [args.symbol])
     if path is None:
         _print_frame(ticks)
         print(f"{len(ticks):,} rows", file=sys.stderr)

@@ -458,13 +458,21 @@ def test_a_missing_store_is_an_error_not_an_empty_or_offline_store(run, tmp_path
         assert "cannot be reached" not in err and "Traceback" not in err and "no symbols" not in out
 
 
-def test_an_unknown_symbol_is_named_in_ls_history_and_fsck(run):
+def test_an_unknown_symbol_is_named_in_ls_history_select_and_fsck(run):
     with run.store() as store:
         store.insert("BTCUSD", make_ticks(DAY1, 5))
-    typos = (["ls", "BTCUSD", "BTCUDS"], ["history", "BTCUDS"], ["history", "BTCUDS", "2024-03-04"], ["fsck", "BTCUDS"])
+    typos = (
+        ["ls", "BTCUSD", "BTCUDS"],
+        ["history", "BTCUDS"],
+        ["history", "BTCUDS", "2024-03-04"],
+        ["select", "BTCUDS", "2024-03-04", "2024-03-04"],
+        ["fsck", "BTCUDS"],
+    )
     for args in typos:
         status, _, err = run("-s", run.url, *args)
         assert status == 2 and "unknown symbol BTCUDS in " in err and "tickstore ls" in err, (args, err)
+    status, _, err = run("-s", run.url, "select", "BTCUSD", "2024-03-09", "2024-03-10")  # known, no ticks there
+    assert status == 0 and err.strip().endswith("0 rows"), err
     for args in (["ls", "BTCUSD"], ["history", "BTCUSD"], ["fsck", "BTCUSD"]):
         status, out, err = run("-s", run.url, *args)
         assert status == 0 and "unknown" not in err, (args, out, err)

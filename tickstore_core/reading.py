@@ -214,6 +214,7 @@ class ReadAPI:
         --------
         >>> store.prefetch("BTCUSD", "2024-03-01", "2024-03-31")  # doctest: +SKIP
         """
+        self._engine.check_open()  # a closed store has let go of its cache
         if self._engine.cache is None:
             raise ConfigError(f"the store {self._engine.backend.url} has no cache; open it with cache=True to prefetch")
         if not self._engine.cache.writable:

@@ -42,7 +42,8 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
     Guarantees: an insert or delete is atomic per symbol (all its days or none become visible);
     concurrent writers never lose a version; readers never see a partial version; every object read
     is verified against what was recorded at commit (its checksum, or the CRC-32 of each part read of
-    a ``tickstore-arrow`` object). A store object may be shared by threads.
+    a ``tickstore-arrow`` object). A store object may be shared by threads; pickled (multiprocessing,
+    joblib) it opens again, as a store object of its own.
 
     Parameters
     ----------
@@ -251,6 +252,23 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
     def __enter__(self) -> Tickstore:
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A store pickles (for multiprocessing, joblib, ``copy.deepcopy``) as what reopens it: its backend,
+        settings and cache directory. The copy is a store object of its own, to be closed on its own."""
+        engine = self._engine
+        engine.check_open()
+        cache = engine.cache
+        settings = {
+            "timestamp_column": engine.timestamp_column,
+            "tz": engine.tz,
+            "index_ttl": engine.index_ttl,
+            "max_workers": engine.max_workers,
+            "progress": engine.progress,
+            "allow_pickle": engine.allow_pickle,
+        }
+        where = None if cache is None else (str(cache.directory), cache.size_limit)
+        return (_reopened, (engine.backend, where, settings))
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -268,3 +286,8 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
             f"<Tickstore {self.backend.url} ({self.codec.name}, tz={self.tz}, "
             f"timestamp_column={self.timestamp_column!r}){state}>"
         )
+
+
+def _reopened(backend: Backend, cache: tuple[str, int] | None, settings: dict[str, Any]) -> Tickstore:
+    """A pickled store opened again (see `Tickstore.__reduce__`)."""
+    return Tickstore(backend, cache=None if cache is None else ObjectCache(*cache), **settings)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import pickle
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from tickstore_core import StoreNotFoundError, open_store
+from tickstore_core import StoreClosedError, StoreNotFoundError, open_store
 from tickstore_core.testing import make_ticks
 
 DAY = dt.date(2024, 3, 4)
@@ -72,3 +73,23 @@ def test_concurrent_processes_lose_no_version(shared_store_location, writers, ea
             w, n = by_version[row.version]
             as_of = row.start_time if row.version else row.end_time - pd.Timedelta(1)
             assert store.select("RACE", as_of=as_of)["trade_id"].tolist() == _frame(w, n)["trade_id"].tolist()
+
+
+def _select_in_child(store: Any, symbol: str) -> tuple[int, float, bool]:
+    """What a pickled store reads in another process, and whether it closes there on its own."""
+    with store:
+        ticks = store.select(symbol)
+        return len(ticks), float(ticks.price.sum()), store.cache is not None
+
+
+def test_a_store_pickles_into_a_process_pool_and_reads_there_as_here(shared_store_location):
+    url, options = shared_store_location()
+    with open_store(url, **options) as store:
+        store.insert("PICKLED", make_ticks(DAY, ROWS))
+        here = store.select("PICKLED")
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            there = pool.apply(_select_in_child, (store, "PICKLED"))
+        assert there == (len(here), float(here.price.sum()), store.cache is not None)
+        assert len(store.select("PICKLED")) == ROWS  # the copy closed itself, not this store
+    with pytest.raises(StoreClosedError, match="closed"):
+        pickle.dumps(store)

@@ -524,8 +524,24 @@ class StoreConformance:
     def test_a_closed_store_refuses_work(self, store: Tickstore) -> None:
         store.close()
         store.close()
-        with pytest.raises(StoreClosedError):
-            store.select("X")
+        ticks = make_ticks(DAY1, 3)
+        calls: list[Callable[[], object]] = [
+            lambda: store.select("X"),
+            lambda: store.insert("X", ticks),
+            lambda: store.append("X", ticks),
+            lambda: store.delete("X", DAY1),
+            lambda: store.history("X"),
+            lambda: store.symbols(),
+            lambda: store.select_many(["X"]),
+            lambda: store.bars("X"),
+            lambda: store.tag("t"),
+            lambda: store.prune(),
+            lambda: store.compact(),
+            lambda: store.prefetch("X"),
+        ]
+        for call in calls:
+            with pytest.raises(StoreClosedError, match="closed; open it again"):
+                call()
 
     # --- the rules as properties: the store answers like the model ----------------------------------
 

@@ -238,6 +238,13 @@ class PrunePlan:
     def empty(self) -> bool:
         return not self.versions
 
+    def __repr__(self) -> str:  # a notebook shows the list prune returns: counts, not every version's record
+        days = len({v.day for v in self.versions})
+        return (
+            f"PrunePlan({self.symbol}: {len(self.versions)} version{'s' * (len(self.versions) != 1)} on {days} "
+            f"day{'s' * (days != 1)}, {len(self.keys)} object{'s' * (len(self.keys) != 1)}, {self.bytes:,} bytes)"
+        )
+
 
 def plan_prune(
     index: SymbolIndex,

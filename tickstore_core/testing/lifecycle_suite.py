@@ -226,6 +226,7 @@ class LifecycleConformance:
         assert store.days("T", as_of="tag:paper") == [DAY1]
         plans = store.prune(dry_run=True)
         assert [len(p.versions) for p in plans] == [1]  # version 1; version 0 is tagged, version 2 current
+        assert repr(plans) == f"[PrunePlan(T: 1 version on 1 day, 1 object, {plans[0].bytes:,} bytes)]"
         assert len(store.history("T")) == 3  # a dry run removes nothing
         store.prune(dry_run=False, grace=dt.timedelta(0))
         assert list(store.history("T")["version"]) == [0, 2]

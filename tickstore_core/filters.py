@@ -194,6 +194,8 @@ def _predicate_expression(predicate: Predicate, schema: pa.Schema, symbol: str) 
     if pa.types.is_dictionary(arrow_type):  # compare categoricals by their values
         field = field.cast(arrow_type.value_type)
         arrow_type = arrow_type.value_type
+    if pa.types.is_integer(arrow_type) and predicate.op not in _SET_OPERATORS and _beyond_64_bits(predicate.value):
+        return _versus_beyond(field, predicate.op, above=predicate.value > 0)
     values = _scalars(predicate, arrow_type, symbol)
     if predicate.op in _SET_OPERATORS:
         field, value_set = _value_set(field, arrow_type, values)
@@ -210,6 +212,22 @@ def _predicate_expression(predicate: Predicate, schema: pa.Schema, symbol: str) 
     }
     result: pc.Expression = comparisons[predicate.op](field, pc.scalar(value))
     return result
+
+
+def _raw_values(predicate: Predicate) -> list[Any]:
+    return list(predicate.value) if predicate.op in _SET_OPERATORS else [predicate.value]
+
+
+def _beyond_64_bits(value: Any) -> bool:
+    """An integer no 64-bit column holds (Arrow's integers are 64 bits at most)."""
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64
+
+
+def _versus_beyond(field: pc.Expression, op: str, *, above: bool) -> pc.Expression:
+    """A comparison of an integer column with a number above (or below) all its values: true for every
+    present value, or for none; a missing value never passes, as in any comparison."""
+    passes = op == "!=" or (op in ("<", "<=") if above else op in (">", ">="))
+    return field.is_valid() if passes else pc.scalar(False)
 
 
 def _value_set(field: pc.Expression, arrow_type: pa.DataType, values: list[Any]) -> tuple[pc.Expression, pa.Array]:
@@ -230,10 +248,11 @@ def _fits(number: int, arrow_type: pa.DataType) -> bool:
 
 def _scalars(predicate: Predicate, arrow_type: pa.DataType, symbol: str) -> list[Any]:
     """The predicate's value(s) as Arrow scalars comparable with a column of ``arrow_type``, or a clear error."""
-    raw = list(predicate.value) if predicate.op in _SET_OPERATORS else [predicate.value]
     converted = []
-    for value in raw:
-        if isinstance(value, int) and not -(2**63) <= value < 2**64:  # Arrow's integers are 64 bits at most
+    for value in _raw_values(predicate):
+        if _beyond_64_bits(value):
+            if pa.types.is_integer(arrow_type):
+                continue  # beyond every value of the column: in no set of them (and see _versus_beyond)
             if not pa.types.is_floating(arrow_type):
                 raise InvalidInputError(
                     f"filter {predicate} compares column {predicate.column!r} ({arrow_type}) with {value}, "

@@ -123,14 +123,26 @@ def test_malformed_filters_are_refused(filters, message):
         parse_filters(filters, "time")
 
 
-def test_integers_beyond_64_bits_compare_with_floats_and_are_refused_for_integer_columns():
-    ticks = _ticks(3)
+def test_integers_beyond_64_bits_compare_as_numbers_with_every_column():
+    ticks = _ticks(3).assign(small=lambda t: t.qty.astype("int8"), held=lambda t: t.qty.astype("Int64"))
+    ticks.loc[ticks.index[::4], "held"] = None  # missing values never pass a comparison
     with open_store("memory://filters-big") as store:
         store.insert("X", ticks)
         below = store.select("X", filters=[("size", "<", 10**30)])  # was a raw OverflowError
         assert len(below) == ticks["size"].notna().sum() > 0  # every number, not the missing ones
         assert store.select("X", filters=[("size", ">", -(10**30)), ("size", ">", 10**30)]).empty
-        with pytest.raises(InvalidInputError, match="no 64-bit integer holds"):
-            store.select("X", filters=[("qty", ">", 2**64)])
-        with pytest.raises(InvalidInputError, match="no 64-bit integer holds"):
-            store.select("X", filters=[("qty", "in", [1, -(2**63) - 1])])
+        for column in ("qty", "small", "held"):  # beyond any integer column's values, as 1000 is beyond int8's
+            present = int(ticks[column].notna().sum())
+            for op, value, rows in (
+                ("<", 2**64, present),
+                ("<=", 2**70, present),
+                ("!=", 2**64, present),
+                (">", 2**64, 0),
+                ("==", 2**64, 0),
+                (">", -(2**64), present),
+                ("<", -(2**63) - 1, 0),
+            ):
+                assert len(store.select("X", filters=[(column, op, value)])) == rows, (column, op, value)
+            one = int((ticks[column] == 1).sum())
+            assert len(store.select("X", filters=[(column, "in", [1, -(2**63) - 1, 2**64])])) == one
+            assert len(store.select("X", filters=[(column, "not in", [1, 2**64])])) == present - one

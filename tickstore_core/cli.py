@@ -156,16 +156,7 @@ def cmd_select(args: argparse.Namespace) -> int:
         ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
         if ticks.empty:  # a typo must not look like a range without ticks
             _check_known(store, [args.symbol])
-    if path is None:
-        _print_frame(ticks)
-        print(f"{len(ticks):,} rows", file=sys.stderr)
-        return 0
-    if path.suffix.lower() == ".parquet":
-        ticks.to_parquet(path)
-    else:
-        ticks.to_csv(path)
-    print(f"wrote {len(ticks):,} rows to {path}", file=sys.stderr)
-    return 0
+    return _show(ticks, path, index=True)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -177,17 +168,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
     path = None if args.output is None else _output_path(args.output)
     with _store(args) as store:
         result = store.sql(args.query, as_of=args.as_of)
-    if result is None:
-        return 0
+    return 0 if result is None else _show(result, path, index=False)
+
+
+def _show(frame: pd.DataFrame, path: Path | None, *, index: bool) -> int:
+    """Print ``frame`` (its rows counted on stderr), or write it to ``path`` (.parquet or .csv)."""
     if path is None:
-        _print_frame(result)
-        print(f"{len(result):,} rows", file=sys.stderr)
+        _print_frame(frame)
+        print(f"{len(frame):,} rows", file=sys.stderr)
         return 0
     if path.suffix.lower() == ".parquet":
-        result.to_parquet(path, index=False)
+        frame.to_parquet(path, index=index)
     else:
-        result.to_csv(path, index=False)
-    print(f"wrote {len(result):,} rows to {path}", file=sys.stderr)
+        frame.to_csv(path, index=index)
+    print(f"wrote {len(frame):,} rows to {path}", file=sys.stderr)
     return 0
 
 

@@ -203,7 +203,8 @@ def frame_from_tables(
     if columns is not None:
         table = table.select([timestamp_column, *columns])
     if not table.num_rows:  # nothing to hold twice: one conversion, much quicker than one per column
-        frame: pd.DataFrame = table.to_pandas().set_index(timestamp_column)
+        frame: pd.DataFrame = table.drop_columns([timestamp_column]).to_pandas()
+        frame.index = pd.DatetimeIndex([], dtype=pd.DatetimeTZDtype(tz="UTC"), name=timestamp_column)
     else:
         metadata, parts = table.schema.metadata, []
         while table.num_columns:

@@ -524,24 +524,12 @@ class StoreConformance:
     def test_a_closed_store_refuses_work(self, store: Tickstore) -> None:
         store.close()
         store.close()
-        ticks = make_ticks(DAY1, 3)
-        calls: list[Callable[[], object]] = [
-            lambda: store.select("X"),
-            lambda: store.insert("X", ticks),
-            lambda: store.append("X", ticks),
-            lambda: store.delete("X", DAY1),
-            lambda: store.history("X"),
-            lambda: store.symbols(),
-            lambda: store.select_many(["X"]),
-            lambda: store.bars("X"),
-            lambda: store.tag("t"),
-            lambda: store.prune(),
-            lambda: store.compact(),
-            lambda: store.prefetch("X"),
-        ]
-        for call in calls:
+        calls: list[tuple[str, tuple[Any, ...]]] = [(n, ("X",)) for n in ("select", "history", "bars", "prefetch")]
+        calls += [(n, ("X", make_ticks(DAY1, 3))) for n in ("insert", "append")] + [("delete", ("X", DAY1))]
+        calls += [("select_many", (["X"],)), ("tag", ("t",)), ("symbols", ()), ("prune", ()), ("compact", ())]
+        for name, args in calls:
             with pytest.raises(StoreClosedError, match="closed; open it again"):
-                call()
+                getattr(store, name)(*args)
 
     # --- the rules as properties: the store answers like the model ----------------------------------
 

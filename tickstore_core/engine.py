@@ -302,7 +302,8 @@ class Engine:
             if held is not None and etag is not None and held.etag == etag:  # unchanged: no parse
                 index = held.index
             else:
-                index = SymbolIndex.from_bytes(data, where=f"{self.backend.url}/{key}", loader=self.chunks.read)
+                where = f"{self.backend.url}/{key}"
+                index = SymbolIndex.from_bytes(data, where=where, loader=self.chunks.read, symbol=symbol)
             loaded = LoadedIndex(index, etag, time.monotonic())
         self._remember(symbol, loaded)
         return loaded

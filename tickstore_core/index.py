@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CorruptObjectError, PrunedError
+from .errors import CorruptObjectError, InvalidSymbolError, PrunedError
 from .times import format_ns
 from .versions import Segment, Version
 
@@ -411,11 +411,16 @@ class SymbolIndex:
         return found
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, where: str, loader: ChunkLoader | None = None) -> SymbolIndex:
+    def from_bytes(
+        cls, data: bytes, *, where: str, loader: ChunkLoader | None = None, symbol: str | None = None
+    ) -> SymbolIndex:
+        """The index in ``data`` (read from ``where``), which must be ``symbol``'s when given."""
         try:
             document = json.loads(data)
             if document.get("format") not in (INDEX_FORMAT, INDEX_FORMAT_2):
                 raise ValueError(f"unknown index format {document.get('format')!r}")
+            if symbol is not None and document["symbol"] != symbol:
+                _refuse_other_symbol(symbol, str(document["symbol"]), where)
             return cls(
                 document["symbol"],
                 versions_from_json(document),
@@ -427,11 +432,24 @@ class SymbolIndex:
                 garbage=[(str(k), int(t)) for k, t in document.get("garbage", ())],
                 loader=loader,
             )
+        except InvalidSymbolError:
+            raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CorruptObjectError(
                 f"index {where} cannot be read ({exc}); restore that file from a backup of the store. "
                 "The symbol's data objects are untouched (gc leaves them alone) and other symbols read as before"
             ) from exc
+
+
+def _refuse_other_symbol(symbol: str, held: str, where: str) -> None:
+    """The index read for ``symbol`` is ``held``'s: one name on storage that ignores case (a Mac's or Windows'
+    disk), so a write would change the other symbol's data; else the index is not the file it should be."""
+    if held.casefold() == symbol.casefold():
+        raise InvalidSymbolError(
+            f"symbol {symbol!r} is {held!r} in this store: its storage ({where}) ignores the case of names, so "
+            f"symbols that differ only in case are one; use {held!r}"
+        )
+    raise ValueError(f"it holds symbol {held!r}, not {symbol!r}")
 
 
 def _month(day: dt.date) -> int:

@@ -13,11 +13,13 @@ from tickstore_core.errors import (
     ConfigError,
     InvalidInputError,
     InvalidOptionError,
+    InvalidSymbolError,
     InvalidTicksError,
     InvalidTimeError,
     InvalidURLError,
     MissingDependencyError,
 )
+from tickstore_core.memory import MemoryBackend
 
 TIMES = pd.date_range("2024-01-02 09:30", periods=3, freq="min", tz="UTC")
 
@@ -140,3 +142,36 @@ def test_a_reversed_range_is_refused_by_every_call_that_takes_one():
         for call in calls:
             with pytest.raises(InvalidTimeError, match=r"start 2024-01-03.* is after end 2024-01-02"):
                 call()
+
+
+class _CaseFoldingObjects(dict):  # type: ignore[type-arg]
+    """Objects found whatever the case of their key, as on a Mac's or Windows' disk."""
+
+    def get(self, key: str, default: object = None) -> object:
+        return super().get(key.casefold(), default)
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key.casefold(), value)
+
+    def pop(self, key: str, *default: object) -> object:
+        return super().pop(key.casefold(), *default)
+
+
+def test_symbols_differing_only_in_case_are_refused_where_storage_ignores_case():
+    ticks = pd.DataFrame({"price": [1.0, 2.0, 3.0]}, index=TIMES)
+    backend = MemoryBackend("case-folding")
+    backend._objects = _CaseFoldingObjects()
+    with ts.Tickstore(backend) as store:
+        store.insert("BTCUSD", ticks)
+        for call in (
+            lambda: store.insert("btcusd", ticks * 2),  # would have become a correction of BTCUSD
+            lambda: store.append("BtcUsd", ticks * 2),
+            lambda: store.select("btcusd"),
+        ):
+            with pytest.raises(InvalidSymbolError, match="differ only in case are one; use 'BTCUSD'"):
+                call()
+        assert store.select("BTCUSD")["price"].tolist() == [1.0, 2.0, 3.0] and len(store.history("BTCUSD")) == 1
+    with ts.open_store("memory://case-keeping") as store:  # storage that keeps case: two symbols
+        store.insert("BTCUSD", ticks)
+        store.insert("btcusd", ticks * 2)
+        assert store.select("btcusd")["price"].tolist() == [2.0, 4.0, 6.0]

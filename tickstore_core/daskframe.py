@@ -54,6 +54,12 @@ class StoreSpec:
             engine.allow_pickle,
         )
 
+    def open_cache(self) -> ObjectCache | None:
+        """The cache the spec names, opened in this process; None for a store without one."""
+        if not self.cache or self.cache_dir is None:
+            return None
+        return ObjectCache(Path(self.cache_dir), self.cache_size or 0)
+
 
 _OPEN: dict[StoreSpec, Engine] = {}
 _OPEN_LOCK = threading.Lock()
@@ -64,12 +70,9 @@ def _engine_for(spec: StoreSpec) -> Engine:
     with _OPEN_LOCK:
         engine = _OPEN.get(spec)
         if engine is None:
-            cache = None
-            if spec.cache and spec.cache_dir is not None:
-                cache = ObjectCache(Path(spec.cache_dir), spec.cache_size or 0)
             engine = Engine(
                 spec.backend,
-                cache=cache,
+                cache=spec.open_cache(),
                 timestamp_column=spec.timestamp_column,
                 tz=spec.tz,
                 allow_pickle=spec.allow_pickle,

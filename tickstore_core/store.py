@@ -19,6 +19,7 @@ from typing import Any
 
 from .backend import Backend
 from .cache import ObjectCache
+from .daskframe import StoreSpec
 from .encoding import Codec
 from .engine import Engine
 from .errors import ConfigError
@@ -253,21 +254,12 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """A store pickles (for multiprocessing, joblib, ``copy.deepcopy``) as what reopens it: its backend,
-        settings and cache directory. The copy is a store object of its own, to be closed on its own."""
+        """A store pickles (for multiprocessing, joblib, ``copy.deepcopy``) as what reopens it: what a Dask worker
+        reopens it from (`StoreSpec`) and its tuning. The copy is a store object of its own, to be closed on its own."""
         engine = self._engine
         engine.check_open()
-        cache = engine.cache
-        settings = {
-            "timestamp_column": engine.timestamp_column,
-            "tz": engine.tz,
-            "index_ttl": engine.index_ttl,
-            "max_workers": engine.max_workers,
-            "progress": engine.progress,
-            "allow_pickle": engine.allow_pickle,
-        }
-        where = None if cache is None else (str(cache.directory), cache.size_limit)
-        return (_reopened, (engine.backend, where, settings))
+        tuning = {"index_ttl": engine.index_ttl, "max_workers": engine.max_workers, "progress": engine.progress}
+        return (_reopened, (StoreSpec.of(engine), tuning))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -288,6 +280,13 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         )
 
 
-def _reopened(backend: Backend, cache: tuple[str, int] | None, settings: dict[str, Any]) -> Tickstore:
+def _reopened(spec: StoreSpec, tuning: dict[str, Any]) -> Tickstore:
     """A pickled store opened again (see `Tickstore.__reduce__`)."""
-    return Tickstore(backend, cache=None if cache is None else ObjectCache(*cache), **settings)
+    return Tickstore(
+        spec.backend,
+        timestamp_column=spec.timestamp_column,
+        tz=spec.tz,
+        cache=spec.open_cache(),
+        allow_pickle=spec.allow_pickle,
+        **tuning,
+    )

@@ -174,6 +174,28 @@ def _take_in_parallel(table: pa.Table, indices: pa.Array, parallel: Callable[...
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
+def _add_columns_of_symbols_without_rows(
+    engine: Engine, plan: Plan, without_rows: list[int], tables: list[pa.Table], labels: list[str], codes: list[int]
+) -> None:
+    """Add an empty table for each symbol (by code) without versions in range whose columns, as its nearest
+    version has them (`empty_read`), include some the read tables lack: the result's columns are those
+    of every symbol asked for, whether or not it had ticks in the range. Only the lacking columns are
+    added once other symbols have rows, so a symbol without rows cannot make a read fail on a type."""
+    if not without_rows:
+        return
+    queries = [plan.queries[code] for code in without_rows]
+    templates = engine.map(lambda q: empty_read(engine, q), queries, f"{len(queries)} symbols without rows")
+    present = {name for table in tables for name in table.column_names}
+    for code, query, template in zip(without_rows, queries, templates, strict=True):
+        lacking = [name for name in template.column_names[1:] if name not in present] if present else None
+        if lacking == []:
+            continue
+        tables.append(template if lacking is None else template.select([template.column_names[0], *lacking]))
+        labels.append(query.symbol)
+        codes.append(code)
+        present.update(template.column_names)
+
+
 def select_many(
     engine: Engine,
     symbols: Any,
@@ -192,9 +214,10 @@ def select_many(
     ts, tz = engine.timestamp_column, engine.tz
     names = [SYMBOL_COLUMN, *(plan.queries[0].columns or ())] if plan.queries else [SYMBOL_COLUMN]
     grouped = read_all(engine, plan, lambda q, v: read_day(engine, q, v, row_filter), f"{len(wanted)} symbols")
-    tables, labels, codes = [], [], []
+    tables, labels, codes, without_rows = [], [], [], []
     for code, (query, days) in enumerate(zip(plan.queries, grouped, strict=True)):
         if not days:
+            without_rows.append(code)
             continue
         day_labels = [f"{query.symbol} {v.day}" for v in query.versions]
         if not all(v.stats_known for v in query.versions):  # serenity's files may spill into other days
@@ -205,9 +228,7 @@ def select_many(
         tables.extend(days)
         labels.extend(day_labels)
         codes.extend([code] * len(days))
-    if not tables and plan.queries:  # no rows: each symbol's columns, typed as its nearest version has them
-        tables = engine.map(lambda q: empty_read(engine, q), plan.queries, f"{len(wanted)} symbols")
-        labels, codes = [q.symbol for q in plan.queries], list(range(len(plan.queries)))
+    _add_columns_of_symbols_without_rows(engine, plan, without_rows, tables, labels, codes)
     if not tables:  # only symbols the store does not have
         empty = empty_table(ts, tz, names)
         dictionary = pa.dictionary(pa.int32(), pa.string())

@@ -214,6 +214,9 @@ def test_reads_of_a_range_without_ticks_have_the_columns_and_dtypes_of_reads_wit
         assert len(empty) == 0 and _types(empty) == _types(full), output
         empty, full = (store.select_many(["T", "E"], *span, output=output) for span in (weekend, (DAYS[1], DAYS[1])))
         assert len(empty) == 0 and _types(empty) == _types(full), output
+    for output in ("pandas", "arrow"):  # E has no ticks on the 4th, but its column venue is still there
+        partly, full = (store.select_many(["T", "E"], day, day, output=output) for day in (DAYS[0], DAYS[1]))
+        assert _types(partly) == _types(full) and len(partly) == len(store.select("T", DAYS[0], DAYS[0])), output
     polars_empty = store.select("T", *weekend, output="polars")
     assert isinstance(polars_empty, polars.DataFrame) and polars_empty.schema["time"] == polars.Datetime("ns", store.tz)
     joined, full = store.asof_join("T", "Q", *weekend), store.asof_join("T", "Q", DAYS[2], DAYS[2])

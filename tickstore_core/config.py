@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,10 @@ def _convert(name: str, value: Any) -> Any:
         raise InvalidURLError(f"option {name}={value!r} must be {_KINDS.get(kind, f'a {kind.__name__}')}") from exc
 
 
+_SCHEME_WITHOUT_SLASHES = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+"""A scheme (two letters or more, so not a Windows drive) at the start of what has no ``://``."""
+
+
 def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     """Split a store URL into (scheme, URL without query, query options).
 
@@ -270,7 +275,8 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     Raises
     ------
     InvalidURLError
-        The URL is empty, has no scheme, holds credentials, repeats an option, or has a malformed
+        The URL is empty, starts or ends with whitespace, has a scheme without ``//``
+        (``file:data/db``), has no scheme, holds credentials, repeats an option, or has a malformed
         query.
 
     Examples
@@ -281,6 +287,18 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidURLError(f"a store URL must be a non-empty string, got {url!r}")
+    if url != url.strip():  # not echoed: it is not checked for credentials yet
+        raise InvalidURLError(
+            "the store URL starts or ends with a space, tab or line break, which would name another directory "
+            "or prefix than meant; remove it (for a name that really ends in a space write %20)"
+        )
+    half_url = _SCHEME_WITHOUT_SLASHES.match(url)
+    if "://" not in url and half_url:  # file:data/db is not a path: it would make a directory named 'file:data'
+        scheme = half_url.group(1)
+        raise InvalidURLError(
+            f"a store URL starting {scheme}: lacks the // after it: write {scheme}://... (for a local store "
+            f"file:///absolute/path), or for a directory whose name holds a colon ./{scheme}:..."
+        )
     if "://" not in url:
         path, question_mark, query = url.partition("?")
         if not path.strip():

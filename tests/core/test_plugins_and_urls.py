@@ -127,6 +127,20 @@ def test_malformed_urls_are_refused(url):
         parse_url(url)
 
 
+@pytest.mark.parametrize("url", ["file:///data/db ", "s3://bucket/db\n", " az://c/db", "/data/db\t"])
+def test_a_url_with_blanks_around_it_is_refused_not_read_as_another_directory(url):
+    with pytest.raises(InvalidURLError, match="starts or ends with a space"):
+        parse_url(url)
+
+
+@pytest.mark.parametrize(("url", "scheme"), [("file:data/db", "file"), ("s3:bucket/db", "s3"), ("hdf5:x", "hdf5")])
+def test_a_scheme_without_slashes_is_refused_not_made_a_directory_named_after_it(url, scheme):
+    with pytest.raises(InvalidURLError, match=f"starting {scheme}: lacks the //"):
+        parse_url(url)
+    assert parse_url(f"./{url}")[0] == "file"  # a directory whose name holds a colon, said so
+    assert parse_url("C:/data/db")[0] == "file"  # a Windows drive is one letter: not refused
+
+
 def test_open_store_takes_options_from_the_url_and_keywords():
     with ts.open_store("memory://opts?tz=Europe/London&index_ttl=0", timestamp_column="ts") as store:
         assert (store.tz, store.index_ttl, store.timestamp_column) == ("Europe/London", 0.0, "ts")

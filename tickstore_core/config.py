@@ -198,7 +198,10 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
         target = os.environ.get("TICKSTORE_URL") or None  # set but empty: the default, as in shells
         if target is None:
             config = load_config()
-            target = config.get("default") or str(default_store_path())
+            default = config.get("default")
+            target = _unpadded(default, f"default in {config_path()}") if default else str(default_store_path())
+        else:
+            target = _unpadded(target, "TICKSTORE_URL")
     if "://" in target or any(c in target for c in "/\\~") or target.startswith("."):
         return target, {}
     config = load_config() if config is None else config
@@ -210,7 +213,17 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
             f"in the current directory write ./{target}"
         )
     settings = dict(stores[target])
-    return str(settings.pop("url")), settings
+    return _unpadded(str(settings.pop("url")), f"[stores.{target}] url in {config_path()}"), settings
+
+
+def _unpadded(url: str, source: str) -> str:
+    """``url`` from ``source`` (named in the message: `parse_url`'s own does not know where a URL came from)."""
+    if url != url.strip():
+        raise InvalidURLError(
+            f"{source} starts or ends with a space, tab or line break, which would name another directory or "
+            "prefix than meant; remove it"
+        )
+    return url
 
 
 def _looks_secret(name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -160,6 +161,15 @@ def test_open_store_uses_tickstore_url_then_the_default_store(monkeypatch, tmp_p
         assert store.backend.url == (tmp_path / "default").as_uri()
     with pytest.raises(UnknownBackendError, match=r"installed schemes: .*memory"):
         ts.open_store("gs://bucket/db")
+
+
+def test_a_url_with_blanks_around_it_names_where_it_came_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKSTORE_URL", "memory://from-env\n")
+    with pytest.raises(InvalidURLError, match=r"^TICKSTORE_URL starts or ends with a space"):
+        ts.open_store()
+    path = _config(tmp_path, monkeypatch, '[stores.ph]\nurl = "file:///data/db "\n')
+    with pytest.raises(InvalidURLError, match=re.escape(f"[stores.ph] url in {path} starts or ends")):
+        ts.open_store("ph")
 
 
 def _config(tmp_path, monkeypatch, text):

@@ -65,6 +65,28 @@ def test_ticks_round_trip_in_many_chunks_with_every_transform(compression):
     assert _decode(data, ["side", "price"]).column_names == ["time", "side", "price"]
 
 
+def test_decoded_parts_come_from_the_decoding_pool_which_the_user_can_overrule(monkeypatch):
+    table = ticks_to_table(make_ticks(DAY, 20_000), "time")
+    data = encode_arrow(table, dictionaries=True, chunk_rows=4096)  # differences, dictionaries and plain parts
+    pool = arrow.decoding_pool()
+    before = pool.bytes_allocated()
+    decoded = _decode(data)
+    assert decoded.equals(table)
+    assert pool.bytes_allocated() - before >= table.nbytes * 0.9  # every column, not only the IPC reads
+    try:
+        pa.jemalloc_memory_pool()
+        jemalloc = True
+    except (NotImplementedError, pa.ArrowException):  # builds without it (Windows)
+        jemalloc = False
+    assert pool.backend_name == ("jemalloc" if jemalloc else pa.default_memory_pool().backend_name)
+    arrow.decoding_pool.cache_clear()
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")  # the user chose the process's pool: it is kept
+    try:
+        assert arrow.decoding_pool().backend_name == pa.default_memory_pool().backend_name
+    finally:
+        arrow.decoding_pool.cache_clear()
+
+
 def test_tables_without_rows_or_without_data_columns_round_trip():
     empty = ticks_to_table(make_ticks(DAY, 3), "time").slice(0, 0)
     assert _decode(encode_arrow(empty)).equals(empty, check_metadata=True)

@@ -25,6 +25,7 @@ select of one hour of a busy day decodes a few chunks, not the day.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import struct
@@ -64,6 +65,24 @@ _PREFIX = struct.Struct("<8sII")
 CHUNK_ROWS = 1 << 16
 _MAX_HEADER = 1 << 30
 _READ_OPTIONS = pa.ipc.IpcReadOptions(use_threads=False)
+
+
+@functools.cache
+def decoding_pool() -> pa.MemoryPool:
+    """The Arrow memory pool that decoded parts are allocated from: jemalloc where pyarrow has it,
+    unless the user chose the process's pool (``ARROW_DEFAULT_MEMORY_POOL``).
+
+    Several threads decode at once, each a chunk at a time. pyarrow's default, mimalloc, keeps what each
+    thread freed in that thread's heap, so a 3-day select of 49 MB peaked at 1.54-1.57x the frame;
+    with jemalloc's pool, which returns freed pages, 1.42-1.44x, at the same speed. Only this module
+    uses the pool; nothing process-wide is changed.
+    """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return pa.default_memory_pool()
+    try:
+        return pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowException):  # builds without jemalloc (Windows)
+        return pa.default_memory_pool()
 
 
 @dataclass
@@ -244,10 +263,12 @@ def _restored(array: pa.Array, transform: str | None, kind: pa.DataType) -> pa.A
     if transform is None:
         return array
     if transform == "delta" and array.type == pa.int64() and not array.null_count and _is_delta_kind(kind):
-        values = np.cumsum(np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array)])
-        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+        deltas = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array)]
+        values = pa.allocate_buffer(deltas.nbytes, memory_pool=decoding_pool())
+        np.cumsum(deltas, out=np.frombuffer(values, dtype=np.int64))
+        return pa.Array.from_buffers(kind, len(deltas), [None, values])
     if transform == "dict" and pa.types.is_dictionary(array.type) and _is_text(kind):
-        return array.cast(kind)
+        return array.cast(kind, memory_pool=decoding_pool())
     raise CorruptObjectError(f"a part stored as {array.type} cannot be restored by {transform!r} to {kind}")
 
 
@@ -436,7 +457,7 @@ class ArrowObject:
         counter.parts += 1
         counter.bytes += length
         try:
-            table = pa.ipc.open_stream(body, options=_READ_OPTIONS).read_all()
+            table = pa.ipc.open_stream(body, options=_READ_OPTIONS, memory_pool=decoding_pool()).read_all()
         except (pa.ArrowException, OSError) as exc:
             raise CorruptObjectError(f"a part of column {field.name!r} cannot be decoded: {exc}") from exc
         if table.num_columns != 1 or (transform is None and table.schema.field(0).type != field.type):

@@ -73,9 +73,9 @@ def decoding_pool() -> pa.MemoryPool:
     unless the user chose the process's pool (``ARROW_DEFAULT_MEMORY_POOL``).
 
     Several threads decode at once, each a chunk at a time. pyarrow's default, mimalloc, keeps what each
-    thread freed in that thread's heap, so a 3-day select of 49 MB peaked at 1.54-1.57x the frame;
-    with jemalloc's pool, which returns freed pages, 1.42-1.44x, at the same speed. Only this module
-    uses the pool; nothing process-wide is changed.
+    thread freed in that thread's heap, so a 3-day select of 49 MB peaked at 1.54-1.58x the frame;
+    with jemalloc's pool, which returns freed pages, 1.41x, at the same speed. Only this module uses
+    the pool; nothing process-wide is changed.
     """
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return pa.default_memory_pool()

@@ -217,11 +217,12 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
 
 
 def _unpadded(url: str, source: str) -> str:
-    """``url`` from ``source`` (named in the message: `parse_url`'s own does not know where a URL came from)."""
+    """``url``, refused if blanks surround it; ``source`` names where it came from (the environment, the
+    config file, or just "the store URL"), as the URL itself is not echoed."""
     if url != url.strip():
         raise InvalidURLError(
             f"{source} starts or ends with a space, tab or line break, which would name another directory or "
-            "prefix than meant; remove it"
+            "prefix than meant; remove it (for a name that really ends in a space write %20)"
         )
     return url
 
@@ -300,19 +301,15 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidURLError(f"a store URL must be a non-empty string, got {url!r}")
-    if url != url.strip():  # not echoed: it is not checked for credentials yet
-        raise InvalidURLError(
-            "the store URL starts or ends with a space, tab or line break, which would name another directory "
-            "or prefix than meant; remove it (for a name that really ends in a space write %20)"
-        )
-    half_url = _SCHEME_WITHOUT_SLASHES.match(url)
-    if "://" not in url and half_url:  # file:data/db is not a path: it would make a directory named 'file:data'
-        scheme = half_url.group(1)
-        raise InvalidURLError(
-            f"a store URL starting {scheme}: lacks the // after it: write {scheme}://... (for a local store "
-            f"file:///absolute/path), or for a directory whose name holds a colon ./{scheme}:..."
-        )
+    _unpadded(url, "the store URL")  # not echoed: it is not checked for credentials yet
     if "://" not in url:
+        half_url = _SCHEME_WITHOUT_SLASHES.match(url)
+        if half_url:  # file:data/db is not a path: it would make a directory named 'file:data'
+            scheme = half_url.group(1)
+            raise InvalidURLError(
+                f"a store URL starting {scheme}: lacks the // after it: write {scheme}://... (for a local store "
+                f"file:///absolute/path), or for a directory whose name holds a colon ./{scheme}:..."
+            )
         path, question_mark, query = url.partition("?")
         if not path.strip():
             raise InvalidURLError(f"a store path must not be empty, got {url!r}")

@@ -25,7 +25,6 @@ import re
 import sqlite3
 import threading
 import warnings
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -37,7 +36,7 @@ import pyarrow.ipc
 
 from .backend import Backend
 from .errors import BackendError, CacheWarning, ConfigError, ObjectNotFoundError, OfflineError, OfflineWarning
-from .integrity import checksum, matches
+from .integrity import checksum, crc32, matches
 from .mapped import map_file
 
 __all__ = [
@@ -536,14 +535,14 @@ def _table_entry(table: pa.Table) -> tuple[bytes, pa.Buffer]:
     with pa.ipc.new_file(sink, table.schema, options=_IPC_OPTIONS) as writer:
         writer.write_table(table)
     body = sink.getvalue()
-    return _TABLE_MAGIC + zlib.crc32(body).to_bytes(4, "big"), body
+    return _TABLE_MAGIC + crc32(body).to_bytes(4, "big"), body
 
 
 def _read_table_entry(raw: bytes, columns: Sequence[str] | None) -> pa.Table | None:
     """The table in a cache entry (only the timestamp and ``columns``), or None if it is damaged."""
     head = len(_TABLE_MAGIC) + 4
     body = memoryview(raw)[head:]
-    if raw[: len(_TABLE_MAGIC)] != _TABLE_MAGIC or zlib.crc32(body).to_bytes(4, "big") != raw[head - 4 : head]:
+    if raw[: len(_TABLE_MAGIC)] != _TABLE_MAGIC or crc32(body).to_bytes(4, "big") != raw[head - 4 : head]:
         return None
     try:
         buffer = pa.py_buffer(body)

@@ -8,7 +8,9 @@ import dataclasses
 import datetime as dt
 import decimal
 import multiprocessing
+import sys
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 from test_encoding_hdf5 import SUPPORTED, _table
 
 import tickstore_core as ts
+from tickstore_core import integrity
 from tickstore_core.encoding import arrow
 from tickstore_core.encoding.arrow import ArrowObject, encode_arrow
 from tickstore_core.encoding.hdf5 import encode_hdf5_v1
@@ -158,6 +161,23 @@ def test_flipped_bits_and_truncation_are_refused_never_decoded_wrong():
     for cut in (0, 7, 16, len(data) // 2, len(data) - 1):
         with pytest.raises(CorruptObjectError):
             _decode(data[:cut])
+
+
+def test_parts_are_checked_with_isal_where_installed_giving_zlibs_values(monkeypatch):
+    isal_zlib = pytest.importorskip("isal.isal_zlib")  # a dependency on every platform CI runs
+    assert integrity.crc32 is isal_zlib.crc32
+    table = ticks_to_table(make_ticks(DAY, 300), "time")
+    data = encode_arrow(table, dictionaries=True, chunk_rows=100)
+    for sample in (b"", b"tick", data, memoryview(data)[5:], pa.py_buffer(data)):
+        assert integrity.crc32(sample) == zlib.crc32(sample)
+    monkeypatch.setattr(arrow, "crc32", zlib.crc32)  # objects from either read with the other
+    assert encode_arrow(table, dictionaries=True, chunk_rows=100) == data
+    assert _decode(data).equals(table, check_metadata=True)
+
+
+def test_without_isal_the_checks_fall_back_to_zlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "isal", None)  # as on a platform without its wheels
+    assert integrity.fastest_crc32() is zlib.crc32
 
 
 # --- the store -----------------------------------------------------------------------------------

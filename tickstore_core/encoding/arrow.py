@@ -30,7 +30,6 @@ import json
 import os
 import struct
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import pyarrow.ipc
 
 from ..ahead import in_order
 from ..errors import CorruptObjectError, InvalidTicksError
+from ..integrity import crc32
 from ..mapped import give_back
 
 __all__ = [
@@ -146,7 +146,7 @@ def encode_arrow(
 
     def encoded(job: tuple[int, int]) -> tuple[pa.Buffer, str | None, int]:
         body, transform = _part(fields[job[1]], pieces[job[0]].column(job[1]), options, dictionaries)
-        return body, transform, zlib.crc32(body)
+        return body, transform, crc32(body)
 
     jobs = [(c, i) for c in range(len(pieces)) for i in range(len(fields))]
     done = iter(_encoder().map(encoded, jobs) if len(jobs) > len(fields) else map(encoded, jobs))
@@ -179,7 +179,7 @@ def encode_arrow(
     text = json.dumps(header, separators=(",", ":")).encode()
     if len(text) + _PREFIX.size != base:  # the offsets grew the header: shift once more, to a fixed point
         return _relocate(header, parts, base)
-    return b"".join([_PREFIX.pack(MAGIC, len(text), zlib.crc32(text)), text, *parts])
+    return b"".join([_PREFIX.pack(MAGIC, len(text), crc32(text)), text, *parts])
 
 
 _ENCODER: ThreadPoolExecutor | None = None
@@ -211,7 +211,7 @@ def _relocate(header: dict[str, Any], parts: list[pa.Buffer], base: int) -> byte
         text = json.dumps(header, separators=(",", ":")).encode()
         shift = _PREFIX.size + len(text) - base
         if shift == 0:
-            return b"".join([_PREFIX.pack(MAGIC, len(text), zlib.crc32(text)), text, *parts])
+            return b"".join([_PREFIX.pack(MAGIC, len(text), crc32(text)), text, *parts])
         for entry in header["chunks"]:
             for part in entry["parts"]:
                 part[0] += shift
@@ -295,7 +295,7 @@ class ArrowObject:
         self.header_size = _PREFIX.size + length
         """Where the header ends: the bytes before the first part."""
         text = buffer.slice(_PREFIX.size, length)
-        if zlib.crc32(text) != crc:
+        if crc32(text) != crc:
             raise CorruptObjectError(f"the {FORMAT} object is damaged: its header fails its CRC-32")
         try:
             header = json.loads(text.to_pybytes())
@@ -450,7 +450,7 @@ class ArrowObject:
                     f"the {FORMAT} object is truncated: a part of column {field.name!r} is missing"
                 )
             body = self.buffer.slice(offset, length)
-        if zlib.crc32(body) != crc:
+        if crc32(body) != crc:
             raise CorruptObjectError(
                 f"the {FORMAT} object is damaged: a part of column {field.name!r} fails its CRC-32"
             )

@@ -50,7 +50,6 @@ import hashlib
 import json
 import keyword
 import re
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +57,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import CorruptObjectError, InvalidTicksError, TickstoreError, UnsafeDataError
+from ..integrity import crc32
 from ._columns import project
 from ._pytables import TABLES_LOCK, image_name
 from .arrow import FORMAT as ARROW_FORMAT
@@ -135,7 +135,7 @@ def encode_hdf5(table: pa.Table) -> bytes:
         found = _find(image, payload)
     body = memoryview(image)
     line = (
-        f"{FORMAT} {FORMAT_VERSION} size={len(body)} crc32={zlib.crc32(body):08x} "
+        f"{FORMAT} {FORMAT_VERSION} size={len(body)} crc32={crc32(body):08x} "
         f"payload={USER_BLOCK + found}+{len(payload)}\n"
     ).encode("ascii")
     return line.ljust(USER_BLOCK, b"\0") + image
@@ -344,7 +344,7 @@ def _seal(image: bytes) -> bytes:
     PyTables' in-memory image leaves out the user block it reserved, so it is added in front.
     """
     body = memoryview(image)
-    line = f"{FORMAT} 1 size={len(body)} crc32={zlib.crc32(body):08x}\n".encode("ascii")
+    line = f"{FORMAT} 1 size={len(body)} crc32={crc32(body):08x}\n".encode("ascii")
     return line.ljust(USER_BLOCK, b"\0") + body
 
 
@@ -358,7 +358,7 @@ def _unseal(data: bytes) -> bool:
         return False
     match = _LINE.fullmatch(data[:USER_BLOCK])
     body = memoryview(data)[USER_BLOCK:]
-    if not match or int(match[2]) != len(body) or int(match[3], 16) != zlib.crc32(body):
+    if not match or int(match[2]) != len(body) or int(match[3], 16) != crc32(body):
         raise CorruptObjectError(f"the file is damaged or truncated: its {FORMAT} integrity check fails")
     if int(match[1]) not in (1, FORMAT_VERSION) or (int(match[1]) == FORMAT_VERSION) != (match[4] is not None):
         raise CorruptObjectError(

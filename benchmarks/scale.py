@@ -11,7 +11,7 @@
    get/head/list/put calls. Opening must not read every symbol's index; ``symbols()`` (in a fresh
    store, median of 5) must take < 50 ms.
 3. Issue 12's history checks on ``file://``: a day with 1,000 versions selects within 10% of a day
-   with one (each select in a freshly opened store, so loading the index counts; medians of 7,
+   with one (each select in a freshly opened store, so loading the index counts; medians of 21,
    alternated); an insert of a day into a symbol with 10 years of history (3,650 days) costs within
    20% of one into an empty symbol (medians of 5, alternated).
 4. Issue 13's: opening a store and ``select(as_of=...)`` of a symbol with 100,000 versions (100 days
@@ -348,7 +348,7 @@ def history_checks(url: str, rows: int, versions: int, as_of_versions: int) -> l
 
         return run
 
-    seconds = _alternated({"many": select("MANY", day_many), "one": select("ONE", day_one)}, 7)
+    seconds = _alternated({"many": select("MANY", day_many), "one": select("ONE", day_one)}, 21)
     checks.append(
         _within(
             f"select a day with {versions:,} versions vs one ({rows:,} ticks, fresh store)",

@@ -14,7 +14,8 @@ def _symbol_table(rng: np.random.Generator, rows: int) -> pa.Table:
         {
             "time": pa.array(times, type=pa.timestamp("ns", tz="UTC")),
             "price": rng.random(rows),
-            "side": pa.array(rng.choice(["buy", "sell", "unknown"], rows)),
+            "side": pa.array(rng.choice(["buy", "sell", "unknown", None], rows)),  # few values, and missing ones
+            "order": pa.array([f"o{n}" for n in rng.integers(0, 10**12, rows)]),  # nearly all distinct
             "venue": pa.array(rng.choice(["a", "bb"], rows), type=pa.large_string()),
         }
     )
@@ -30,6 +31,7 @@ def test_a_parallel_merge_of_interleaved_symbols_equals_the_serial_one_and_is_so
     assert parallel.num_rows == serial.num_rows == 360_000
     assert parallel.equals(serial)
     assert parallel.column("side").num_chunks == 2  # strings were taken in two halves
+    assert parallel.schema == serial.schema and parallel.column("side").null_count > 0
     times = parallel.column("time").combine_chunks().cast(pa.int64()).to_numpy()
     codes = parallel.column("symbol").combine_chunks().indices.to_numpy()
     assert (np.diff(times) >= 0).all()

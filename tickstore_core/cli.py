@@ -412,8 +412,13 @@ def cmd_fsck(args: argparse.Namespace) -> int:
         report = fsck(store, args.symbols or None, deep=args.deep)
     for problem in report.problems:
         print(f"problem: {problem}")
+    checked = (
+        f"{report.objects_verified} objects' checksums verified"
+        if args.deep
+        else "objects' presence and sizes checked (--deep also verifies their checksums)"
+    )
     print(
-        f"{report.symbols} symbols, {report.versions} versions, {report.objects_verified} objects verified, "
+        f"{report.symbols} symbols, {report.versions} versions, {checked}, "
         f"{len(report.orphans)} orphans: {'ok' if report.ok else f'{len(report.problems)} problems'}"
     )
     return 0 if report.ok else 1

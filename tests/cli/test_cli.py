@@ -135,7 +135,10 @@ def test_insert_ls_select_history_delete(cli, ticks_file, tmp_path):
 
 def test_fsck_and_gc(cli, ticks_file):
     cli("insert", "ETH", str(ticks_file))
-    assert "0 orphans: ok" in cli("fsck", "--deep").stdout
+    deep = cli("fsck", "--deep").stdout
+    assert "2 versions, 2 objects' checksums verified, 0 orphans: ok" in deep
+    shallow = cli("fsck").stdout  # a plain fsck says what it checked, not "0 objects verified"
+    assert "presence and sizes checked" in shallow and "--deep" in shallow and "0 objects" not in shallow
     with cli.store() as store:
         key = store.history("ETH")["key"].iloc[0]
         day_dir = key.rsplit("/", 1)[0]

@@ -301,7 +301,8 @@ def markdown(meta: dict[str, Any], rows: list[Row], scale: dict[str, Any] | None
         f"{meta['correct_day']}); the big day for sub-day, column and select_many checks: "
         f"{meta.get('big_rows', 0):,} rows. Insert and cold: best of {meta.get('runs', 1)} fresh processes; warm "
         f"and as-of: best of {meta['repeat']} reads in one process. Machine: {meta['machine']}; Python "
-        f"{meta['python']}; {versions}. Run took {meta['seconds']:.0f} s; load {meta.get('load', 'unknown')}.",
+        f"{meta['python']}; {versions}. Run took {meta['seconds']:.0f} s; load {meta.get('load', 'unknown')}; "
+        f"{meta.get('warmed', 'memory not warmed')}.",
         "",
         "## Targets",
         "",

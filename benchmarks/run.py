@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 
 from _servers import REGION, S3_KEY, Server, azurite, azurite_connection_string, moto_server  # noqa: E402
 from _shaper import ShapedLink  # noqa: E402
+from _warm import warm_memory  # noqa: E402
 from report import Row, Target, write_report  # noqa: E402
 
 WORKER = HERE / "_worker.py"
@@ -131,6 +132,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--runs", type=int, help="fresh processes per insert and cold case (default 3; 1 with --quick); best time kept"
     )
     parser.add_argument("--timeout", type=float, default=900, help="seconds one case may take")
+    parser.add_argument(
+        "--warm-memory",
+        type=float,
+        default=12,
+        help="GiB of memory to touch once before the cases, so the first ones do not pay for a VM's fresh pages "
+        "(default 12, capped at half of what is available; 0 skips it); see benchmarks/_warm.py",
+    )
     parser.add_argument(
         "--arcticdb-python", help=f"interpreter with arcticdb (default: {ARCTICDB_VENV}, made on demand)"
     )
@@ -782,6 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     groups = args.groups
     try:
+        warmed = warm_memory(args.warm_memory) if args.warm_memory > 0 else "memory not warmed"
+        print(warmed, flush=True)
         print(f"generating {args.days} days x ~{args.ticks_per_day:,} trades per dataset in {work}", flush=True)
         first: Plan | None = None
         plans: dict[str, Plan] = {}
@@ -877,6 +887,7 @@ def main(argv: list[str] | None = None) -> int:
             "groups": groups,
             "seconds": time.monotonic() - began,
             "load": f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)",
+            "warmed": warmed,
         }
         paths = write_report(Path(args.results), meta, first.rows, scale, first.extra)
         print(f"\nfinished in {meta['seconds']:.0f} s; report: {', '.join(map(str, paths))}")

@@ -153,9 +153,7 @@ class LifecycleAPI:
                 return done
             check_schema(symbol, index, encoded, replacing=False)
             appended = [
-                dataclasses.replace(
-                    e, version=appended_version(index.latest(e.day), dataclasses.replace(e.version, key=k))
-                )
+                e.replacing(appended_version(index.latest(e.day), dataclasses.replace(e.version, key=k)))
                 for e, k in zip(encoded, keys, strict=True)
             ]
             return plan_inserts(index, appended, [v.version.key for v in appended], explicit)

@@ -180,7 +180,7 @@ def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: V
         kind=version.kind,
         metadata=version.metadata,
     )
-    return dataclasses.replace(encoded, version=copy)
+    return encoded.replacing(copy)
 
 
 def _verify(source: Tickstore, destination: Tickstore, symbol: str, original: Version, copy: Version) -> None:

@@ -79,9 +79,10 @@ class WriteUnderLock:
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, _T]:
             keys = []
             for e in encoded:
-                number = e.version.version if e.version.version >= 0 else next_version_number(index, e.day)
+                wanted = e.summary.version  # not e.version: its checksum is still being computed
+                number = wanted if wanted >= 0 else next_version_number(index, e.day)
                 latest = index.latest(e.day)
-                if e.version.version < 0:  # the next number: taken only if the latest has it
+                if wanted < 0:  # the next number: taken only if the latest has it
                     taken = latest is not None and latest.version >= number
                 else:  # a copy's own number
                     taken = index.version(e.day, number) is not None

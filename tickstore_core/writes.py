@@ -10,6 +10,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -25,22 +29,64 @@ from .times import now_ns
 __all__ = ["Encoded", "already_committed", "check_schema", "encode", "plan_inserts"]
 
 
+# A payload at least this large is hashed on a thread of its own while it is being written (the
+# SHA-256 of a day, about 5 ms, then costs nothing); a smaller one at once (a thread hand-off costs more).
+HASH_BESIDE_WRITE_BYTES = 1 << 20
+_hashing: ThreadPoolExecutor | None = None
+_hashing_lock = threading.Lock()
+
+
+def _hasher() -> ThreadPoolExecutor:
+    """The threads that hash large payloads (hashlib releases the GIL), one per core. They never wait
+    for anything, so a writer waiting for a checksum cannot deadlock them, on any pool."""
+    global _hashing
+    with _hashing_lock:
+        if _hashing is None:
+            _hashing = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="tickstore-hash")
+        return _hashing
+
+
+def _forget_hasher() -> None:
+    global _hashing, _hashing_lock
+    _hashing, _hashing_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_hasher)
+
+
 @dataclass(frozen=True)
 class Encoded:
     """One day of a write, encoded and summarised before anything is written.
 
-    ``version.version`` is -1 for "the day's next number" (an insert), or the number the version
+    ``summary`` is the version's index entry; ``version`` is the same with its checksum, waiting
+    for ``digest`` (the payload's SHA-256, computed on another thread) if there is one. What runs
+    before the payload is written reads ``summary``, so the hash runs beside the write.
+    ``summary.version`` is -1 for "the day's next number" (an insert), or the number the version
     must have (a copy, which keeps the source's numbers).
     """
 
     day: dt.date
     payload: bytes
-    version: Version
+    summary: Version
+    digest: Future[str] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def version(self) -> Version:
+        """The version's index entry, its checksum included (waits for ``digest``)."""
+        return self.summary if self.digest is None else dataclasses.replace(self.summary, checksum=self.digest.result())
+
+    def replacing(self, version: Version) -> Encoded:
+        """The same payload with another index entry (its checksum included)."""
+        return Encoded(self.day, self.payload, version)
 
 
 def encode(codec: Codec, day: dt.date, table: pa.Table, metadata: str | None = None) -> Encoded:
-    """The day's ticks as the bytes of one object, with the statistics its index entry records."""
+    """The day's ticks as the bytes of one object, with the statistics its index entry records.
+
+    A large payload's checksum is computed on another thread (`Encoded.version` waits for it).
+    """
     payload = codec.encode(table)
+    digest = _hasher().submit(checksum, payload) if len(payload) >= HASH_BESIDE_WRITE_BYTES else None
     times = table.column(0)
     rows = table.num_rows
     version = Version(
@@ -56,12 +102,12 @@ def encode(codec: Codec, day: dt.date, table: pa.Table, metadata: str | None = N
         max_time=int(times[rows - 1].value) if rows else None,
         columns=tuple(table.column_names[1:]),
         schema=schema_fingerprint(table.schema),
-        checksum=checksum(payload),
+        checksum=None if digest is not None else checksum(payload),
         types=tuple(type_code(field.type) for field in table.schema)[1:],
         metadata=metadata,
         encoding=codec.encoding,
     )
-    return Encoded(day, payload, version)
+    return Encoded(day, payload, version, digest)
 
 
 def plan_inserts(
@@ -115,8 +161,8 @@ def check_schema(symbol: str, index: SymbolIndex, encoded: list[Encoded], *, rep
     if not existing:
         return
     for e in encoded:
-        if e.version.rows and e.version.types is not None and e.version.columns is not None:
-            check_compatible(symbol, existing, dict(zip(e.version.columns, e.version.types, strict=True)), [e.day])
+        if e.summary.rows and e.summary.types is not None and e.summary.columns is not None:
+            check_compatible(symbol, existing, dict(zip(e.summary.columns, e.summary.types, strict=True)), [e.day])
 
 
 def _holds_any(days: list[dt.date], wanted: set[dt.date]) -> bool:

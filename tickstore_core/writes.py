@@ -11,9 +11,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import functools
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -24,6 +22,7 @@ from .frames import schema_fingerprint
 from .index import SymbolIndex, Version
 from .integrity import checksum
 from .schema import check_compatible, type_code
+from .threads import SharedPool
 from .times import now_ns
 
 __all__ = ["Encoded", "already_committed", "check_schema", "encode", "plan_inserts"]
@@ -32,26 +31,7 @@ __all__ = ["Encoded", "already_committed", "check_schema", "encode", "plan_inser
 # A payload at least this large is hashed on a thread of its own while it is being written (the
 # SHA-256 of a day, about 5 ms, then costs nothing); a smaller one at once (a thread hand-off costs more).
 HASH_BESIDE_WRITE_BYTES = 1 << 20
-_hashing: ThreadPoolExecutor | None = None
-_hashing_lock = threading.Lock()
-
-
-def _hasher() -> ThreadPoolExecutor:
-    """The threads that hash large payloads (hashlib releases the GIL), one per core. They never wait
-    for anything, so a writer waiting for a checksum cannot deadlock them, on any pool."""
-    global _hashing
-    with _hashing_lock:
-        if _hashing is None:
-            _hashing = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="tickstore-hash")
-        return _hashing
-
-
-def _forget_hasher() -> None:
-    global _hashing, _hashing_lock
-    _hashing, _hashing_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_hasher)
+_HASHING = SharedPool("hash")  # never waits for anything, so a writer waiting for a hash cannot deadlock it
 
 
 @dataclass(frozen=True)
@@ -86,7 +66,7 @@ def encode(codec: Codec, day: dt.date, table: pa.Table, metadata: str | None = N
     A large payload's checksum is computed on another thread (`Encoded.version` waits for it).
     """
     payload = codec.encode(table)
-    digest = _hasher().submit(checksum, payload) if len(payload) >= HASH_BESIDE_WRITE_BYTES else None
+    digest = _HASHING.get().submit(checksum, payload) if len(payload) >= HASH_BESIDE_WRITE_BYTES else None
     times = table.column(0)
     rows = table.num_rows
     version = Version(

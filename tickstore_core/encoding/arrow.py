@@ -29,7 +29,6 @@ import functools
 import json
 import os
 import struct
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from ..ahead import in_order
 from ..errors import CorruptObjectError, InvalidTicksError
 from ..integrity import crc32
 from ..mapped import give_back
+from ..threads import SharedPool
 
 __all__ = [
     "CHUNK_ROWS",
@@ -182,27 +182,12 @@ def encode_arrow(
     return b"".join([_PREFIX.pack(MAGIC, len(text), crc32(text)), text, *parts])
 
 
-_ENCODER: ThreadPoolExecutor | None = None
-_ENCODER_LOCK = threading.Lock()
+_ENCODER = SharedPool("encode")  # encodes a day's parts at once (compression releases the GIL)
 
 
 def _encoder() -> ThreadPoolExecutor:
-    """The threads that encode a day's parts at once (compression releases the GIL), one per core,
-    shared by every store of the process and started on first use (again in a forked child, which
-    has none of its parent's threads)."""
-    global _ENCODER
-    with _ENCODER_LOCK:
-        if _ENCODER is None:
-            _ENCODER = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="tickstore-encode")
-        return _ENCODER
-
-
-def _forget_encoder() -> None:
-    global _ENCODER, _ENCODER_LOCK
-    _ENCODER, _ENCODER_LOCK = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_encoder)
+    """The threads that encode a day's parts at once, one per core, shared by every store."""
+    return _ENCODER.get()
 
 
 def _relocate(header: dict[str, Any], parts: list[pa.Buffer], base: int) -> bytes:

@@ -790,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     groups = args.groups
     try:
-        warmed = warm_memory(args.warm_memory) if args.warm_memory > 0 else "memory not warmed"
+        warmed = warm_memory(args.warm_memory)  # says "memory not warmed" for 0
         print(warmed, flush=True)
         print(f"generating {args.days} days x ~{args.ticks_per_day:,} trades per dataset in {work}", flush=True)
         first: Plan | None = None

@@ -127,3 +127,18 @@ def test_a_cached_partition_reads_back_only_the_columns_asked_for(tmp_path):
     assert cache.get_table("ns", "k", ["y", "missing"], checksum="c").column_names == ["time", "y"]
     assert cache.get_table("ns", "k", [], checksum="c").column_names == ["time"]
     assert cache.get_table("ns", "k", checksum="c") == table
+
+
+def test_a_large_object_goes_into_the_cache_without_being_copied_in_memory(tmp_path):
+    import tracemalloc
+
+    cache = ObjectCache(tmp_path)
+    data = pa.py_buffer(np.random.default_rng(1).integers(0, 255, 12 << 20, dtype=np.uint8).tobytes())
+    tracemalloc.start()
+    try:
+        cache.put_object("ns", "big", data, checksum="c")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # the file is written from views of the buffer, not from 4 MiB copies of it
+    assert cache.get_object("ns", "big", checksum="c") == data

@@ -302,7 +302,7 @@ def markdown(meta: dict[str, Any], rows: list[Row], scale: dict[str, Any] | None
         f"{meta.get('big_rows', 0):,} rows. Insert and cold: best of {meta.get('runs', 1)} fresh processes; warm "
         f"and as-of: best of {meta['repeat']} reads in one process. Machine: {meta['machine']}; Python "
         f"{meta['python']}; {versions}. Run took {meta['seconds']:.0f} s; load {meta.get('load', 'unknown')}; "
-        f"{meta.get('warmed', 'memory not warmed')}.",
+        f"{meta.get('primed', 'memory not primed')}.",
         "",
         "## Targets",
         "",

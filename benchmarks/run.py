@@ -35,9 +35,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _prime import BYTES_PER_ROW, prime_bytes  # noqa: E402
 from _servers import REGION, S3_KEY, Server, azurite, azurite_connection_string, moto_server  # noqa: E402
 from _shaper import ShapedLink  # noqa: E402
-from _warm import warm_memory  # noqa: E402
 from report import Row, Target, write_report  # noqa: E402
 
 WORKER = HERE / "_worker.py"
@@ -86,6 +86,7 @@ class Plan:
     rows: list[Row] = field(default_factory=list)
     extra: list[Target] = field(default_factory=list)
     link: ShapedLink | None = None
+    prime_gib: float = 2.0
 
     def range_of(self, days: list[str]) -> dict[str, Any]:
         last = dt.date.fromisoformat(days[-1])
@@ -133,11 +134,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=900, help="seconds one case may take")
     parser.add_argument(
-        "--warm-memory",
+        "--prime-memory",
         type=float,
-        default=12,
-        help="GiB of memory to touch once before the cases, so the first ones do not pay for a VM's fresh pages "
-        "(default 12, capped at half of what is available; 0 skips it); see benchmarks/_warm.py",
+        default=2,
+        help="at most this many GiB that each measured process backs right before its first measured call, so "
+        "no case pays for a VM's unbacked pages (default 2; 0 skips it); see benchmarks/_prime.py",
     )
     parser.add_argument(
         "--arcticdb-python", help=f"interpreter with arcticdb (default: {ARCTICDB_VENV}, made on demand)"
@@ -221,7 +222,8 @@ def column_share(path: Path, columns: tuple[str, ...] = ("time", "price")) -> fl
 
 def run_case(plan: Plan, python: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one case in a fresh process; its result, or ``{"error": ...}``."""
-    spec = {"data_dir": str(plan.data_dir), **spec}
+    rows = sum(plan.rows_per_day.get(day, 0) for day in spec.get("days", ()))
+    spec = {"data_dir": str(plan.data_dir), "prime_bytes": prime_bytes(rows, plan.prime_gib), **spec}
     env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", "PYTHONWARNINGS": "ignore"}
     env.pop("TICKSTORE_URL", None)
     try:
@@ -762,6 +764,7 @@ def make_plan(dataset: str, args: argparse.Namespace, work: Path, shared: Plan |
         repeat=max(1, args.repeat),
         runs=max(1, args.runs),
         timeout=args.timeout,
+        prime_gib=args.prime_memory,
     )
     if shared is not None:  # one list of rows and targets for the whole run
         plan.rows, plan.extra = shared.rows, shared.extra
@@ -790,8 +793,12 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     groups = args.groups
     try:
-        warmed = warm_memory(args.warm_memory)  # says "memory not warmed" for 0
-        print(warmed, flush=True)
+        primed = (
+            f"each measured process backed up to {args.prime_memory:g} GiB first ({BYTES_PER_ROW} bytes a row)"
+            if args.prime_memory > 0
+            else "memory not primed"
+        )
+        print(primed, flush=True)
         print(f"generating {args.days} days x ~{args.ticks_per_day:,} trades per dataset in {work}", flush=True)
         first: Plan | None = None
         plans: dict[str, Plan] = {}
@@ -887,7 +894,7 @@ def main(argv: list[str] | None = None) -> int:
             "groups": groups,
             "seconds": time.monotonic() - began,
             "load": f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)",
-            "warmed": warmed,
+            "primed": primed,
         }
         paths = write_report(Path(args.results), meta, first.rows, scale, first.extra)
         print(f"\nfinished in {meta['seconds']:.0f} s; report: {', '.join(map(str, paths))}")

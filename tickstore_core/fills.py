@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from .heap import release_free_heap
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -68,14 +70,19 @@ class BackgroundFills:
         ``check`` (run on the fill thread, e.g. a checksum) passes."""
         if not objects or not cache.writable:
             return
+        held = [(objects, check)]  # taken by the fill, so that the bytes are freed before the heap is released
 
-        def fill() -> None:
+        def write(written: Mapping[str, bytes | pa.Buffer], passes: Callable[[], bool] | None) -> None:
             try:
-                if check is None or check():
-                    for key, data in objects.items():
+                if passes is None or passes():
+                    for key, data in written.items():
                         cache.put_object(url, key, data, checksum=checksum)
             finally:
                 cache.release_connection()  # the fill thread leaves no database connection open
+
+        def fill() -> None:
+            write(*held.pop())
+            release_free_heap()  # the fetched bytes, if the reader let go of them first (heap.py)
 
         self.submit(next(iter(objects)), fill, sum(len(memoryview(data)) for data in objects.values()))
 

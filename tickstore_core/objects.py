@@ -25,6 +25,7 @@ from .cache import ObjectCache
 from .encoding.arrow import ArrowObject
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .fills import BackgroundFills
+from .heap import release_free_heap
 from .index import Version
 from .integrity import matches
 from .mapped import map_file
@@ -131,6 +132,10 @@ def read_arrow(
         cache.count(bytes_fetched=buffer.size)
         check = functools.partial(matches, memoryview(buffer), version.checksum or "")
         fills.put_objects(cache, url, {version.key: buffer}, identity, check)
+        del check
+    if not backend.is_local:
+        del buffer  # freed now unless its cache fill is pending (the fill thread releases the heap after it)
+        release_free_heap()
 
 
 def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:

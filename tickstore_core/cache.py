@@ -506,11 +506,8 @@ _STREAMED = 1024**2
 
 
 class _Stream:
-    """``read(size)`` over several buffers in turn: what diskcache needs to write a file value.
-
-    Each read is a view of the buffers, not a copy: diskcache only measures and writes what it
-    reads, and a 4 MiB copy per read put fresh pages into every cold select's peak memory.
-    """
+    """``read(size)`` over several buffers in turn, as views (diskcache only measures and writes them):
+    what diskcache needs to write a file value without a 4 MiB copy per read."""
 
     def __init__(self, parts: tuple[bytes | pa.Buffer, ...]) -> None:
         self._parts = [memoryview(part).cast("B") for part in parts]

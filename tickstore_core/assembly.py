@@ -3,9 +3,11 @@
 Before this, a select decoded every day into Arrow and then converted the lot to pandas: the Arrow
 tables and the frame existed at once, and the conversion ran on one thread after the reads. Here
 the frame's numeric columns (and the time index) are allocated once, and each worker decodes its
-day one chunk of rows at a time (`Engine.iter_chunks`), copies the chunk into its place and drops
-it before decoding the next. Memory then peaks near the frame plus a chunk per worker (and the
-first day, below), and the copying runs on the workers, in parallel. Columns of other kinds
+day one chunk of rows at a time (`Engine.iter_pending`) into its place and drops it before decoding
+the next: a numeric part is decompressed straight into the column's rows where it can be
+(`tickstore_core.encoding.direct`), else decoded by Arrow and copied. Memory then peaks near the
+frame plus a chunk per worker (and the first day, below), and the copying runs on the workers, in
+parallel. Columns of other kinds
 (strings, categoricals, booleans, nullable-integer dtypes) keep their Arrow data and are converted
 at the end, as before.
 
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .encoding.direct import PendingChunk, available
 from .errors import CorruptObjectError
 from .frames import column_frame
 from .versions import Version
@@ -76,39 +79,53 @@ class Assembly:
         """Whether the first day's chunks are given to :meth:`place` last first: when other days follow it."""
         return len(versions) > 1
 
-    def place(self, day: int, chunks: Iterable[pa.Table]) -> None:
+    def direct_columns(self) -> frozenset[str]:
+        """The columns whose parts can be decompressed straight into their place (`PendingChunk`)."""
+        return frozenset(self._numbers) if available() else frozenset()
+
+    def place(self, day: int, chunks: Iterable[pa.Table | PendingChunk]) -> None:
         """Copy day number ``day``'s ticks (canonical tables, trimmed to the select), chunk by chunk, into
         their place; each chunk can be dropped once this has taken the next. The chunks come in time
         order, but the first day's last first when `first_reversed`: it ends where the next day starts."""
         size, at = self._sizes[day], self._starts[day]
         backwards = day == 0 and self._first_cut
         rows = 0
-        for table in chunks:
+        for chunk in chunks:
             if self._discarded:
                 return  # the select was given up on
-            if rows + table.num_rows > size:
+            count = (chunk.table if isinstance(chunk, PendingChunk) else chunk).num_rows
+            if rows + count > size:
                 raise CorruptObjectError(f"a day of the select holds more ticks than the {size} its index records")
-            self._place(at + size - rows - table.num_rows if backwards else at + rows, table, day)
-            rows += table.num_rows
+            self._place(at + size - rows - count if backwards else at + rows, chunk, day)
+            rows += count
         if backwards:
             self._kept[day].reverse()  # the columns converted at the end, in time order
         if 0 < day < len(self._sizes) - 1 and rows != size:
             raise CorruptObjectError(f"a day of the select holds {rows} ticks where its index records {size}")
         self._rows[day] = rows
 
-    def _place(self, at: int, table: pa.Table, day: int) -> None:
+    def _place(self, at: int, chunk: pa.Table | PendingChunk, day: int) -> None:
+        table = chunk.table if isinstance(chunk, PendingChunk) else chunk
         rows = table.num_rows
         _copy(table.column(0), self._times[at : at + rows])
         kept = []  # only these columns: the chunk's times (8 bytes a row) are copied, not held to the end
-        for name in table.column_names[1:]:
-            target = self._numbers.get(name)
-            if target is None:
-                kept.append(name)
-                continue
-            missing = _copy(table.column(name), target[at : at + rows])
-            if missing is not None:
-                with self._lock:
-                    self._nulls.setdefault(name, []).append((at, missing))
+        pending = chunk.fills if isinstance(chunk, PendingChunk) else {}
+        try:
+            for name in [*table.column_names[1:], *pending]:
+                target = self._numbers.get(name)
+                if target is None:
+                    kept.append(name)
+                    continue
+                values = chunk.fill(name, target[at : at + rows]) if name in pending else table.column(name)
+                if isinstance(values, pa.Array):  # a part that could not be decompressed in place
+                    values = pa.chunked_array([values])
+                missing = None if values is None else _copy(values, target[at : at + rows])
+                if missing is not None:
+                    with self._lock:
+                        self._nulls.setdefault(name, []).append((at, missing))
+        finally:
+            if isinstance(chunk, PendingChunk):
+                chunk.release()
         if kept:
             self._kept[day].append(table.select(kept))
 

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
@@ -35,6 +35,7 @@ from .backend import Backend, IfMatch, ObjectMeta, PutMode
 from .cache import ObjectCache, read_revalidated
 from .chunks import ChunkStore
 from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
+from .encoding.direct import PendingChunk
 from .errors import (
     BackendError,
     CommitConflictError,
@@ -384,7 +385,7 @@ class Engine:
                     f"{version.encoding!r}, which this tickstore cannot read; upgrade tickstore"
                 )
             (table,) = self._arrow(symbol, version, columns, start_ns, end_ns, chunked=False)
-            return table
+            return cast(pa.Table, table)  # read whole: no chunk is pending
         if self.cache is None:
             table = self._decode(symbol, version, self.fetch(symbol, version), columns)
         else:
@@ -420,18 +421,28 @@ class Engine:
         reverse: bool = False,
         ahead: int = 0,
     ) -> Generator[pa.Table, None, None]:
-        """`read_version`'s ticks one ``tickstore-arrow`` chunk at a time, each decoded when asked for, read as
-        `read_version` reads, so a reducer (bars) holds a chunk of ticks at a time; the caller trims the edges.
-        ``reverse`` gives the last chunk first; up to ``ahead`` chunks are decoded ahead on the engine's pool.
-        A version that cannot stream (made by appends, or in an older encoding) is one table.
-        """
+        """`read_version`'s ticks a ``tickstore-arrow`` chunk at a time, each decoded when asked for (a reducer holds
+        a chunk at a time; the caller trims the edges); ``reverse``: last chunk first; up to ``ahead`` chunks decoded
+        ahead on the engine's pool. A version that cannot stream (appends', older encodings') is one table."""
+        chunks = self.iter_pending(symbol, version, columns, start_ns, end_ns, reverse=reverse, ahead=ahead)
+        yield from cast("Generator[pa.Table, None, None]", chunks)  # none pending without `direct`
+
+    def iter_pending(
+        self,
+        symbol: str,
+        version: Version,
+        columns: Sequence[str] | None,
+        start_ns: int | None,
+        end_ns: int | None,
+        **how: Any,
+    ) -> Generator[pa.Table | PendingChunk, None, None]:
+        """`iter_chunks` (``how``: ``reverse``, ``ahead``), the columns of ``how["direct"]`` (a `DirectColumns`)
+        left for the caller to decompress into its own arrays (`PendingChunk`)."""
         if version.segments is not None or version.encoding not in ARROW_ENCODINGS:
             yield self.read_version(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
             return
-        pool = self.executor(cpu=True) if ahead > 0 else None
-        yield from self._arrow(
-            symbol, version, columns, start_ns, end_ns, chunked=True, reverse=reverse, ahead=ahead, pool=pool
-        )
+        pool = self.executor(cpu=True) if how.get("ahead", 0) > 0 else None
+        yield from self._arrow(symbol, version, columns, start_ns, end_ns, chunked=True, pool=pool, **how)
 
     def _arrow(
         self,
@@ -441,7 +452,7 @@ class Engine:
         start: int | None,
         end: int | None,
         **how: Any,
-    ) -> Iterator[pa.Table]:
+    ) -> Iterator[pa.Table | PendingChunk]:
         """A ``tickstore-arrow`` version's tables, only what the select needs, at once or chunk by chunk (``how``:
         `tickstore_core.objects.read_arrow`'s options): from the cache, by ranges, fetched or memory-mapped."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)

@@ -23,6 +23,7 @@ import pyarrow as pa
 from .backend import Backend
 from .cache import ObjectCache
 from .encoding.arrow import ArrowObject
+from .encoding.direct import DirectColumns, PendingChunk
 from .errors import CorruptObjectError, ObjectNotFoundError
 from .fills import BackgroundFills
 from .heap import release_free_heap
@@ -40,7 +41,7 @@ PERMIT_WAIT = 5.0
 """Seconds a read waits for a decoding permit before it decodes without one: a permit held by a read
 its caller abandoned (kept alive by a traceback, say) slows reads down but never stops them."""
 
-Decode = Callable[[ArrowObject, int], Iterable[pa.Table]]
+Decode = Callable[[ArrowObject, int], Iterable[pa.Table | PendingChunk]]
 """What a read makes of a checked object: ``decode(found, skip)``, its tables after the first ``skip``
 (all of it at once, as `ArrowObject.read`, or chunk by chunk, as `ArrowObject.iter_read`)."""
 
@@ -63,7 +64,8 @@ def read_arrow(
     pool: Executor | None = None,
     decoding: threading.Semaphore | None = None,
     recent: RecentWrites | None = None,
-) -> Iterator[pa.Table]:
+    direct: DirectColumns | None = None,
+) -> Iterator[pa.Table | PendingChunk]:
     """A ``tickstore-arrow`` version's ticks (``columns``, the chunks with ticks in ``[start_ns, end_ns]``): one
     table, or one per chunk, each decoded when asked for (``chunked``). From the cache's copy of the fetched
     bytes, else by ranges where ``ranges`` finds it worth it (an hour of a large day, or a column: only those
@@ -78,16 +80,26 @@ def read_arrow(
     chunks ahead of the caller (`ArrowObject.iter_read`). Decoding holds one of the ``decoding``
     permits from its first chunk to its last: however many objects are fetched at once, only so many
     are decoded at once (and hold their bytes and decoded chunks), as decoding is bound by the CPU.
+    Chunk by chunk, the columns named in ``direct`` are left for the caller to decompress into its own
+    arrays (:class:`~tickstore_core.encoding.direct.PendingChunk`).
     An object this process wrote lately (``recent``: appends' segments, read back by compaction) is
     decoded from memory.
     """
 
-    def decode(found: ArrowObject, skip: int) -> Iterator[pa.Table]:
+    def decode(found: ArrowObject, skip: int) -> Iterator[pa.Table | PendingChunk]:
         permitted = decoding is not None and decoding.acquire(timeout=PERMIT_WAIT)
         try:
             if chunked:
                 yield from found.iter_read(
-                    timestamp_column, columns, start_ns, end_ns, skip, reverse=reverse, ahead=ahead, pool=pool
+                    timestamp_column,
+                    columns,
+                    start_ns,
+                    end_ns,
+                    skip,
+                    reverse=reverse,
+                    ahead=ahead,
+                    pool=pool,
+                    direct=direct,
                 )
             else:
                 yield found.read(timestamp_column, columns, start_ns, end_ns)
@@ -155,7 +167,9 @@ def fetch_buffer(backend: Backend, symbol: str, version: Version) -> pa.Buffer:
         ) from exc
 
 
-def _decoded(buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int) -> Iterator[pa.Table]:
+def _decoded(
+    buffer: pa.Buffer, symbol: str, version: Version, decode: Decode, skip: int
+) -> Iterator[pa.Table | PendingChunk]:
     """``decode`` of the object in ``buffer`` (see `checked_object`); a :class:`CorruptObjectError` names the
     version and its key."""
     found, _ = checked_object(buffer, symbol, version)

@@ -14,13 +14,14 @@ import itertools
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .assembly import Assembly
+from .encoding.direct import DirectColumns, PendingChunk
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
@@ -201,18 +202,23 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
     cores = min(engine.max_workers, os.cpu_count() or 1)
     ahead = cores // len(versions) if len(versions) < cores else 0
 
-    def chunks(version: Version, reverse: bool = False) -> Generator[pa.Table, None, None]:
+    direct = DirectColumns()  # the numeric columns, decompressed into the result once it exists
+
+    def chunks(version: Version, reverse: bool = False) -> Generator[pa.Table | PendingChunk, None, None]:
         span = (query.start, query.end)
-        for table in engine.iter_chunks(query.symbol, version, query.columns, *span, reverse=reverse, ahead=ahead):
-            yield trim(table, *span)
+        how = {"reverse": reverse, "ahead": ahead, "direct": direct}
+        for table in engine.iter_pending(query.symbol, version, query.columns, query.start, query.end, **how):
+            yield trim_pending(table, *span) if isinstance(table, PendingChunk) else trim(table, *span)
 
     first = chunks(versions[0], reverse=Assembly.first_reversed(versions))
     reads = [first, *(chunks(v) for v in versions[1:])]
     made: list[Assembly] = []
     try:
-        sample = next(first)  # the first day's pandas metadata decides the dtypes, as a conversion's would
+        sample = cast(pa.Table, next(first))  # whole: no column is direct yet
+        # the first day's pandas metadata decides the dtypes, as a conversion's would
         assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
         made.append(assembly)
+        direct.names = assembly.direct_columns()
         streams = [itertools.chain([sample], first), *reads[1:]]
         del sample
 
@@ -255,6 +261,15 @@ def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
     if lo == 0 and hi == table.num_rows:
         return table
     return table.slice(lo, hi - lo)
+
+
+def trim_pending(chunk: PendingChunk, start_ns: int, end_ns: int) -> PendingChunk:
+    """`trim` of a chunk with columns still compressed."""
+    trimmed = trim(chunk.table, start_ns, end_ns)
+    if trimmed.num_rows == chunk.table.num_rows:
+        return chunk
+    lo = _position(chunk.table.column(0), start_ns, "left") if start_ns != TIME_MIN else 0
+    return chunk.slice(lo, trimmed.num_rows)
 
 
 def _position(column: pa.ChunkedArray, value: int, side: Literal["left", "right"]) -> int:

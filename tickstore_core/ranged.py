@@ -26,6 +26,7 @@ import pyarrow as pa
 from .backend import Backend
 from .cache import ObjectCache
 from .encoding.arrow import ArrowObject, header_end
+from .encoding.direct import PendingChunk
 from .errors import CorruptObjectError
 from .fills import BackgroundFills
 from .index import Version
@@ -102,7 +103,7 @@ class RangedReads:
         end_ns: int | None,
         decode: Decode,
         skip: int = 0,
-    ) -> Iterator[pa.Table]:
+    ) -> Iterator[pa.Table | PendingChunk]:
         """What ``decode(found, skip)`` makes of the object once the select's parts are in ``found`` (as `read`),
         after the first ``skip`` tables: all at once, or chunk by chunk (`ArrowObject.iter_read`).
 

@@ -43,6 +43,7 @@ from ..errors import CorruptObjectError, InvalidTicksError
 from ..integrity import crc32
 from ..mapped import give_back
 from ..threads import SharedPool
+from .direct import DirectColumns, Fill, PendingChunk, decode_into
 
 __all__ = [
     "CHUNK_ROWS",
@@ -336,12 +337,15 @@ class ArrowObject:
         reverse: bool = False,
         ahead: int = 0,
         pool: Executor | None = None,
-    ) -> Iterator[pa.Table]:
+        direct: DirectColumns | None = None,
+    ) -> Iterator[pa.Table | PendingChunk]:
         """:meth:`read`'s table one chunk at a time, each decoded only when asked for, after the first
         ``skip`` chunks (what a reader already has). An object without ticks in range gives one empty table.
 
         ``reverse`` gives the chunks last first (a reader filling its result from the end). With a
         ``pool``, up to ``ahead`` chunks are decoded ahead on it (:func:`tickstore_core.ahead.in_order`).
+        The columns named in ``direct`` (when set) are left compressed: such a chunk is a
+        :class:`~tickstore_core.encoding.direct.PendingChunk`, whose parts are checked already.
         """
         wanted, chunks = self._plan(timestamp_column, columns, start_ns, end_ns)
         if not chunks:
@@ -350,10 +354,17 @@ class ArrowObject:
             return
         ordered = chunks[::-1] if reverse else chunks
 
-        def decoded(chunk: dict[str, Any]) -> pa.Table:
-            table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
-            self._give_back([chunk])
-            return table
+        def decoded(chunk: dict[str, Any]) -> pa.Table | PendingChunk:
+            names = self.schema.names
+            pending = [i for i in wanted[1:] if names[i] in direct.names] if direct is not None else []
+            if not pending:
+                table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
+                self._give_back([chunk])
+                return table
+            rest = [i for i in wanted if i not in pending]
+            table = self._table(timestamp_column, rest, [self._decoded(chunk, rest)])
+            fills = {names[i]: self._pending(chunk, i) for i in pending}
+            return PendingChunk(table, fills, [functools.partial(self._give_back, [chunk])])
 
         yield from in_order(ordered[skip:], decoded, pool, ahead)
 
@@ -425,9 +436,9 @@ class ArrowObject:
             wanted += [names.index(c) for c in dict.fromkeys(columns) if c in names[1:]]
         return wanted, [c for c in self.chunks if _overlaps(c, start_ns, end_ns)]
 
-    def _part(self, where: Sequence[Any], field: pa.Field) -> pa.Array:
+    def _body(self, where: Sequence[Any], field: pa.Field) -> pa.Buffer:
+        """A part's bytes (from :attr:`pieces` or the buffer), checked by its CRC-32 and counted."""
         offset, length, crc = (int(x) for x in where[:3])
-        transform = str(where[3]) if len(where) > 3 else None
         body = self.pieces.get(offset)
         if body is None or body.size != length:
             if offset < 0 or length < 0 or offset + length > self.buffer.size:
@@ -441,6 +452,11 @@ class ArrowObject:
             )
         counter.parts += 1
         counter.bytes += length
+        return body
+
+    def _part(self, where: Sequence[Any], field: pa.Field, body: pa.Buffer | None = None) -> pa.Array:
+        transform = str(where[3]) if len(where) > 3 else None
+        body = self._body(where, field) if body is None else body
         try:
             table = pa.ipc.open_stream(body, options=_READ_OPTIONS, memory_pool=decoding_pool()).read_all()
         except (pa.ArrowException, OSError) as exc:
@@ -449,6 +465,26 @@ class ArrowObject:
             raise CorruptObjectError(f"a part of column {field.name!r} does not hold its type {field.type}")
         column = table.column(0)
         return _restored(column.chunk(0) if column.num_chunks == 1 else column.combine_chunks(), transform, field.type)
+
+    def _pending(self, chunk: dict[str, Any], index: int) -> Fill:
+        """How column ``index`` of ``chunk``, checked now, is decoded later straight into a reader's array."""
+        where, field = chunk["parts"][index], self.schema.field(index)
+        body, rows = self._body(where, field), int(chunk["rows"])
+        transform = str(where[3]) if len(where) > 3 else None
+        own = np.dtype(field.type.to_pandas_dtype())  # the bytes of the stored values, as NumPy has them
+
+        def fill(first: int, target: np.ndarray) -> pa.Array | None:
+            whole = first == 0 and len(target) == rows and target.dtype == own
+            if whole and transform in (None, "delta") and decode_into(body, target):
+                if transform == "delta":
+                    np.cumsum(target, out=target)
+                return None
+            array = self._part(where, field, body)  # missing values, or the rows at a select's edge
+            if len(array) != rows:
+                raise CorruptObjectError(f"a part of column {field.name!r} holds {len(array)} rows, expected {rows}")
+            return array.slice(first, len(target))
+
+        return fill
 
 
 def header_end(prefix: bytes) -> int:

@@ -93,6 +93,15 @@ def test_decode_into_declines_what_it_cannot_decode_in_place_and_arrow_then_does
     np.testing.assert_array_equal(target, flat.column("flat").to_numpy())
 
 
+def test_a_big_endian_machine_leaves_every_part_to_arrow(monkeypatch):
+    flat = pa.table({"time": pa.array([1, 2], pa.timestamp("ns", "UTC")), "x": pa.array([1.5, 2.5])})
+    part = ArrowObject(pa.py_buffer(encode_arrow(flat, compression=None)))
+    where = part.chunks[0]["parts"][1]
+    body = part.buffer.slice(int(where[0]), int(where[1])).to_pybytes()
+    monkeypatch.setattr(direct.sys, "byteorder", "big")
+    assert not decode_into(body, np.empty(2))  # little-endian bytes would be read as other numbers
+
+
 def _ticks(days: int, rows: int) -> pd.DataFrame:
     frames = [make_ticks(DAY + dt.timedelta(days=d), rows, seed=d) for d in range(days)]
     ticks = pd.concat(frames)

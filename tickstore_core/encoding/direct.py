@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,8 +100,8 @@ def decode_into(part: Any, target: np.ndarray) -> bool:
     one buffer. False if it is not, or if it does not decompress: the caller then decodes it with
     Arrow (which names any damage) and overwrites ``target``.
     """
-    if cramjam is None or not target.flags.c_contiguous:
-        return False
+    if cramjam is None or not target.flags.c_contiguous or sys.byteorder != "little":
+        return False  # values as a little-endian machine wrote them; elsewhere Arrow decodes
     try:
         metadata, body = _last_message(memoryview(part).cast("B"))
         message = _Table(metadata, struct.unpack_from("<I", metadata, 0)[0])

@@ -107,11 +107,17 @@ class Assembly:
     def _place(self, at: int, chunk: pa.Table | PendingChunk, day: int) -> None:
         table = chunk.table if isinstance(chunk, PendingChunk) else chunk
         rows = table.num_rows
-        _copy(table.column(0), self._times[at : at + rows])
         kept = []  # only these columns: the chunk's times (8 bytes a row) are copied, not held to the end
         pending = chunk.fills if isinstance(chunk, PendingChunk) else {}
+        untimed = isinstance(chunk, PendingChunk) and bool(chunk.times)  # the times are pending too
         try:
-            for name in [*table.column_names[1:], *pending]:
+            if untimed:
+                times = chunk.fill_times(self._times[at : at + rows])
+                if times is not None:
+                    _copy(pa.chunked_array([times]), self._times[at : at + rows])
+            else:
+                _copy(table.column(0), self._times[at : at + rows])
+            for name in [*table.column_names[0 if untimed else 1 :], *pending]:
                 target = self._numbers.get(name)
                 if target is None:
                     kept.append(name)

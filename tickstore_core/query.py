@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .assembly import Assembly
-from .encoding.direct import DirectColumns, PendingChunk
+from .encoding.direct import DirectColumns, PendingChunk, available
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
@@ -218,7 +218,7 @@ def assembled(engine: Engine, query: Query, description: str = "select") -> pd.D
         # the first day's pandas metadata decides the dtypes, as a conversion's would
         assembly = Assembly(versions, sample, engine.timestamp_column, engine.tz)
         made.append(assembly)
-        direct.names = assembly.direct_columns()
+        direct.names, direct.times = assembly.direct_columns(), available()
         streams = [itertools.chain([sample], first), *reads[1:]]
         del sample
 
@@ -264,7 +264,9 @@ def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
 
 
 def trim_pending(chunk: PendingChunk, start_ns: int, end_ns: int) -> PendingChunk:
-    """`trim` of a chunk with columns still compressed."""
+    """`trim` of a chunk with columns still compressed (a chunk whose times are is inside the bounds)."""
+    if chunk.times:
+        return chunk
     trimmed = trim(chunk.table, start_ns, end_ns)
     if trimmed.num_rows == chunk.table.num_rows:
         return chunk

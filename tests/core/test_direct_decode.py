@@ -68,6 +68,28 @@ def test_pending_columns_fill_the_values_arrow_decodes(compression):
         assert chunk.fills == {}  # the parts are let go of once filled
 
 
+def test_chunks_inside_the_bounds_leave_their_times_compressed_too():
+    table = _numbers_table(2_500)
+    data = encode_arrow(table, chunk_rows=1_000)
+    wanted = DirectColumns()
+    wanted.names, wanted.times = frozenset(["f64"]), True
+    times = table.column("time").to_numpy().view(np.int64)
+    start = int(times[1_500])  # cuts the second chunk: it is trimmed by its times, so they are decoded
+    read = ArrowObject(pa.py_buffer(data)).iter_read("time", start_ns=start, direct=wanted)
+    cut, whole = list(read)  # type: ignore[misc]
+    assert isinstance(cut, PendingChunk) and not cut.times and cut.table.column_names == ["time", *list(NUMBERS)[1:]]
+    assert isinstance(whole, PendingChunk) and whole.table.column_names == list(NUMBERS)[1:]
+    assert whole.table.num_rows == 500
+    target = np.zeros(500, dtype=np.int64)
+    assert whole.fill_times(target) is None  # decompressed, the differences summed, in place
+    np.testing.assert_array_equal(target, times[2_000:])
+    partial = whole.slice(100, 50).fill_times(np.zeros(50, dtype=np.int64))  # a slice: Arrow's decoding
+    assert isinstance(partial, pa.Array) and partial.view(pa.int64()).to_numpy().tolist() == times[2_100:2_150].tolist()
+    whole.release()
+    with pytest.raises(ValueError, match="released"):
+        whole.fill_times(target)
+
+
 def test_decode_into_declines_what_it_cannot_decode_in_place_and_arrow_then_does():
     table = _numbers_table(100).append_column("nullable", pa.array([None, *range(99)], pa.float64()))
     data = encode_arrow(table, chunk_rows=1_000)
@@ -124,15 +146,30 @@ def test_selects_decompress_numeric_parts_into_the_result_on_every_backend(store
         return done
 
     monkeypatch.setattr(arrow, "decode_into", counted)
+    timed = []
+    fill_times = PendingChunk.fill_times
+
+    def times_counted(chunk: PendingChunk, target: np.ndarray) -> pa.Array | None:
+        result = fill_times(chunk, target)
+        timed.append(result is None)
+        return result
+
+    monkeypatch.setattr(PendingChunk, "fill_times", times_counted)
     with ts.open_store(url, **options) as store:
         store.insert("X", ticks)
         frame = store.select("X")
         pd.testing.assert_frame_equal(frame, ticks, check_freq=False)
         # every numeric part of every chunk in place, but the prices of the chunk with a missing price
         assert len(placed) > 20 and placed.count(False) == 1
+        # the times of every chunk (3 days of 1,000 ticks, 400 a chunk) but the first read, whole, whose
+        # pandas metadata decides the dtypes
+        assert timed == [True] * 8
+        timed.clear()
         start, end = ticks.index[700], ticks.index[2_345]  # the first and last days cut mid-chunk
         cut = store.select("X", start, end, columns=["qty", "price", "side"])
         pd.testing.assert_frame_equal(cut, ticks.loc[start:end, ["qty", "price", "side"]], check_freq=False)
+        # of the 6 chunks read, the 2 the bounds cut are trimmed by their times, and the first read is whole
+        assert timed == [True] * 3
 
 
 def test_without_cramjam_selects_decode_every_part_with_arrow(tmp_path, monkeypatch):

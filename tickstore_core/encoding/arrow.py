@@ -29,7 +29,7 @@ import functools
 import json
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -357,14 +357,19 @@ class ArrowObject:
         def decoded(chunk: dict[str, Any]) -> pa.Table | PendingChunk:
             names = self.schema.names
             pending = [i for i in wanted[1:] if names[i] in direct.names] if direct is not None else []
-            if not pending:
+            times = direct is not None and direct.times and self._times_pending(chunk, start_ns, end_ns)
+            if not pending and not times:
                 table = self._table(timestamp_column, wanted, [self._decoded(chunk, wanted)])
                 self._give_back([chunk])
                 return table
             rest = [i for i in wanted if i not in pending]
-            table = self._table(timestamp_column, rest, [self._decoded(chunk, rest)])
+            if times:
+                table = self._untimed(chunk, rest[1:])
+            else:
+                table = self._table(timestamp_column, rest, [self._decoded(chunk, rest)])
             fills = {names[i]: self._pending(chunk, i) for i in pending}
-            return PendingChunk(table, fills, [functools.partial(self._give_back, [chunk])])
+            give_back: list[Callable[[], None]] = [functools.partial(self._give_back, [chunk])]
+            return PendingChunk(table, fills, give_back, times=[self._pending(chunk, 0)] if times else [])
 
         yield from in_order(ordered[skip:], decoded, pool, ahead)
 
@@ -389,6 +394,22 @@ class ArrowObject:
             arrays.append(array)
         counter.rows += rows
         return arrays
+
+    def _times_pending(self, chunk: dict[str, Any], start_ns: int | None, end_ns: int | None) -> bool:
+        """Whether ``chunk``'s timestamps can be left compressed: nanoseconds, and every one of them
+        inside the read's bounds (a chunk cut by them is trimmed by its times)."""
+        kind = self.schema.field(0).type
+        if not pa.types.is_timestamp(kind) or kind.unit != "ns" or "min" not in chunk:
+            return False
+        return (start_ns is None or int(chunk["min"]) >= start_ns) and (end_ns is None or int(chunk["max"]) <= end_ns)
+
+    def _untimed(self, chunk: dict[str, Any], wanted: list[int]) -> pa.Table:
+        """The wanted columns (no timestamp) of one chunk as a table of the chunk's rows."""
+        arrays = self._decoded(chunk, wanted)
+        if not arrays:  # a table of no column still has rows
+            return pa.table([pa.nulls(int(chunk["rows"]))], names=["rows"]).select([])
+        schema = pa.schema([self.schema.field(i) for i in wanted], metadata=self.schema.metadata)
+        return pa.Table.from_arrays(arrays, schema=schema)
 
     def _fields(self, timestamp_column: str, wanted: list[int]) -> list[pa.Field]:
         """The fields of the wanted columns in a read's table: the timestamp named, in UTC nanoseconds."""
@@ -471,7 +492,8 @@ class ArrowObject:
         where, field = chunk["parts"][index], self.schema.field(index)
         body, rows = self._body(where, field), int(chunk["rows"])
         transform = str(where[3]) if len(where) > 3 else None
-        own = np.dtype(field.type.to_pandas_dtype())  # the bytes of the stored values, as NumPy has them
+        # the bytes of the stored values, as NumPy has them (nanosecond times as int64)
+        own = np.dtype(np.int64) if pa.types.is_timestamp(field.type) else np.dtype(field.type.to_pandas_dtype())
 
         def fill(first: int, target: np.ndarray) -> pa.Array | None:
             whole = first == 0 and len(target) == rows and target.dtype == own

@@ -154,6 +154,7 @@ class DirectColumns:
 
     def __init__(self) -> None:
         self.names: frozenset[str] = frozenset()
+        self.times = False  # the timestamps too, in chunks wholly inside the read's bounds
 
 
 Fill = Callable[[int, np.ndarray], "pa.Array | None"]
@@ -166,17 +167,20 @@ caller to copy."""
 class PendingChunk:
     """A chunk of ticks whose columns in ``fills`` are still compressed (their parts checked already):
     ``table`` holds the timestamp and the other columns, :meth:`fill` writes a pending column where the
-    reader wants it, and :meth:`release` lets go of the object once every column is filled.
+    reader wants it, and :meth:`release` lets go of the object once every column is filled. When
+    ``times`` holds a fill the timestamps are pending too (int64 nanoseconds, :meth:`fill_times`) and
+    ``table`` holds only the other columns, with the chunk's rows.
 
-    ``fills`` and ``after`` (what gives back a memory-mapped object's pages) are shared with the
-    chunk's slices and emptied by :meth:`release`, so a fetched object is freed with its last chunk
-    even while a reader still holds the chunk.
+    ``fills``, ``times`` and ``after`` (what gives back a memory-mapped object's pages) are shared
+    with the chunk's slices and emptied by :meth:`release`, so a fetched object is freed with its last
+    chunk even while a reader still holds the chunk.
     """
 
     table: pa.Table
     fills: dict[str, Fill]
     after: list[Callable[[], None]]
     first: int = 0  # the chunk's rows before ``table``'s first (a chunk trimmed to a select's bounds)
+    times: list[Fill] = dataclasses.field(default_factory=list)  # one, or none
 
     def slice(self, offset: int, rows: int) -> PendingChunk:
         """Rows ``offset .. offset + rows`` of this chunk."""
@@ -186,8 +190,15 @@ class PendingChunk:
         """Column ``name``'s rows into ``target`` (``len(target)`` must be ``table.num_rows``)."""
         return self.fills[name](self.first, target)
 
+    def fill_times(self, target: np.ndarray) -> pa.Array | None:
+        """The pending timestamps into ``target`` (int64), as :meth:`fill` does a column."""
+        if not self.times:
+            raise ValueError("this chunk's timestamps are in its table, or it was released")
+        return self.times[0](self.first, target)
+
     def release(self) -> None:
         """Drop the parts and give back the object's mapped pages (once)."""
         self.fills.clear()
+        self.times.clear()
         while self.after:
             self.after.pop()()

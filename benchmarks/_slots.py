@@ -50,6 +50,20 @@ def _timed(call: Callable[[], Any], repeat: int) -> tuple[Any, float]:
     return result, best
 
 
+def _alternated(calls: list[Callable[[], Any]], rounds: int) -> list[tuple[Any, float]]:
+    """(last result, median seconds) of each call, the calls taking turns for ``rounds`` rounds."""
+    seconds: list[list[float]] = [[] for _ in calls]
+    results: list[Any] = [None] * len(calls)
+    for _ in range(rounds):
+        for i, call in enumerate(calls):
+            results[i] = None
+            gc.collect()
+            began = time.perf_counter()
+            results[i] = call()
+            seconds[i].append(time.perf_counter() - began)
+    return [(result, statistics.median(times)) for result, times in zip(results, seconds, strict=True)]
+
+
 def case_probe(spec: dict[str, Any]) -> dict[str, Any]:
     """Which of the issue 13/14 APIs this store has."""
     with ts.open_store("memory://bench-probe", progress=False) as store:
@@ -116,7 +130,8 @@ def _put_seconds(store: Any, count: int = 50) -> float:
 def case_segments(spec: dict[str, Any]) -> dict[str, Any]:
     """A day appended in ``segments`` pieces: its select before and after ``store.compact``.
 
-    Against the same day inserted whole (another symbol of the same store).
+    Against the same day inserted whole (another symbol of the same store). Medians of at least 11
+    selects each; after compaction the two symbols take turns.
     """
     store = _open(spec)
     try:
@@ -137,12 +152,13 @@ def case_segments(spec: dict[str, Any]) -> dict[str, Any]:
         def select(symbol: str) -> Callable[[], pd.DataFrame]:
             return lambda: store.select(symbol, start, end)
 
-        before, before_s = _timed(select(SYMBOL), repeat)
-        whole, whole_s = _timed(select("WHOLE"), repeat)
+        rounds = max(repeat, 11)
+        ((before, before_s),) = _alternated([select(SYMBOL)], rounds)
         began = time.perf_counter()
         store.compact(SYMBOL)
         compact_seconds = time.perf_counter() - began
-        after, after_s = _timed(select(SYMBOL), repeat)
+        # Selects of about 10 ms: alternated, medians, so neither side gets the quieter seconds.
+        (after, after_s), (whole, whole_s) = _alternated([select(SYMBOL), select("WHOLE")], rounds)
         same = len(before) == len(after) == len(whole) == len(day)
         return {
             "rows": len(day),

@@ -264,7 +264,7 @@ def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
 
 
 def trim_pending(chunk: PendingChunk, start_ns: int, end_ns: int) -> PendingChunk:
-    """`trim` of a chunk with columns still compressed (a chunk whose times are is inside the bounds)."""
+    """`trim` of a chunk with columns still compressed (one whose times are too lies inside the bounds)."""
     if chunk.times:
         return chunk
     trimmed = trim(chunk.table, start_ns, end_ns)

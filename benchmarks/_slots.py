@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from _worker import SYMBOL, _bounds, _select_result, load_days
+from scale import _alternated
 
 import tickstore_core as ts
 
@@ -48,20 +49,6 @@ def _timed(call: Callable[[], Any], repeat: int) -> tuple[Any, float]:
         result = call()
         best = min(best, time.perf_counter() - began)
     return result, best
-
-
-def _alternated(calls: list[Callable[[], Any]], rounds: int) -> list[tuple[Any, float]]:
-    """(last result, median seconds) of each call, the calls taking turns for ``rounds`` rounds."""
-    seconds: list[list[float]] = [[] for _ in calls]
-    results: list[Any] = [None] * len(calls)
-    for _ in range(rounds):
-        for i, call in enumerate(calls):
-            results[i] = None
-            gc.collect()
-            began = time.perf_counter()
-            results[i] = call()
-            seconds[i].append(time.perf_counter() - began)
-    return [(result, statistics.median(times)) for result, times in zip(results, seconds, strict=True)]
 
 
 def case_probe(spec: dict[str, Any]) -> dict[str, Any]:
@@ -153,12 +140,14 @@ def case_segments(spec: dict[str, Any]) -> dict[str, Any]:
             return lambda: store.select(symbol, start, end)
 
         rounds = max(repeat, 11)
-        ((before, before_s),) = _alternated([select(SYMBOL)], rounds)
+        before, before_s = select(SYMBOL)(), _alternated({"before": select(SYMBOL)}, rounds)["before"]
         began = time.perf_counter()
         store.compact(SYMBOL)
         compact_seconds = time.perf_counter() - began
         # Selects of about 10 ms: alternated, medians, so neither side gets the quieter seconds.
-        (after, after_s), (whole, whole_s) = _alternated([select(SYMBOL), select("WHOLE")], rounds)
+        after, whole = select(SYMBOL)(), select("WHOLE")()
+        seconds = _alternated({"after": select(SYMBOL), "whole": select("WHOLE")}, rounds)
+        after_s, whole_s = seconds["after"], seconds["whole"]
         same = len(before) == len(after) == len(whole) == len(day)
         return {
             "rows": len(day),

@@ -47,6 +47,11 @@ class Segment:
     def from_json(cls, record: dict[str, Any]) -> Segment:
         return cls(**record)
 
+    @functools.cached_property
+    def text(self) -> str:
+        """`to_json` as JSON text, made once: successive versions of an appended day share their segments."""
+        return json.dumps(self.to_json(), separators=_COMPACT)
+
 
 @dataclass(frozen=True)
 class Version:
@@ -200,19 +205,35 @@ class Version:
         >>> Version.from_json(version.to_json()) == dataclasses.replace(version, types=None)  # doctest: +SKIP
         True
         """
-        record = {name: getattr(self, name) for name in _VERSION_FIELDS}  # types are kept beside, see to_bytes
-        record["day"] = self.day.isoformat()
-        record["columns"] = None if self.columns is None else list(self.columns)
+        record = self._plain_record()
         for name in ("segments", "kind", "metadata"):  # absent unless used, so 0.1's records stay as they were
             value = getattr(self, name)
             if value is not None:
                 record[name] = [s.to_json() for s in value] if name == "segments" else value
         return record
 
+    def _plain_record(self) -> dict[str, Any]:
+        """The record's fields every version has (types are kept beside, see `SymbolIndex.to_bytes`)."""
+        record = {name: getattr(self, name) for name in _VERSION_FIELDS}
+        record["day"] = self.day.isoformat()
+        record["columns"] = None if self.columns is None else list(self.columns)
+        return record
+
     @functools.cached_property
     def text(self) -> str:
-        """`to_json` as JSON text, made once: a commit writes the text of every version the index holds."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
+        """`to_json` as JSON text, made once: a commit writes the text of every version the index holds.
+
+        Exactly ``json.dumps(to_json())`` (compact), with each segment's text made once: a day of
+        appends has each of its segments in every later version.
+        """
+        parts = [json.dumps(self._plain_record(), separators=_COMPACT)[:-1]]
+        if self.segments is not None:
+            parts.append(f'"segments":[{",".join(s.text for s in self.segments)}]')
+        for name in ("kind", "metadata"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f'"{name}":{json.dumps(value, separators=_COMPACT)}')
+        return ",".join(parts) + "}"
 
     @functools.cached_property
     def types_text(self) -> str:
@@ -254,6 +275,7 @@ class Version:
         return cls(**fields)
 
 
+_COMPACT = (",", ":")
 _SEGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Segment) if f.name != "encoding")
 _VERSION_FIELDS = tuple(
     f.name for f in dataclasses.fields(Version) if f.name not in ("types", "segments", "kind", "metadata", "encoding")

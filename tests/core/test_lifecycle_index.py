@@ -127,3 +127,24 @@ def test_a_compaction_raced_by_an_append_keeps_the_appended_segment() -> None:
     assert store.select("R").equals(expected)
     store.delete("R", DAY)
     assert store._compact_day("R", compacted) is None  # a deleted day is left alone
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"kind": "append"},
+        {"kind": "compaction", "metadata": json.dumps({"note": "café ✓", "n": [1, 2.5, None]})},
+    ],
+)
+def test_a_versions_text_is_its_json_however_it_is_joined(extra: dict[str, str]) -> None:
+    segments = tuple(
+        Segment(f"data/S/2024/03/04/{i}.arrow", i + 1, 100 + i, f"sha256:{i:064x}", i, i + 5, "arrow" if i else None)
+        for i in range(3)
+    )
+    for parts in (None, segments):
+        fields = dict(day=dt.date(2024, 3, 4), version=7, key="k", start_time=1, end_time=TIME_MAX, recorded_at=2)
+        stats = dict(rows=6, bytes=303, min_time=0, max_time=7, columns=("price", "size"), schema="s", checksum="c")
+        version = Version(**fields, **stats, segments=parts, **extra)  # type: ignore[arg-type]
+        assert version.text == json.dumps(version.to_json(), separators=(",", ":"))
+        assert Version.from_json(json.loads(version.text)) == version

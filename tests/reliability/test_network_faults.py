@@ -116,8 +116,9 @@ def check_consistent(store: Tickstore, committed: dict[int, list[Version]]) -> N
 
 
 def test_delays_slow_the_store_down_and_nothing_else(proxied: Proxied, tmp_path: Path) -> None:
+    patient = {"read_timeout": 15.0}  # only the middle store's timeout is under test; CI machines stall
     proxied.proxy.set("delay", delay_ms=20)
-    with proxied.open(tmp_path / "cache") as store:
+    with proxied.open(tmp_path / "cache", **patient) as store:
         committed = {seed: store.insert(SYMBOL, ticks(seed)) for seed in (1, 2)}
         check_select(store.select(SYMBOL))
         assert len(store.history(SYMBOL)) == 4
@@ -132,7 +133,7 @@ def test_delays_slow_the_store_down_and_nothing_else(proxied: Proxied, tmp_path:
         check_error(raised.value, proxied)
     proxied.proxy.set("pass")
     time.sleep(1.5)  # the delayed requests reach the emulator after all, as on a real network
-    with proxied.open(tmp_path / "fresh-cache") as store:
+    with proxied.open(tmp_path / "fresh-cache", **patient) as store:
         check_consistent(store, committed)
 
 

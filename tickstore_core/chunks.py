@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .backend import Backend
 from .cache import ObjectCache
 from .errors import CorruptObjectError, ObjectNotFoundError, TickstoreError
-from .index import CHUNK_FORMAT, Chunk, SymbolIndex, Version, versions_from_json
+from .index import CHUNK_FORMATS, Chunk, SymbolIndex, Version, versions_from_json
 from .layout import INDEX_PREFIX, writer_token
 
 __all__ = ["ChunkStore"]
@@ -80,7 +80,7 @@ def chunk_from_bytes(data: bytes, *, where: str) -> list[Version]:
     """The versions of a sealed chunk object."""
     try:
         document = json.loads(data)
-        if document.get("format") != CHUNK_FORMAT:
+        if document.get("format") not in CHUNK_FORMATS:
             raise ValueError(f"unknown chunk format {document.get('format')!r}")
         return versions_from_json(document)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -23,6 +23,7 @@ from .versions import Segment, Version
 __all__ = [
     "INDEX_FORMAT",
     "INDEX_FORMAT_2",
+    "INDEX_FORMAT_3",
     "Chunk",
     "Pruned",
     "Segment",
@@ -35,6 +36,10 @@ INDEX_FORMAT = "tickstore-index/1"
 INDEX_FORMAT_2 = "tickstore-index/2"
 """Written when an index uses what tickstore 0.1 cannot read (segments, kinds, metadata, pruning,
 sealed chunks); an index without any of them is still written as ``tickstore-index/1``."""
+INDEX_FORMAT_3 = "tickstore-index/3"
+"""Written when a version record shares segments with the record before it (``base_segments``): a
+reader of ``/2`` would take its ``segments`` for all of them, so it must refuse it instead."""
+_INDEX_FORMATS = (INDEX_FORMAT, INDEX_FORMAT_2, INDEX_FORMAT_3)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ def pruned_interval(pruned: Pruned, day: dt.date, as_of: int) -> tuple[int, int]
 
 
 CHUNK_FORMAT = "tickstore-index-chunk/1"
+CHUNK_FORMAT_2 = "tickstore-index-chunk/2"
+"""A chunk whose records share segments (``base_segments``, as ``tickstore-index/3``)."""
+CHUNK_FORMATS = (CHUNK_FORMAT, CHUNK_FORMAT_2)
 SEAL_AT = 32
 """Ended versions the index object holds (besides each day's latest) before they are sealed into a chunk."""
 
@@ -369,11 +377,12 @@ class SymbolIndex:
             min(v.start_time for v in sealed),
             max(v.end_time for v in sealed),
         )
-        head = json.dumps({"format": CHUNK_FORMAT, "symbol": self.symbol}, separators=(",", ":"))
+        text = _Text.of(sealed)
+        head = json.dumps({"format": CHUNK_FORMAT_2 if text.shares else CHUNK_FORMAT, "symbol": self.symbol})
         index = self._like(kept, chunks=(*self.chunks, chunk))
         index._texts = {month: text for month, text in self._texts.items() if not text.ended}  # left as they were
         index._months = self._months
-        return index, f"{head[:-1]},{_members([_Text.of(sealed)])}}}".encode()
+        return index, f"{head[:-1]},{_members([text])}}}".encode()
 
     # --- serialisation ---------------------------------------------------------------------
 
@@ -384,7 +393,8 @@ class SymbolIndex:
         """
         texts = self._month_texts()
         newer = bool(self.chunks or self.pruned or self.garbage) or any(text.new_format for text in texts)
-        document: dict[str, Any] = {"format": INDEX_FORMAT_2 if newer else INDEX_FORMAT, "symbol": self.symbol}
+        form = INDEX_FORMAT_3 if any(text.shares for text in texts) else INDEX_FORMAT_2 if newer else INDEX_FORMAT
+        document: dict[str, Any] = {"format": form, "symbol": self.symbol}
         if self.pruned:
             document["pruned"] = {d.isoformat(): [list(i) for i in t] for d, t in sorted(self.pruned.items())}
         if self.garbage:
@@ -417,7 +427,7 @@ class SymbolIndex:
         """The index in ``data`` (read from ``where``), which must be ``symbol``'s when given."""
         try:
             document = json.loads(data)
-            if document.get("format") not in (INDEX_FORMAT, INDEX_FORMAT_2):
+            if document.get("format") not in _INDEX_FORMATS:
                 raise ValueError(f"unknown index format {document.get('format')!r}")
             if symbol is not None and document["symbol"] != symbol:
                 _refuse_other_symbol(symbol, str(document["symbol"]), where)
@@ -478,18 +488,36 @@ class _Text:
     encoded: bool  # some version records its encoding
     new_format: bool  # some version needs tickstore-index/2
     ended: int  # held versions besides each day's latest
+    shares: bool  # some record shares segments with the one before it (tickstore-index/3)
 
     @classmethod
     def of(cls, versions: list[Version]) -> _Text:
+        records, shares = [], False
+        for previous, version in zip([None, *versions[:-1]], versions, strict=True):
+            shared = _shared_segments(previous, version)
+            records.append(version.text_after(shared) if shared else version.text)
+            shares = shares or bool(shared)
         return cls(
-            ",".join(v.text for v in versions),
+            ",".join(records),
             ",".join(v.types_text for v in versions),
             ",".join(_encoding_text(v.encoding) for v in versions),
             any(v.types is not None for v in versions),
             any(v.encoding is not None for v in versions),
             any(v.new_format for v in versions),
             len(versions) - len({v.day for v in versions}),
+            shares,
         )
+
+
+def _shared_segments(previous: Version | None, version: Version) -> int:
+    """How many first segments ``version`` has of ``previous`` (the record before it), if of the same day."""
+    if previous is None or previous.day != version.day or not previous.segments or version.segments is None:
+        return 0
+    held = previous.segments
+    if len(version.segments) < len(held):
+        return 0
+    mine = version.segments[: len(held)]
+    return len(held) if all(a is b or a == b for a, b in zip(held, mine, strict=True)) else 0
 
 
 @functools.lru_cache(maxsize=64)
@@ -526,7 +554,30 @@ def versions_from_json(document: dict[str, Any]) -> list[Version]:
     encodings = document.get("encodings")
     if not (isinstance(encodings, list) and len(encodings) == len(records)):  # else tickstore 0.1's encoding
         encodings = [None] * len(records)
-    return [
-        Version.from_json(r, types=t, encoding=e if isinstance(e, str) else None)
-        for r, t, e in zip(records, types, encodings, strict=True)
-    ]
+    versions: list[Version] = []
+    for r, t, e in zip(records, types, encodings, strict=True):
+        versions.append(
+            Version.from_json(
+                _own(r) if "base_segments" in r else r,
+                types=t,
+                encoding=e if isinstance(e, str) else None,
+                shared=_shared(r, versions[-1] if versions else None),
+            )
+        )
+    return versions
+
+
+def _own(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its ``base_segments`` (its ``segments`` are then the ones it adds)."""
+    return {name: value for name, value in record.items() if name != "base_segments"}
+
+
+def _shared(record: dict[str, Any], previous: Version | None) -> tuple[Segment, ...]:
+    """The segments ``record`` shares with the version before it (``base_segments``), checked."""
+    if "base_segments" not in record:
+        return ()
+    shared = record["base_segments"]
+    held = previous.segments if previous is not None and previous.day.isoformat() == record.get("day") else None
+    if type(shared) is not int or held is None or not 0 < shared <= len(held):
+        raise ValueError(f"base_segments {shared!r} of a {record.get('day')} record does not fit the record before it")
+    return held[:shared]

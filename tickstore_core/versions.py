@@ -226,14 +226,36 @@ class Version:
         Exactly ``json.dumps(to_json())`` (compact), with each segment's text made once: a day of
         appends has each of its segments in every later version.
         """
-        parts = [json.dumps(self._plain_record(), separators=_COMPACT)[:-1]]
-        if self.segments is not None:
-            parts.append(f'"segments":[{",".join(s.text for s in self.segments)}]')
-        for name in ("kind", "metadata"):
-            value = getattr(self, name)
-            if value is not None:
-                parts.append(f'"{name}":{json.dumps(value, separators=_COMPACT)}')
-        return ",".join(parts) + "}"
+        if self.segments is None:
+            return self._head + self._tail + "}"
+        return f'{self._head},"segments":[{",".join(s.text for s in self.segments)}]{self._tail}}}'
+
+    def text_after(self, shared: int) -> str:
+        """The record's text when the record before it (the day's previous version) holds its first
+        ``shared`` segments: ``base_segments`` says so and ``segments`` lists only the others, so a
+        day of appends is stored once, not once per version (``tickstore-index/3``)."""
+        if self.segments is None or not 0 < shared <= len(self.segments):
+            raise ValueError(f"a version of {len(self.segments or ())} segments cannot share {shared}")
+        made: dict[int, str] = self.__dict__.setdefault("_texts_after", {})
+        text = made.get(shared)
+        if text is None:
+            rest = ",".join(s.text for s in self.segments[shared:])
+            text = made[shared] = f'{self._head},"base_segments":{shared},"segments":[{rest}]{self._tail}}}'
+        return text
+
+    @functools.cached_property
+    def _head(self) -> str:
+        """The record's fields every version has, as JSON text without its closing brace."""
+        return json.dumps(self._plain_record(), separators=_COMPACT)[:-1]
+
+    @functools.cached_property
+    def _tail(self) -> str:
+        """``kind`` and ``metadata`` when set, as JSON members each led by a comma."""
+        return "".join(
+            f',"{name}":{json.dumps(value, separators=_COMPACT)}'
+            for name in ("kind", "metadata")
+            if (value := getattr(self, name)) is not None
+        )
 
     @functools.cached_property
     def types_text(self) -> str:
@@ -241,7 +263,14 @@ class Version:
         return json.dumps(list(self.types) if self.types is not None else None, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, record: dict[str, Any], *, types: Any = None, encoding: str | None = None) -> Version:
+    def from_json(
+        cls,
+        record: dict[str, Any],
+        *,
+        types: Any = None,
+        encoding: str | None = None,
+        shared: tuple[Segment, ...] = (),
+    ) -> Version:
         """A version from a record `to_json` made.
 
         Parameters
@@ -252,6 +281,9 @@ class Version:
             The column types the index keeps beside the versions (ignored unless one per column).
         encoding : str, optional
             The object encoding the index keeps beside the versions (None: tickstore 0.1's).
+        shared : tuple of Segment, optional
+            The segments that come before the record's own ``segments`` (a record with
+            ``base_segments`` shares them with the record before it, see `text_after`).
 
         Returns
         -------
@@ -266,8 +298,8 @@ class Version:
         fields = dict(record)
         fields["day"] = dt.date.fromisoformat(fields["day"])
         columns = fields["columns"] = None if fields["columns"] is None else tuple(fields["columns"])
-        if fields.get("segments") is not None:
-            fields["segments"] = tuple(Segment.from_json(s) for s in fields["segments"])
+        if fields.get("segments") is not None or shared:
+            fields["segments"] = shared + tuple(Segment.from_json(s) for s in fields.get("segments") or ())
         if isinstance(types, list) and columns is not None and len(types) == len(columns):
             fields["types"] = tuple(types)
         if encoding is not None:

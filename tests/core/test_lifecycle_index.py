@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 
+import pandas as pd
 import pytest
 
 import tickstore_core as ts
@@ -148,3 +150,48 @@ def test_a_versions_text_is_its_json_however_it_is_joined(extra: dict[str, str])
         version = Version(**fields, **stats, segments=parts, **extra)  # type: ignore[arg-type]
         assert version.text == json.dumps(version.to_json(), separators=(",", ":"))
         assert Version.from_json(json.loads(version.text)) == version
+
+
+def _one_row(i: int) -> pd.DataFrame:
+    at = pd.DatetimeIndex([pd.Timestamp(DAY, tz="UTC") + pd.Timedelta(i, "s")], name="time")
+    return pd.DataFrame({"price": [100.0 + i]}, index=at)
+
+
+def test_a_day_of_appends_holds_each_segment_once_in_the_index_and_its_chunks() -> None:
+    store = ts.open_store("memory://shared-segments", progress=False)
+    for i in range(SEAL_AT + 20):  # compactions at 32 segments; ended versions sealed into a chunk
+        store.append("S", _one_row(i))
+    engine = store.engine
+    held = engine.backend.get(engine.layout.index_key("S"))
+    document = json.loads(held)
+    assert document["format"] == "tickstore-index/3"
+    assert document["chunks"], "the ended versions were sealed"
+    chunk = json.loads(engine.backend.get(document["chunks"][0]["key"]))
+    assert chunk["format"] == "tickstore-index-chunk/2"
+    for stored in (document, chunk):
+        keys = [s["key"] for record in stored["versions"] for s in record.get("segments", ())]
+        assert len(keys) == len(set(keys)), "a segment is written again for each version that holds it"
+    fresh = ts.open_store("memory://shared-segments", progress=False)
+    assert list(fresh.history("S")["key"]) == list(store.history("S")["key"])
+    latest = SymbolIndex.from_bytes(held, where="test").latest(DAY)
+    assert latest == engine.index("S").latest(DAY)
+    assert len(fresh.select("S")) == SEAL_AT + 20
+    for version in SymbolIndex.from_bytes(held, where="test", loader=engine.chunks.read).versions(DAY):
+        if version.segments is not None:
+            assert version.checksum == f"segments:{_digest(version.segments)}"
+
+
+def _digest(segments: tuple[Segment, ...]) -> str:
+    return hashlib.sha256(",".join(s.checksum for s in segments).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("shared", [0, 3, -1, "2", None])
+def test_a_record_sharing_segments_it_cannot_have_is_a_damaged_index(shared: object) -> None:
+    first = _version(1, segments=2)
+    added = Segment("k2-2", 1, 10, "c2-2", 1, 2)
+    second = dataclasses.replace(_version(2, segments=3), segments=(*(first.segments or ()), added))
+    text = f'{{"format":"tickstore-index/3","symbol":"X","versions":[{first.text},{second.text_after(2)}]}}'
+    assert SymbolIndex.from_bytes(text.encode(), where="test").version(DAY, 2) == dataclasses.replace(second, types=None)
+    broken = text.replace('"base_segments":2', f'"base_segments":{json.dumps(shared)}')
+    with pytest.raises(ts.CorruptObjectError, match="base_segments"):
+        SymbolIndex.from_bytes(broken.encode(), where="test")

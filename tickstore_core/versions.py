@@ -233,7 +233,28 @@ class Version:
     def text_after(self, shared: int) -> str:
         """The record's text when the record before it (the day's previous version) holds its first
         ``shared`` segments: ``base_segments`` says so and ``segments`` lists only the others, so a
-        day of appends is stored once, not once per version (``tickstore-index/3``)."""
+        day of appends is stored once, not once per version (``tickstore-index/3``).
+
+        Parameters
+        ----------
+        shared : int
+            How many of the version's first segments the record before it holds (1 to all).
+
+        Returns
+        -------
+        str
+            The record as compact JSON text, made once per ``shared``.
+
+        Raises
+        ------
+        ValueError
+            The version has no segments, or fewer than ``shared``.
+
+        Examples
+        --------
+        >>> json.loads(appended.text_after(3))["base_segments"]  # doctest: +SKIP
+        3
+        """
         if self.segments is None or not 0 < shared <= len(self.segments):
             raise ValueError(f"a version of {len(self.segments or ())} segments cannot share {shared}")
         made: dict[int, str] = self.__dict__.setdefault("_texts_after", {})

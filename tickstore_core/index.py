@@ -377,12 +377,13 @@ class SymbolIndex:
             min(v.start_time for v in sealed),
             max(v.end_time for v in sealed),
         )
-        text = _Text.of(sealed)
-        head = json.dumps({"format": CHUNK_FORMAT_2 if text.shares else CHUNK_FORMAT, "symbol": self.symbol})
+        members = _Text.of(sealed)
+        form = CHUNK_FORMAT_2 if members.shares else CHUNK_FORMAT
+        head = json.dumps({"format": form, "symbol": self.symbol}, separators=(",", ":"))
         index = self._like(kept, chunks=(*self.chunks, chunk))
         index._texts = {month: text for month, text in self._texts.items() if not text.ended}  # left as they were
         index._months = self._months
-        return index, f"{head[:-1]},{_members([text])}}}".encode()
+        return index, f"{head[:-1]},{_members([members])}}}".encode()
 
     # --- serialisation ---------------------------------------------------------------------
 

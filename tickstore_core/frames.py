@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -170,21 +171,42 @@ def _bad_column(data: pd.DataFrame) -> str:
 
 
 def split_days(table: pa.Table, tz: str) -> dict[dt.date, pa.Table]:
-    """Split a sorted canonical table into the days (in ``tz``) its ticks fall on."""
+    """Split a sorted canonical table into the days (in ``tz``) its ticks fall on.
+
+    In UTC a day's first tick is found by binary search for its midnight, so no array as long as
+    the ticks is made (a day of millions of ticks: each such array costs more in fresh pages than
+    the arithmetic). Elsewhere each tick's local day is computed, as a local midnight may be
+    skipped or repeated by a clock change.
+    """
     if table.num_rows == 0:
         return {}
-    ns = table.column(0).to_numpy().astype("datetime64[ns]").view("int64")
+    ns = _int64_times(table.column(0))
     if tz == "UTC":
-        day_numbers = ns // NS_PER_DAY
-    else:
-        local = pd.DatetimeIndex(ns, tz="UTC").tz_convert(tz).tz_localize(None)
-        day_numbers = local.asi8 // NS_PER_DAY
+        first, last = int(ns[0]) // NS_PER_DAY, int(ns[-1]) // NS_PER_DAY
+        midnights = np.arange(first + 1, last + 1, dtype=np.int64) * NS_PER_DAY
+        bounds = [0, *(int(b) for b in np.searchsorted(ns, midnights, side="left")), len(ns)]
+        return {
+            _EPOCH + dt.timedelta(days=first + i): table.slice(start, end - start)
+            for i, (start, end) in enumerate(itertools.pairwise(bounds))
+            if end > start
+        }
+    day_numbers = pd.DatetimeIndex(ns, tz="UTC").tz_convert(tz).tz_localize(None).asi8 // NS_PER_DAY
     starts = np.flatnonzero(np.diff(day_numbers, prepend=day_numbers[0] - 1))
     ends = [*starts[1:], len(ns)]
     return {
         _EPOCH + dt.timedelta(days=int(day_numbers[s])): table.slice(int(s), int(e) - int(s))
         for s, e in zip(starts, ends, strict=True)
     }
+
+
+def _int64_times(column: pa.ChunkedArray) -> np.ndarray:
+    """The timestamp column's nanoseconds as int64: a view of its buffer when it is one chunk."""
+    if column.num_chunks == 1 and column.null_count == 0:
+        chunk = column.chunk(0)
+        values = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        return values[chunk.offset : chunk.offset + len(chunk)]
+    times: np.ndarray = column.to_numpy().astype("datetime64[ns]").view("int64")
+    return times
 
 
 def schema_fingerprint(schema: pa.Schema) -> str:

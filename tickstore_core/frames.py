@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import itertools
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ __all__ = [
     "split_days",
     "table_to_frame",
     "ticks_to_table",
+    "time_position",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -180,16 +181,17 @@ def split_days(table: pa.Table, tz: str) -> dict[dt.date, pa.Table]:
     """
     if table.num_rows == 0:
         return {}
-    ns = _int64_times(table.column(0))
+    times = table.column(0)
     if tz == "UTC":
-        first, last = int(ns[0]) // NS_PER_DAY, int(ns[-1]) // NS_PER_DAY
-        midnights = np.arange(first + 1, last + 1, dtype=np.int64) * NS_PER_DAY
-        bounds = [0, *(int(b) for b in np.searchsorted(ns, midnights, side="left")), len(ns)]
+        first, last = times[0].value // NS_PER_DAY, times[-1].value // NS_PER_DAY
+        midnights = range((first + 1) * NS_PER_DAY, (last + 1) * NS_PER_DAY, NS_PER_DAY)
+        bounds = [0, *(time_position(times, midnight, "left") for midnight in midnights), len(times)]
         return {
             _EPOCH + dt.timedelta(days=first + i): table.slice(start, end - start)
             for i, (start, end) in enumerate(itertools.pairwise(bounds))
             if end > start
         }
+    ns = times.to_numpy().astype("datetime64[ns]").view("int64")
     day_numbers = pd.DatetimeIndex(ns, tz="UTC").tz_convert(tz).tz_localize(None).asi8 // NS_PER_DAY
     starts = np.flatnonzero(np.diff(day_numbers, prepend=day_numbers[0] - 1))
     ends = [*starts[1:], len(ns)]
@@ -199,14 +201,16 @@ def split_days(table: pa.Table, tz: str) -> dict[dt.date, pa.Table]:
     }
 
 
-def _int64_times(column: pa.ChunkedArray) -> np.ndarray:
-    """The timestamp column's nanoseconds as int64: a view of its buffer when it is one chunk."""
-    if column.num_chunks == 1 and column.null_count == 0:
-        chunk = column.chunk(0)
-        values = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
-        return values[chunk.offset : chunk.offset + len(chunk)]
-    times: np.ndarray = column.to_numpy().astype("datetime64[ns]").view("int64")
-    return times
+def time_position(column: pa.ChunkedArray, value: int, side: Literal["left", "right"]) -> int:
+    """Where ``value`` goes in the sorted time ``column`` (as `numpy.searchsorted`), searching only the
+    chunk it falls in, without copying the column."""
+    offset = 0
+    for chunk in column.chunks:
+        last = chunk[-1].value if len(chunk) else None
+        if last is not None and (last >= value if side == "left" else last > value):
+            return offset + int(np.searchsorted(chunk.view(pa.int64()).to_numpy(), value, side=side))
+        offset += len(chunk)
+    return offset
 
 
 def schema_fingerprint(schema: pa.Schema) -> str:

@@ -14,7 +14,7 @@ import itertools
 import os
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from .encoding.direct import DirectColumns, PendingChunk, available
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
+from .frames import time_position
 from .index import SymbolIndex, Version
 from .objects import cache_identity
 from .outputs import empty_table
@@ -256,8 +257,8 @@ def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:
     column = table.column(0)
     if column[0].value >= start_ns and column[-1].value <= end_ns:  # the usual whole day: nothing to copy
         return table
-    lo = _position(column, start_ns, "left") if start_ns != TIME_MIN else 0
-    hi = _position(column, end_ns, "right") if end_ns != TIME_MAX else table.num_rows
+    lo = time_position(column, start_ns, "left") if start_ns != TIME_MIN else 0
+    hi = time_position(column, end_ns, "right") if end_ns != TIME_MAX else table.num_rows
     if lo == 0 and hi == table.num_rows:
         return table
     return table.slice(lo, hi - lo)
@@ -270,20 +271,8 @@ def trim_pending(chunk: PendingChunk, start_ns: int, end_ns: int) -> PendingChun
     trimmed = trim(chunk.table, start_ns, end_ns)
     if trimmed.num_rows == chunk.table.num_rows:
         return chunk
-    lo = _position(chunk.table.column(0), start_ns, "left") if start_ns != TIME_MIN else 0
+    lo = time_position(chunk.table.column(0), start_ns, "left") if start_ns != TIME_MIN else 0
     return chunk.slice(lo, trimmed.num_rows)
-
-
-def _position(column: pa.ChunkedArray, value: int, side: Literal["left", "right"]) -> int:
-    """Where ``value`` goes in the sorted time ``column`` (as `numpy.searchsorted`), searching only the
-    chunk it falls in, without copying the column."""
-    offset = 0
-    for chunk in column.chunks:
-        last = chunk[-1].value if len(chunk) else None
-        if last is not None and (last >= value if side == "left" else last > value):
-            return offset + int(np.searchsorted(chunk.view(pa.int64()).to_numpy(), value, side=side))
-        offset += len(chunk)
-    return offset
 
 
 def in_time_order(tables: list[pa.Table]) -> list[pa.Table]:

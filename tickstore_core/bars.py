@@ -30,7 +30,7 @@ from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
 from .many import check_symbols, plan_many, read_all, with_symbol
 from .outputs import check_output, convert
-from .query import Query, check_read_columns, in_time_order, read_day, trim
+from .query import Query, check_read_columns, in_time_order, read_day, read_in_turn, trim
 from .schema import unify_tables
 from .times import NS_PER_DAY, day_start_ns
 
@@ -311,7 +311,8 @@ def bars(
 def _bars_of_select(engine: Engine, query: Query, freq_ns: int, price: str, size: str | None) -> pa.Table:
     """A serenity store's bars: its files may hold ticks of other days, so read the range, then split by day."""
     query = Query(query.symbol, query.start, query.end, [price] if size is None else [price, size], query.versions)
-    tables = engine.map(lambda v: read_day(engine, query, v), query.versions, f"bars of {query.symbol}")
+    turn = read_in_turn(engine, query.versions)
+    tables = engine.map(lambda v: read_day(engine, query, v), query.versions, f"bars of {query.symbol}", in_turn=turn)
     check_read_columns(query.symbol, tables, query.columns)  # a serenity index records no columns
     tables = in_time_order(unify_tables(tables, [str(v.day) for v in query.versions]))
     ts = engine.timestamp_column

@@ -75,7 +75,7 @@ log = logging.getLogger("tickstore")
 MAX_COMMIT_ATTEMPTS = 60
 OPTIMISTIC_FOR = 60.0
 """Seconds a writer plans its next commit on the index it committed, without reading it again first."""
-SEGMENTS_READ_IN_TURN = 256 << 10  # a local version's segments of this many bytes or fewer on average: read in turn
+READ_IN_TURN = 256 << 10  # local objects of this many bytes or fewer on average: read in turn, not on threads
 _T = TypeVar("_T")
 
 Change = Callable[[SymbolIndex], "tuple[SymbolIndex | None, _T]"]
@@ -227,12 +227,15 @@ class Engine:
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="tickstore")
             return self._pool
 
-    def map(self, work: Callable[[Any], _T], items: Sequence[Any], description: str, cpu: bool = False) -> list[_T]:
-        """``work`` over ``items`` on the engine's thread pool (``cpu``: see `executor`), in order, with progress."""
+    def map(
+        self, work: Callable[[Any], _T], items: Sequence[Any], label: str, cpu: bool = False, in_turn: bool = False
+    ) -> list[_T]:
+        """``work`` over ``items`` on the engine's thread pool (``cpu``: see `executor`; ``in_turn``: on this thread,
+        one after the other), in order, with progress (labelled ``label``)."""
         if len(items) <= 1:
             return [work(item) for item in items]
         enabled = self.progress if self.progress is not None else (None if len(items) >= 8 else False)
-        return map_with_progress(self.executor(cpu), work, items, description, enabled)
+        return map_with_progress(None if in_turn else self.executor(cpu), work, items, label, enabled)
 
     def close(self) -> bool:
         """Stop the pool and close the backend and the cache; False if already closed."""
@@ -355,7 +358,7 @@ class Engine:
             table = self.read_object(symbol, version, columns, start_ns=start_ns, end_ns=end_ns)
         else:
             segments = version.segments
-            if self.backend.is_local and sum(s.bytes for s in segments) <= SEGMENTS_READ_IN_TURN * len(segments):
+            if self.backend.is_local and sum(s.bytes for s in segments) <= READ_IN_TURN * len(segments):
                 pool = None  # each small local segment decodes faster than a thread would take it
             else:
                 with self._lock:  # its own pool: the days' reads, on the main pool, wait for their segments
@@ -585,13 +588,9 @@ class Engine:
         """
         with self._lock:
             held = self._indexes.get(symbol)
-        if (
-            held is None
-            or not held.committed
-            or held.etag is None
-            or self.layout.version_named
-            or time.monotonic() - held.loaded_at > OPTIMISTIC_FOR
-        ):
+        if held is None or not held.committed or held.etag is None or self.layout.version_named:
+            return None
+        if time.monotonic() - held.loaded_at > OPTIMISTIC_FOR:
             return None
         try:
             new_index, result = change(held.index)

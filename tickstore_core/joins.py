@@ -24,7 +24,7 @@ from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
 from .frames import frame_from_tables
 from .outputs import check_output, convert
-from .query import Query, assembled, empty_read, plan_query, read_day
+from .query import Query, assembled, empty_read, plan_query, read_day, read_in_turn
 from .schema import unify_tables
 from .symbols import check_symbol
 from .times import TIME_MIN, now_ns
@@ -109,7 +109,8 @@ def asof_join(
     if output == "pandas" and right_query.versions and Assembly.applies(left_query.versions, filtered=False):
         return _merged_frames(engine, left_query, right_query, carried, tolerance_ns, description)
     jobs = [(left_query, v) for v in left_query.versions] + [(right_query, v) for v in right_query.versions]
-    tables = engine.map(lambda job: read_day(engine, *job), jobs, description)
+    turn = read_in_turn(engine, [v for _, v in jobs])
+    tables = engine.map(lambda job: read_day(engine, *job), jobs, description, in_turn=turn)
     right_tables = tables[len(left_query.versions) :]
     if carried is not None:
         right_tables = [carried, *right_tables]
@@ -132,7 +133,8 @@ def _merged_frames(
     if Assembly.applies(right.versions, filtered=False):
         right_frame = assembled(engine, right, description)
     else:
-        days = engine.map(lambda version: read_day(engine, right, version), right.versions, description)
+        turn = read_in_turn(engine, right.versions)
+        days = engine.map(lambda version: read_day(engine, right, version), right.versions, description, in_turn=turn)
         labels = [f"{right.symbol} {v.day}" for v in right.versions]
         right_frame = frame_from_tables(days, ts, tz, right.columns, labels)
     if carried is not None:

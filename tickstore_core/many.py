@@ -20,7 +20,7 @@ from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
 from .filters import RowFilter, check_filter, parse_filters
 from .index import Version
 from .outputs import check_output, convert, empty_table
-from .query import Query, check_columns, empty_read, in_time_order, plan_query, read_day
+from .query import Query, check_columns, empty_read, in_time_order, plan_query, read_day, read_in_turn
 from .schema import unify_tables
 from .symbols import check_symbol
 
@@ -107,7 +107,8 @@ def refuse_symbol_column(symbols: Sequence[str]) -> None:
 def read_all(engine: Engine, plan: Plan, work: Callable[[Query, Version], _T], description: str) -> list[list[_T]]:
     """``work(query, version)`` for every symbol-day of ``plan``, all at once on the pool; grouped by symbol."""
     tasks = [(q, v) for q in plan.queries for v in q.versions]
-    results = engine.map(lambda task: work(*task), tasks, description)
+    in_turn = read_in_turn(engine, [v for _, v in tasks])
+    results = engine.map(lambda task: work(*task), tasks, description, in_turn=in_turn)
     grouped: list[list[_T]] = []
     position = 0
     for q in plan.queries:

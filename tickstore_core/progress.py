@@ -54,13 +54,21 @@ def progress_bar(total: int, description: str, enabled: bool | None) -> Any:
 
 
 def map_with_progress(
-    pool: Executor, work: Callable[[Any], _T], items: Sequence[Any], description: str, enabled: bool | None
+    pool: Executor | None, work: Callable[[Any], _T], items: Sequence[Any], description: str, enabled: bool | None
 ) -> list[_T]:
-    """``work`` over ``items`` on ``pool``, results in order, with a bar as `progress_bar` decides.
+    """``work`` over ``items`` on ``pool`` (None: in turn, on the calling thread), results in order,
+    with a bar as `progress_bar` decides.
 
     On an error (Ctrl-C included) the items not started are cancelled, and what was done is let go
     at once: a notebook keeps the last traceback, and with it this frame, until the next error.
     """
+    if pool is None:
+        done: list[_T] = []
+        with progress_bar(len(items), description, enabled) as bar:
+            for item in items:
+                done.append(work(item))
+                bar.update(1)
+        return done
     pending = collections.deque(pool.submit(work, item) for item in items)
     results: list[_T] = []
     try:

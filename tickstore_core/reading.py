@@ -21,7 +21,16 @@ from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
 from .objects import cache_identity
 from .outputs import Output, check_output, to_output
-from .query import Query, assembled, check_read_columns, empty_read, in_time_order, plan_query, read_day
+from .query import (
+    Query,
+    assembled,
+    check_read_columns,
+    empty_read,
+    in_time_order,
+    plan_query,
+    read_day,
+    read_in_turn,
+)
 from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
@@ -126,6 +135,7 @@ class ReadAPI:
             lambda v: read_day(self._engine, query, v, row_filter),
             versions,
             _describe(query),
+            in_turn=read_in_turn(self._engine, versions),
         )
         labels = [str(v.day) if as_of is None else f"{v.day} (version {v.version})" for v in versions]
         if not all(v.stats_known for v in versions):  # serenity's files: columns known only now, days may spill

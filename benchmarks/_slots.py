@@ -252,11 +252,25 @@ def case_asof_join(spec: dict[str, Any]) -> dict[str, Any]:
         store.close()
 
 
+def case_sparse(spec: dict[str, Any]) -> dict[str, Any]:
+    """A year of small days (each inserted by its own call, as a daily writer does), then selected warm."""
+    store = _open(spec)
+    try:
+        for day in load_days(spec["data_dir"], spec["days"]):
+            store.insert(SYMBOL, day)
+        start, end = _bounds(spec)
+        store.select(SYMBOL, start, start + pd.Timedelta(1, "ms"))
+        return _select_result(lambda: store.select(SYMBOL, start, end), int(spec.get("repeat", 3)))
+    finally:
+        store.close()
+
+
 SLOT_CASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "probe": case_probe,
     "appends": case_appends,
     "segments": case_segments,
     "select_many": case_select_many,
     "bars": case_bars,
+    "sparse": case_sparse,
     "asof_join": case_asof_join,
 }

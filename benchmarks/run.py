@@ -59,11 +59,13 @@ GROUPS = (
     "subday",
     "lifecycle",
     "research",
+    "sparse",
     "scale",
 )
 OPTIONAL = ("hdf5",)  # run only when named in --only: no target needs them
 DATASETS = ("string", "numeric")
 SHAPED = {"mbytes_per_s": 50.0, "latency_ms": 20.0}  # the shaped link of issue 12
+SPARSE_DAYS, SPARSE_ROWS = 250, 1_000  # the sparse year: a year of trading days of an illiquid symbol
 BUCKET = "tickstore-bench"
 ARCTIC_BUCKET = "arcticdb-bench"
 
@@ -536,6 +538,32 @@ def lifecycle_cases(
         )
 
 
+def sparse_cases(plan: Plan, file_url: str, lmdb_uri: str | None) -> None:
+    """A year of an illiquid symbol: many small days, where each object's fixed costs add up (warm reads)."""
+    label = f"select {len(plan.days)}d of ~{SPARSE_ROWS:,} trades, warm"
+    spec = {"engine": "sparse", "url": f"{file_url}-sparse", "options": {"progress": False}, "repeat": plan.repeat}
+    ours = record(
+        plan, "ours file://", label, run_case(plan, sys.executable, {**spec, **plan.range_of(plan.days)}), plan.days
+    )
+    if lmdb_uri is None or plan.arcticdb_python is None:
+        return
+    spec = {"engine": "arcticdb", "case": "sparse", "uri": lmdb_uri, "library": "sparse", **plan.range_of(plan.days)}
+    theirs = record(
+        plan, "ArcticDB LMDB", label, run_case(plan, plan.arcticdb_python, {**spec, "repeat": plan.repeat}), plan.days
+    )
+    if not ours.error and not theirs.error:
+        plan.extra.append(
+            Target(
+                f"sparse year: {label}: ours file:// / ArcticDB LMDB (a day written per call)",
+                _seconds(ours.seconds),
+                _seconds(theirs.seconds),
+                theirs.seconds / ours.seconds,
+                1.5,
+                info=True,
+            )
+        )
+
+
 def research_cases(plan: Plan, file_url: str, big: Plan, lmdb_uri: str | None) -> None:
     """Issue 14's reads: select_many, bars, asof_join, against pandas after select and ArcticDB."""
     where = {"url": f"{file_url}-research", "options": {"progress": False}}
@@ -748,6 +776,8 @@ def make_plan(dataset: str, args: argparse.Namespace, work: Path, shared: Plan |
     started = time.monotonic()
     if dataset == "big day":
         days, rows_per_day, sums = generate(1, args.big_rows, data_dir, first=FIRST_DAY, seed=1)
+    elif dataset == "sparse year":
+        days, rows_per_day, sums = generate(SPARSE_DAYS, SPARSE_ROWS, data_dir, first=FIRST_DAY, seed=2)
     else:
         days, rows_per_day, sums = generate(args.days, args.ticks_per_day, data_dir, numeric=dataset == "numeric")
     print(f"  {dataset}: {sum(rows_per_day.values()):,} rows in {time.monotonic() - started:.1f} s", flush=True)
@@ -806,11 +836,12 @@ def main(argv: list[str] | None = None) -> int:
             plans[dataset] = make_plan(dataset, args, work, first)
             first = first or plans[dataset]
         assert first is not None
-        if {"arcticdb-lmdb", "arcticdb-s3", "arcticdb-azure", "shaped", "research"} & set(groups):
+        if {"arcticdb-lmdb", "arcticdb-s3", "arcticdb-azure", "shaped", "research", "sparse"} & set(groups):
             python, problem = arcticdb_python(args.arcticdb_python)
             for plan in plans.values():
                 plan.arcticdb_python, plan.arcticdb_problem = python, problem
         big = make_plan("big day", args, work, first) if {"subday", "research"} & set(groups) else None
+        sparse = make_plan("sparse year", args, work, first) if "sparse" in groups else None
         scale: dict[str, Any] | None = None
         apis = probe_apis()
         print(f"issue 13/14 APIs: {apis}", flush=True)
@@ -834,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
                 stores["az"] = ("ours az (Azurite)", f"az://{BUCKET}/ours", options, True)
                 create_container(running["azurite"].port, ARCTIC_BUCKET)
             lmdb_uri = f"lmdb://{work}/arcticdb-lmdb"
-            per_dataset = [g for g in groups if g not in ("subday", "lifecycle", "research", "scale")]
+            per_dataset = [g for g in groups if g not in ("subday", "lifecycle", "research", "sparse", "scale")]
             for dataset, plan in plans.items():
                 for group in per_dataset:
                     print(f"--- {dataset}: {group}", flush=True)
@@ -870,6 +901,9 @@ def main(argv: list[str] | None = None) -> int:
             elif "research" in groups and big is not None:
                 print("--- research (issue 14)", flush=True)
                 research_cases(first, stores["file"][1], big, lmdb_uri if "arcticdb-lmdb" in groups else None)
+            if sparse is not None:
+                print("--- sparse year", flush=True)
+                sparse_cases(sparse, stores["file"][1], lmdb_uri)
             if "scale" in groups:
                 print("--- scale", flush=True)
                 scale = run_scale(first, args)

@@ -449,6 +449,13 @@ def _seconds(value: float | None) -> str:
     return f"{value:.3f} s" if value is not None else "missing"
 
 
+def _speed_info(name: str, ours: Row, reference: Row, needed: float) -> Target:
+    """An info row: how many times faster ours is than ``reference`` (their seconds / ours)."""
+    return Target(
+        name, _seconds(ours.seconds), _seconds(reference.seconds), reference.seconds / ours.seconds, needed, info=True
+    )
+
+
 def _slot_target(name: str, result: dict[str, Any], ours: str, ref: str, threshold: float, kind: str) -> Target:
     """A target of issue 13/14 from a slot result: ``result[ours] / result[ref]`` (seconds)."""
     if "missing" in result:
@@ -553,13 +560,8 @@ def sparse_cases(plan: Plan, file_url: str, lmdb_uri: str | None) -> None:
     )
     if not ours.error and not theirs.error:
         plan.extra.append(
-            Target(
-                f"sparse year: {label}: ours file:// / ArcticDB LMDB (a day written per call)",
-                _seconds(ours.seconds),
-                _seconds(theirs.seconds),
-                theirs.seconds / ours.seconds,
-                1.5,
-                info=True,
+            _speed_info(
+                f"sparse year: {label}: ours file:// / ArcticDB LMDB (a day written per call)", ours, theirs, 1.5
             )
         )
 
@@ -605,13 +607,8 @@ def research_cases(plan: Plan, file_url: str, big: Plan, lmdb_uri: str | None) -
             if not batch.error:
                 record(big, "ArcticDB LMDB", "read 1 symbol x 1 day (same rows)", theirs["one"], big.days)
                 plan.extra.append(
-                    Target(
-                        "issue 14: select_many 50 x 1 day vs ArcticDB LMDB read_batch (speed)",
-                        _seconds(many.seconds),
-                        _seconds(batch.seconds),
-                        batch.seconds / many.seconds,
-                        1.0,
-                        info=True,
+                    _speed_info(
+                        "issue 14: select_many 50 x 1 day vs ArcticDB LMDB read_batch (speed)", many, batch, 1.0
                     )
                 )
     rng = plan.range_of(plan.days)
@@ -627,16 +624,7 @@ def research_cases(plan: Plan, file_url: str, big: Plan, lmdb_uri: str | None) -
         if ours.error:
             plan.extra.append(Target(name, "", "", None, 1.0, missing="n/a (API missing)"))
         else:
-            plan.extra.append(
-                Target(
-                    name,
-                    _seconds(ours.seconds),
-                    _seconds(pandas.seconds),
-                    pandas.seconds / ours.seconds,
-                    1.0,
-                    info=True,
-                )
-            )
+            plan.extra.append(_speed_info(name, ours, pandas, 1.0))
             if case == "bars":
                 plan.extra.append(
                     Target(
@@ -662,14 +650,7 @@ def research_cases(plan: Plan, file_url: str, big: Plan, lmdb_uri: str | None) -
             )
             if not ours.error and not resampled.error:
                 plan.extra.append(
-                    Target(
-                        f"issue 14: {label}: ours vs ArcticDB resample (speed)",
-                        _seconds(ours.seconds),
-                        _seconds(resampled.seconds),
-                        resampled.seconds / ours.seconds,
-                        1.0,
-                        info=True,
-                    )
+                    _speed_info(f"issue 14: {label}: ours vs ArcticDB resample (speed)", ours, resampled, 1.0)
                 )
 
 

@@ -62,19 +62,12 @@ def map_with_progress(
     On an error (Ctrl-C included) the items not started are cancelled, and what was done is let go
     at once: a notebook keeps the last traceback, and with it this frame, until the next error.
     """
-    if pool is None:
-        done: list[_T] = []
-        with progress_bar(len(items), description, enabled) as bar:
-            for item in items:
-                done.append(work(item))
-                bar.update(1)
-        return done
-    pending = collections.deque(pool.submit(work, item) for item in items)
+    pending = None if pool is None else collections.deque(pool.submit(work, item) for item in items)
     results: list[_T] = []
     try:
         with progress_bar(len(items), description, enabled) as bar:
-            while pending:  # no name is left holding a done future (and its result) in this frame
-                results.append(pending.popleft().result())
+            for item in items:  # no name is left holding a done future (and its result) in this frame
+                results.append(work(item) if pending is None else pending.popleft().result())
                 bar.update(1)
     except BaseException:
         while pending:

@@ -83,3 +83,37 @@ print("tqdm" in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "False", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("threads", [2, 0], ids=["on a pool", "in turn"])
+def test_an_error_lets_go_of_the_results_made_before_it(threads):
+    """A notebook keeps the last traceback, and with it the mapping's frame: the results made before
+    the error must not stay alive through it."""
+    import gc
+    import weakref
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tickstore_core.progress import map_with_progress
+
+    class Result:
+        pass
+
+    made: list[weakref.ref[Result]] = []
+
+    def work(n: int) -> Result:
+        if n == 3:
+            raise ValueError("day 3 is damaged")
+        result = Result()
+        made.append(weakref.ref(result))
+        return result
+
+    pool = ThreadPoolExecutor(threads) if threads else None
+    try:
+        with pytest.raises(ValueError) as raised:
+            map_with_progress(pool, work, [0, 1, 2, 3, 4], "x", False)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    kept = raised.value.__traceback__  # what a notebook holds on to
+    gc.collect()
+    assert kept is not None and made and all(ref() is None for ref in made)

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError
-from .many import check_symbols, plan_many, read_all, with_symbol
+from .many import SYMBOL_COLUMN, check_symbols, plan_many, read_all, refuse_clash, with_symbol
 from .outputs import check_output, convert
 from .query import Query, check_read_columns, in_time_order, read_day, read_in_turn, trim
 from .schema import unify_tables
@@ -268,6 +268,7 @@ def bars(
             raise InvalidInputError(f"{name} must name a data column, got {value!r}")
     single = isinstance(symbols, str)
     wanted = check_symbols([symbols] if single else symbols)
+    refuse_clash(engine.timestamp_column, BAR_COLUMNS if single else (SYMBOL_COLUMN, *BAR_COLUMNS), "bars")
     plan = plan_many(engine, wanted, start, end, as_of, None, None)
     needed = [price] if size is None else [price, size]
     versions = [v for q in plan.queries for v in q.versions]
@@ -301,8 +302,8 @@ def bars(
         per_symbol = [_empty_bars(ts, size)]
     if single:
         return convert(per_symbol[0], output, ts, tz)
-    codes = list(range(len(per_symbol)))
-    table = with_symbol(per_symbol, codes, plan.symbols or wanted[:1])
+    codes = [wanted.index(q.symbol) for q in plan.queries] or [0]  # categories: every symbol asked for, in order
+    table = with_symbol(per_symbol, codes, wanted)
     if not plan.queries:
         table = table.slice(0, 0)
     return convert(table, output, ts, tz)

@@ -27,7 +27,7 @@ from .outputs import check_output, convert
 from .query import Query, assembled, empty_read, plan_query, read_day, read_in_turn
 from .schema import unify_tables
 from .symbols import check_symbol
-from .times import TIME_MIN, now_ns
+from .times import TIME_MIN, now_ns, to_day
 
 __all__ = ["asof_join", "carried_tick", "join_tables"]
 
@@ -51,19 +51,24 @@ def carried_tick(
 ) -> pa.Table | None:
     """The last tick of ``symbol`` before ``before`` (on any earlier day), as known at ``as_of``; None if none.
 
-    Planned as a select of everything before ``before``, so ``as_of`` means what it means for select.
+    Days are looked at one by one, back from the day of ``before``, each planned as a select of it
+    (so ``as_of`` means what it means for select), until one has a tick: a day further back, pruned
+    or not, is never read.
     """
     if before == TIME_MIN:
         return None
-    try:
-        earlier = plan_query(engine, symbol, None, before - 1, as_of, columns)
-    except ColumnNotFoundError:  # earlier days lack a column asked for: it is null in the carried tick
-        earlier = plan_query(engine, symbol, None, before - 1, as_of, None)
-        earlier = dataclasses.replace(earlier, columns=[c for c in columns or () if c in _known(earlier)])
-    for version in reversed(earlier.versions):  # the last day with ticks; serenity files may hold none in range
-        table = read_day(engine, earlier, version)
-        if table.num_rows:
-            return table.slice(table.num_rows - 1, 1)
+    last = to_day(pd.Timestamp(before - 1, tz="UTC"), engine.tz)
+    for day in reversed([d for d in engine.index(symbol).days() if d <= last]):
+        end = before - 1 if day == last else day
+        try:
+            earlier = plan_query(engine, symbol, day, end, as_of, columns)
+        except ColumnNotFoundError:  # the day lacks a column asked for: it is null in the carried tick
+            earlier = plan_query(engine, symbol, day, end, as_of, None)
+            earlier = dataclasses.replace(earlier, columns=[c for c in columns or () if c in _known(earlier)])
+        for version in reversed(earlier.versions):  # serenity files may hold none in range
+            table = read_day(engine, earlier, version)
+            if table.num_rows:
+                return table.slice(table.num_rows - 1, 1)
     return None
 
 
@@ -138,8 +143,10 @@ def _merged_frames(
         labels = [f"{right.symbol} {v.day}" for v in right.versions]
         right_frame = frame_from_tables(days, ts, tz, right.columns, labels)
     if carried is not None:
-        carried_frame = frame_from_tables([carried], ts, tz).reindex(columns=right_frame.columns)  # missing: NaN
-        right_frame = pd.concat([carried_frame, right_frame])
+        carried_frame = frame_from_tables([carried], ts, tz)
+        if right.columns is not None:  # those asked for, in that order (missing: NaN)
+            carried_frame = carried_frame.reindex(columns=right_frame.columns)
+        right_frame = pd.concat([carried_frame, right_frame])  # all: those of either, as the Arrow join has
     clashing = {name: f"{name}{RIGHT_SUFFIX}" for name in right_frame.columns if name in left_frame.columns}
     joined: pd.DataFrame = pd.merge_asof(
         left_frame,

@@ -54,7 +54,7 @@ from .tags import (
     tag_time,
     tags_to_bytes,
 )
-from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, now_ns, span_ns, to_day
+from .times import TIME_MAX, TIME_MIN, TimeLike, format_ns, now_ns, span_ns, to_day, to_duration
 from .writes import already_committed, check_schema, plan_inserts
 from .writing import FUTURE_TOLERANCE_NS, check_tick_range, explicit_as_of
 
@@ -442,7 +442,7 @@ class LifecycleAPI:
         before: Any = None,
         keep_versions: int | None = None,
         dry_run: bool = True,
-        grace: dt.timedelta | None = None,
+        grace: dt.timedelta | float | str | None = None,
     ) -> list[PrunePlan]:
         """Remove superseded versions (and the objects only they use) to shrink the store.
 
@@ -467,8 +467,8 @@ class LifecycleAPI:
             Keep at least this many newest versions of each day.
         dry_run : bool
             Only report what would be removed (the default).
-        grace : timedelta, optional
-            How long dropped objects are kept for readers (default one hour; 0 deletes them now).
+        grace : timedelta, seconds or str, optional
+            How long dropped objects are kept for readers (default one hour; ``"30min"``; 0 deletes them now).
 
         Returns
         -------
@@ -487,7 +487,7 @@ class LifecycleAPI:
         ):
             raise InvalidInputError(f"keep_versions must be an integer >= 0, got {keep_versions!r}")
         before_ns = None if before is None else self._engine.as_of_ns(before, "before")
-        grace_ns = int((PRUNE_GRACE if grace is None else grace).total_seconds() * 1e9)
+        grace_ns = int((PRUNE_GRACE if grace is None else to_duration(grace, "grace")).total_seconds() * 1e9)
         symbols = [check_symbol(symbol)] if symbol is not None else self.symbols()
         plans = []
         for name in symbols:

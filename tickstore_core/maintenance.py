@@ -31,6 +31,7 @@ from .integrity import matches
 from .layout import MANIFEST_KEY
 from .lifecycle import segment_version
 from .store import Tickstore
+from .times import to_duration
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
 
@@ -91,7 +92,7 @@ def _orphans(
         parsed = store.layout.parse_data_key(meta.key)
         if parsed is not None and parsed.symbol not in unreadable and store.layout.writer_named(meta.key):
             objects.append(meta)
-    cutoff = dt.datetime.now(dt.timezone.utc) - grace
+    cutoff = dt.datetime.now(dt.timezone.utc) - to_duration(grace, "grace")
     pruned_after = int(cutoff.timestamp() * 1e9)  # objects prune dropped since then are still for readers
     referenced = {key for index in indexes.values() for v in index for key in v.keys}
     referenced |= {key for index in indexes.values() for key, since in index.garbage if since > pruned_after}

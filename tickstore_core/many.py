@@ -24,7 +24,16 @@ from .query import Query, check_columns, empty_read, in_time_order, plan_query, 
 from .schema import unify_tables
 from .symbols import check_symbol
 
-__all__ = ["Plan", "check_symbols", "plan_many", "read_all", "select_many", "with_symbol"]
+__all__ = [
+    "SYMBOL_COLUMN",
+    "Plan",
+    "check_symbols",
+    "plan_many",
+    "read_all",
+    "refuse_clash",
+    "select_many",
+    "with_symbol",
+]
 
 _T = TypeVar("_T")
 SYMBOL_COLUMN = "symbol"
@@ -92,6 +101,15 @@ def plan_many(
     if wanted is None or SYMBOL_COLUMN in wanted:
         refuse_symbol_column([q.symbol for q in known if any(SYMBOL_COLUMN in (v.columns or ()) for v in q.versions)])
     return Plan(known, unknown)
+
+
+def refuse_clash(timestamp_column: str, names: Sequence[str], what: str) -> None:
+    """A store whose timestamp column has the name of a column ``what`` returns cannot return it."""
+    if timestamp_column in names:
+        raise InvalidInputError(
+            f"this store's timestamp column is named {timestamp_column!r}, as is a column {what} returns "
+            f"({', '.join(map(repr, names))}); read with select() and compute it from there"
+        )
 
 
 def refuse_symbol_column(symbols: Sequence[str]) -> None:
@@ -210,6 +228,7 @@ def select_many(
     """See :meth:`Tickstore.select_many`."""
     output = check_output(output)
     wanted = check_symbols(symbols)
+    refuse_clash(engine.timestamp_column, [SYMBOL_COLUMN], "select_many")
     row_filter = parse_filters(filters, engine.timestamp_column)
     plan = plan_many(engine, wanted, start, end, as_of, [columns] if isinstance(columns, str) else columns, row_filter)
     ts, tz = engine.timestamp_column, engine.tz
@@ -231,9 +250,10 @@ def select_many(
         codes.extend([code] * len(days))
     _add_columns_of_symbols_without_rows(engine, plan, without_rows, tables, labels, codes)
     if not tables:  # only symbols the store does not have
-        empty = empty_table(ts, tz, names)
-        dictionary = pa.dictionary(pa.int32(), pa.string())
-        empty = empty.set_column(1, pa.field(SYMBOL_COLUMN, dictionary), pa.array([], type=dictionary))
+        asked = check_columns([columns] if isinstance(columns, str) else columns, ts)
+        empty = empty_table(ts, tz, [SYMBOL_COLUMN, *(asked or ())])
+        symbol = pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array(wanted, pa.string()))
+        empty = empty.set_column(1, pa.field(SYMBOL_COLUMN, symbol.type), symbol)
         return convert(empty, output, ts, tz)
     if len(tables) > 1:
         tables = unify_tables(tables, labels)
@@ -241,8 +261,12 @@ def select_many(
     for code, table in zip(codes, tables, strict=True):
         per_symbol.setdefault(code, []).append(table)
     merged = [t[0] if len(t) == 1 else pa.concat_tables(t, promote_options="permissive") for t in per_symbol.values()]
+    positions = [wanted.index(q.symbol) for q in plan.queries]  # categories: every symbol asked for, in order
     table = with_symbol(
-        merged, list(per_symbol), plan.symbols, lambda work, items: list(engine.executor().map(work, items))
+        merged,
+        [positions[code] for code in per_symbol],
+        wanted,
+        lambda work, items: list(engine.executor().map(work, items)),
     )
     if plan.queries[0].columns is not None:
         table = table.select([ts, *names])

@@ -22,7 +22,7 @@ import pyarrow as pa
 from .engine import Engine
 from .errors import InvalidInputError, MissingDependencyError, SchemaError
 from .outputs import check_output, import_polars, localise
-from .query import Query, in_time_order, plan_query, read_day
+from .query import Query, empty_read, in_time_order, plan_query, read_day
 from .schema import common_type, conform_table, parse_type, unify_tables
 from .times import now_ns
 
@@ -124,6 +124,9 @@ def _schema(engine: Engine, query: Query) -> pa.Schema | None:
 
 def stream_ticks(engine: Engine, query: Query) -> pa.RecordBatchReader:
     """The query's ticks as record batches, day by day in time order, read ahead on the store's pool."""
+    if not query.versions:  # no ticks in range: the columns a select of it has, without rows
+        table = localise(empty_read(engine, query), engine.tz)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
     schema = _schema(engine, query)
     if schema is None or not all(v.stats_known for v in query.versions):  # serenity / 0.1: read, then unify
         tables = [read_day(engine, query, v) for v in query.versions]

@@ -15,9 +15,10 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InvalidTimeError
+from .errors import ConfigError, InvalidInputError, InvalidTimeError
 
 __all__ = [
     "TIME_MAX",
@@ -29,6 +30,7 @@ __all__ = [
     "now_ns",
     "span_ns",
     "to_day",
+    "to_duration",
     "to_utc_end_ns",
     "to_utc_ns",
 ]
@@ -240,6 +242,12 @@ def to_day(value: Any, tz: str) -> dt.date:
         return _in_range(value)
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:
         return _in_range(value.date())
+    period = _calendar_period(value) if isinstance(value, str) else None
+    if period is not None and (period + 1).start_time - period.start_time > pd.Timedelta(days=1):
+        raise InvalidTimeError(
+            f"day={value!r} names a {_PERIOD_NAMES.get(period.freqstr[0], 'period')} of days, not one day; "
+            "pass a datetime.date or 'YYYY-MM-DD'"
+        )
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -251,6 +259,28 @@ def to_day(value: Any, tz: str) -> dt.date:
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(tz)
     return _in_range(dt.date(stamp.year, stamp.month, stamp.day))
+
+
+def to_duration(value: Any, what: str) -> dt.timedelta:
+    """A length of time of zero or more: a timedelta, a number of seconds, or a string pandas reads
+    as one (``"1h"``, ``"30min"``, ``"2 days"``)."""
+    length: Any = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+        length = pd.Timedelta(seconds=value)
+    elif isinstance(value, (str, dt.timedelta, np.timedelta64)):
+        try:
+            length = pd.Timedelta(value)
+        except (ValueError, TypeError, OverflowError):
+            length = None
+    if length is None or length is pd.NaT or length < pd.Timedelta(0):
+        raise InvalidInputError(
+            f"{what}={value!r} is not a length of time of 0 or more; pass a timedelta, a number of seconds, "
+            "or a string such as '1h' or '30min'"
+        )
+    return cast(dt.timedelta, length.to_pytimedelta())
+
+
+_PERIOD_NAMES = {"M": "month", "Y": "year", "A": "year", "Q": "quarter", "W": "week"}
 
 
 def _in_range(day: dt.date) -> dt.date:

@@ -34,6 +34,7 @@ import pyarrow as pa
 from .encoding.direct import PendingChunk, available
 from .errors import CorruptObjectError
 from .frames import column_frame
+from .schema import nullable_integers
 from .versions import Version
 
 __all__ = ["MIN_ROWS", "Assembly"]
@@ -60,6 +61,7 @@ class Assembly:
         self._schema: pa.Schema = sample.schema
         self._numbers = self._plan(sample)
         self._nulls: dict[str, list[tuple[int, np.ndarray]]] = {}  # integer columns' missing values, by place
+        self._nullable: dict[str, str] = {}  # integer columns another day's metadata makes nullable (Int64...)
         self._kept: list[list[pa.Table]] = [[] for _ in versions]
         self._rows = [0] * len(versions)
         self._lock = threading.Lock()
@@ -107,6 +109,11 @@ class Assembly:
     def _place(self, at: int, chunk: pa.Table | PendingChunk, day: int) -> None:
         table = chunk.table if isinstance(chunk, PendingChunk) else chunk
         rows = table.num_rows
+        metadata = table.schema.metadata
+        if metadata is not self._schema.metadata and metadata != self._schema.metadata:
+            nullable = nullable_integers(self._schema.metadata, [metadata])
+            with self._lock:
+                self._nullable.update({name: kind for name, kind in nullable.items() if name in self._numbers})
         kept = []  # only these columns: the chunk's times (8 bytes a row) are copied, not held to the end
         pending = chunk.fills if isinstance(chunk, PendingChunk) else {}
         untimed = isinstance(chunk, PendingChunk) and bool(chunk.times)  # the times are pending too
@@ -178,7 +185,8 @@ class Assembly:
             if name == self.timestamp_column:
                 continue
             if name in self._numbers:
-                data[name] = self._with_nulls(name, self._numbers[name])[window]
+                as_pandas = self._nullable_array if name in self._nullable else self._with_nulls
+                data[name] = as_pandas(name, self._numbers[name])[window]
             else:
                 data[name] = kept.pop(name)
         frame: pd.DataFrame = pd.DataFrame(data, index=index, copy=False)
@@ -200,6 +208,13 @@ class Assembly:
             del column
             converted[name] = column_frame(holder)[name].array
         return converted
+
+    def _nullable_array(self, name: str, values: np.ndarray) -> Any:
+        """An integer column another day stored as pandas' nullable integers: that type, its values exact."""
+        missing = np.zeros(len(values), dtype=bool)
+        for at, mask in self._nulls.get(name, ()):
+            missing[at : at + len(mask)] = mask
+        return pd.arrays.IntegerArray(values, missing)
 
     def _with_nulls(self, name: str, values: np.ndarray) -> np.ndarray:
         """An integer column with missing values becomes float64 with NaN there, as pandas converts it."""

@@ -23,6 +23,7 @@ Types are recorded in the index as Arrow's own spelling (``str(pa.DataType)``), 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -171,6 +172,7 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
     """
     if len(tables) < 2:
         return tables
+    tables = [with_nullable_integers(tables[0], [t.schema.metadata for t in tables[1:]]), *tables[1:]]
     seen: dict[str, list[tuple[int, pa.DataType]]] = {}
     for i, table in enumerate(tables):
         for field in table.schema:
@@ -194,6 +196,55 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
             table = table.replace_schema_metadata(_pandas_metadata(tables, targets))
         unified.append(table)
     return unified
+
+
+def nullable_integers(
+    first: Mapping[bytes, bytes] | None, others: Sequence[Mapping[bytes, bytes] | None]
+) -> dict[str, str]:
+    """The integer columns that ``first``'s pandas metadata makes NumPy integers but another day's
+    metadata makes pandas' nullable integers (``Int64``...), with that type: pandas' own concat of
+    the days gives the nullable type, where a NumPy integer column with a missing value becomes
+    float64 and loses the digits of ids beyond 2**53."""
+    base = (first or {}).get(b"pandas")
+    texts = {m.get(b"pandas") for m in others if m} - {base, None}
+    found: dict[str, str] = {}
+    for text in texts if base is not None else ():
+        for name, kind in _nullable_between(base, text):
+            found.setdefault(name, kind)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, str], ...]:
+    """`nullable_integers` of two days' pandas metadata (kept: the days of a store repeat a few)."""
+    mine = _numpy_types(base)
+    return tuple(
+        (name, kind)
+        for name, kind in _numpy_types(other).items()
+        if kind.startswith(("Int", "UInt")) and mine.get(name, "").startswith(("int", "uint"))
+    )
+
+
+def with_nullable_integers(table: pa.Table, others: Sequence[Mapping[bytes, bytes] | None]) -> pa.Table:
+    """``table`` whose pandas metadata makes the columns of `nullable_integers` nullable integers too."""
+    found = nullable_integers(table.schema.metadata, others)
+    if not found:
+        return table
+    metadata = dict(table.schema.metadata)
+    pandas = json.loads(metadata[b"pandas"])
+    for column in pandas.get("columns", []):
+        if column.get("field_name") in found:
+            column["numpy_type"] = found[column["field_name"]]
+    metadata[b"pandas"] = json.dumps(pandas).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def _numpy_types(text: bytes) -> dict[str, str]:
+    """Each column's ``numpy_type`` in pyarrow's pandas metadata, by field name ({} if unreadable)."""
+    try:
+        return {str(c["field_name"]): str(c["numpy_type"]) for c in json.loads(text)["columns"]}
+    except (KeyError, ValueError, TypeError):
+        return {}
 
 
 def recorded_targets(

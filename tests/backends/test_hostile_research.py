@@ -128,3 +128,24 @@ def test_the_symbol_categories_are_every_symbol_asked_for_in_order(store):
     assert list(none.symbol.cat.categories) == ["NOPE", "X"]
     assert list(no_bars.symbol.cat.categories) == ["NOPE"] and no_bars.empty
     assert arrow.column("symbol").combine_chunks().dictionary.to_pylist() == ["NOPE", "B", "A"]
+
+
+@pytest.mark.parametrize("rows", [1, 5_000])
+def test_ids_stored_as_int64_one_day_and_nullable_int64_another_read_exactly(store, rows):
+    big = 2**60 + 1  # float64 cannot hold it: a column read through float64 loses the last digits
+    first = pd.date_range("2024-01-01 10:00", periods=rows, freq="s", tz="UTC", name="time").as_unit("ns")
+    second = pd.date_range("2024-01-02 10:00", periods=rows + 1, freq="s", tz="UTC", name="time").as_unit("ns")
+    plain = pd.DataFrame({"tid": np.arange(big, big + rows, dtype="int64")}, index=first)
+    nullable = pd.DataFrame({"tid": pd.array([None, *range(big + rows, big + 2 * rows)], dtype="Int64")}, index=second)
+    store.insert("P", plain)
+    store.insert("N", nullable)
+    store.insert("Z", plain)
+    store.insert("Z", nullable)
+    expected = pd.concat([plain, nullable]).tid
+    assert expected.dtype == "Int64"
+    pd.testing.assert_series_equal(store.select("Z").tid, expected)  # assembled in place
+    filtered = store.select("Z", filters=[("tid", ">", 0)]).tid  # converted from Arrow
+    pd.testing.assert_series_equal(filtered, expected.dropna())
+    for symbols in (["P", "N"], ["N", "P"]):
+        many = store.select_many(symbols)
+        assert many.tid.dtype == "Int64" and many.tid.dropna().nunique() == 2 * rows

@@ -406,8 +406,9 @@ class ArrowObject:
     def _untimed(self, chunk: dict[str, Any], wanted: list[int]) -> pa.Table:
         """The wanted columns (no timestamp) of one chunk as a table of the chunk's rows."""
         arrays = self._decoded(chunk, wanted)
-        if not arrays:  # a table of no column still has rows
-            return pa.table([pa.nulls(int(chunk["rows"]))], names=["rows"]).select([])
+        if not arrays:  # a table of no column still has rows (and the object's pandas metadata)
+            rows = pa.schema([pa.field("rows", pa.null())], metadata=self.schema.metadata)
+            return pa.Table.from_arrays([pa.nulls(int(chunk["rows"]))], schema=rows).select([])
         schema = pa.schema([self.schema.field(i) for i in wanted], metadata=self.schema.metadata)
         return pa.Table.from_arrays(arrays, schema=schema)
 

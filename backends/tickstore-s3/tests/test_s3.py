@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
@@ -130,6 +130,20 @@ def test_credentials_are_refused_in_the_url_without_echoing_them() -> None:
     with pytest.raises(InvalidURLError) as info:
         S3Backend.from_url(f"s3://{KEY_ID}:{SECRET}@bucket/db")
     assert SECRET not in str(info.value) and KEY_ID not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [f"http://{KEY_ID}:{SECRET}@127.0.0.1:9", f"https://host/?token={SECRET}", f"ftp://{SECRET}", SECRET],
+)
+def test_an_endpoint_with_credentials_or_not_http_is_refused_without_echoing_it(endpoint: str) -> None:
+    for attempt in (
+        lambda: S3Backend.from_url("s3://bucket/db", endpoint_url=endpoint),
+        lambda: S3Backend.from_url(f"s3://bucket/db?endpoint_url={quote(endpoint, safe='')}"),
+    ):
+        with pytest.raises(InvalidURLError, match="endpoint_url must look like https://host") as info:
+            attempt()
+        assert SECRET not in str(info.value) and KEY_ID not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from tickstore_core.plugin import (
     BackendOptions,
@@ -62,6 +63,13 @@ class S3Options(BackendOptions):
     aws_session_token: str | None = option(text_option, secret=True)
 
     def check(self) -> None:
+        if self.endpoint_url is not None:
+            parts = urlsplit(self.endpoint_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or "@" in parts.netloc:
+                raise InvalidURLError(  # never echoed: user info in it would be a password
+                    "option endpoint_url must look like https://host[:port], without user info or a query string; "
+                    "pass credentials as aws_access_key_id and aws_secret_access_key"
+                )
         if self.addressing_style not in (None, "auto", "path", "virtual"):
             style = self.addressing_style
             raise InvalidURLError(f"option addressing_style must be auto, path or virtual, not {style!r}")

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 from .backend import ObjectMeta
 from .bitemporal import next_version_number, timeline_problems
@@ -31,7 +32,7 @@ from .integrity import matches
 from .layout import MANIFEST_KEY
 from .lifecycle import segment_version
 from .store import Tickstore
-from .times import to_duration
+from .times import day_start_ns, format_ns, to_duration
 
 __all__ = ["DEFAULT_GRACE", "FsckReport", "find_orphans", "fsck", "gc"]
 
@@ -131,6 +132,24 @@ def gc(store: Tickstore, *, dry_run: bool = True, grace: dt.timedelta = DEFAULT_
     return orphans
 
 
+def _misdescribed(name: str, version: Version, times: Any, tz: str) -> str | None:
+    """What the index entry of ``version`` says wrongly of its ticks (``times``, decoded): their count,
+    first and last time, or their day (in the store's time zone: none on it); None if nothing."""
+    where = f"{name}: {version.day} version {version.version}"
+    if version.rows is not None and len(times) != version.rows:
+        return f"{where} records {version.rows} ticks; its object holds {len(times)}"
+    if not len(times):
+        return None
+    first, last = times[0].value, times[-1].value
+    if (version.min_time, version.max_time) != (first, last):
+        recorded = f"{format_ns(version.min_time)} .. {format_ns(version.max_time)}"
+        return f"{where} records its ticks at {recorded}; they lie at {format_ns(first)} .. {format_ns(last)}"
+    day_after = version.day + dt.timedelta(days=1)  # serenity's files, copied, may spill over into a next day
+    if last < day_start_ns(version.day, tz) or first >= day_start_ns(day_after, tz):
+        return f"{where}: none of its ticks ({format_ns(first)} .. {format_ns(last)}) is on {version.day} in {tz}"
+    return None
+
+
 def fsck(
     store: Tickstore, symbols: list[str] | None = None, *, deep: bool = False, grace: dt.timedelta = DEFAULT_GRACE
 ) -> FsckReport:
@@ -183,7 +202,14 @@ def fsck(
                     return f"{name}: unreadable {version.key}: {exc}"
                 return None
             data = store.backend.get(version.key)
-            return None if matches(data, version.checksum or "") else f"{name}: object {version.key} fails its checksum"
+            if not matches(data, version.checksum or ""):
+                return f"{name}: object {version.key} fails its checksum"
+            del data
+            try:  # the object is the one committed; does the index entry still describe it?
+                times = store.engine.read_version(name, version, []).column(0)
+            except TickstoreError as exc:
+                return f"{name}: {version.day} version {version.version}: {exc}"
+            return _misdescribed(name, version, times, store.engine.tz)
 
         for problem in store.engine.map(verify, checks, "fsck"):
             report.objects_verified += 1

@@ -23,7 +23,7 @@ import pyarrow as pa
 from .assembly import Assembly
 from .encoding.direct import DirectColumns, PendingChunk, available
 from .engine import READ_IN_TURN, Engine
-from .errors import ColumnNotFoundError, InvalidInputError, PrunedError, TickstoreError
+from .errors import ColumnNotFoundError, CorruptObjectError, InvalidInputError, PrunedError, TickstoreError
 from .filters import RowFilter, filter_day
 from .frames import time_position
 from .index import SymbolIndex, Version
@@ -31,7 +31,7 @@ from .objects import cache_identity
 from .outputs import empty_table
 from .schema import parse_type
 from .symbols import check_symbol
-from .times import TIME_MAX, TIME_MIN, TimeLike, span_ns, to_day
+from .times import TIME_MAX, TIME_MIN, TimeLike, day_start_ns, format_ns, span_ns, to_day
 
 __all__ = [
     "Query",
@@ -91,11 +91,25 @@ def plan_query(
             and v.min_time <= end_ns
         )
     ]
+    for version in versions:
+        if version.min_time is not None and version.max_time is not None and not _on_its_day(version, engine.tz):
+            raise CorruptObjectError(
+                f"{symbol} {version.day} version {version.version}: its index entry records ticks of another day "
+                f"({format_ns(version.min_time)} .. {format_ns(version.max_time)}); the index is damaged: "
+                "`tickstore fsck --deep` lists what is wrong, restore the index file from a backup"
+            )
     if wanted is not None and versions and all(v.columns is not None for v in versions):
         known = {c for v in versions for c in v.columns or ()}
         _refuse_missing(symbol, wanted, known)
     template = None if versions else _nearest_described(index, first, last, as_of_ns)
     return Query(symbol, start_ns, end_ns, wanted, versions, template)
+
+
+def _on_its_day(version: Version, tz: str) -> bool:
+    """Whether some of ``version``'s ticks are on its day (serenity's files, copied, may spill over into the
+    next): an index entry moved to another day would otherwise read its ticks out of order, or not at all."""
+    first, last, after = version.min_time or 0, version.max_time or 0, version.day + dt.timedelta(days=1)
+    return last >= day_start_ns(version.day, tz) and first < day_start_ns(after, tz)
 
 
 def check_columns(columns: str | Sequence[str] | None, timestamp_column: str) -> list[str] | None:

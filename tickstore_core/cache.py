@@ -125,10 +125,10 @@ def parse_size(value: int | str) -> int:
             raise ConfigError(f"cache size {value!r} is not a size; use bytes or e.g. '500MiB', '4GiB'")
         try:
             size = int(float(match.group(1)) * _UNITS[unit])
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or inf
             raise ConfigError(f"cache size {value!r} is not a size; use bytes or e.g. '500MiB', '4GiB'") from None
-    if size <= 0:
-        raise ConfigError(f"cache size must be positive, got {value!r}")
+    if not 0 < size < 2**63:  # the cache keeps its limit in SQLite, whose integers stop there
+        raise ConfigError(f"cache size must be positive and at most 8 EiB (SQLite's largest integer), got {value!r}")
     return size
 
 

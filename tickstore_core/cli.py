@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
 from . import cli_lifecycle as lifecycle_commands
-from .config import open_store
+from .config import open_store, whole_number
 from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
 from .symbols import check_symbol
@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--delete", action="store_true", help="prune (default: only report what would go)")
     sub.add_argument("--grace", type=_duration, help="keep dropped objects this long for readers (1h)")
     command("backends", cmd_backends)
-    command("demo", cmd_demo).add_argument("--days", type=int, default=21)
+    command("demo", cmd_demo).add_argument("--days", type=whole_number, default=21, help="days of trades (at least 1)")
     return parser
 
 

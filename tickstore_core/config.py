@@ -21,6 +21,7 @@ credential chains or keyword options, so URLs and configs can be logged and shar
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -53,6 +54,7 @@ __all__ = [
     "open_store",
     "parse_url",
     "resolve_target",
+    "whole_number",
 ]
 
 log = logging.getLogger("tickstore")
@@ -95,6 +97,13 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("tickstore")) / "config.toml"
 
 
+def whole_number(text: str) -> int:
+    """A command-line count of at least one (``--days``, ``--ticks-per-day``), for argparse's ``type=``."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The parsed config file, checked: a ``default`` and ``[stores.NAME]`` tables with a ``url`` each.
 
@@ -125,8 +134,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        config: dict[str, Any] = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        config: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the tickstore config {path}: {exc}") from exc
     default = config.get("default")
     if default is not None and (not isinstance(default, str) or not default.strip()):
@@ -313,7 +322,12 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
         path, question_mark, query = url.partition("?")
         if not path.strip():
             raise InvalidURLError(f"a store path must not be empty, got {url!r}")
-        url = Path(path).expanduser().resolve().as_uri() + question_mark + query
+        try:
+            url = Path(path).expanduser().resolve().as_uri() + question_mark + query
+        except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13)
+            raise InvalidURLError(
+                f"the store path cannot be resolved ({type(exc).__name__}: a symbolic link loop?); check the path"
+            ) from None
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if not scheme:
@@ -473,7 +487,7 @@ def build_cache(
     >>> build_cache(cache=False, local=False) is None
     True
     """
-    from .cache import DEFAULT_CACHE_SIZE, ObjectCache  # diskcache and pyarrow load only when a store opens
+    from .cache import DEFAULT_CACHE_SIZE, ObjectCache, parse_size  # diskcache and pyarrow load only when a store opens
 
     if isinstance(cache, ObjectCache):  # one cache shared by several stores
         return cache
@@ -486,6 +500,8 @@ def build_cache(
             f"cache_dir={path!r} is not a directory path; give one, or leave it out for "
             "TICKSTORE_CACHE_DIR or the per-user cache directory"
         )
+    if cache_size is not None:
+        parse_size(cache_size)  # a bad size is an error whether or not this store uses a cache
     if cache is False or (cache is None and local):
         return None
     size = cache_size if cache_size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import open_store
+from .config import whole_number
 from .synthetic import synthetic_trades
 
 SYMBOL = "BTCUSD"
@@ -43,8 +44,8 @@ def correct(ticks: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="store URL (default: TICKSTORE_URL or the local default store)")
-    parser.add_argument("--days", type=int, default=21)
-    parser.add_argument("--ticks-per-day", type=int, default=100_000)
+    parser.add_argument("--days", type=whole_number, default=21)
+    parser.add_argument("--ticks-per-day", type=whole_number, default=100_000)
     parser.add_argument("--start", default="2024-03-04")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 140)

@@ -47,6 +47,11 @@ def _utc_index(ticks: pd.DataFrame) -> pd.DatetimeIndex:
                     "the ticks' index mixes naive and time-zone-aware timestamps, so some times are ambiguous; "
                     "tz_localize the naive ones first"
                 )
+            if any(isinstance(value, (int, float, np.number)) for value in index):  # bool is an int too
+                raise InvalidTicksError(
+                    "ticks must be indexed by timestamp; the index holds numbers, which could be seconds or "
+                    "nanoseconds: convert them first, e.g. pd.to_datetime(values, unit='s', utc=True)"
+                )
             try:  # e.g. timestamps with mixed UTC offsets: each one is unambiguous
                 index = pd.DatetimeIndex(pd.to_datetime(index, utc=True))
             except (ValueError, TypeError) as exc:
@@ -108,6 +113,12 @@ def ticks_to_table(ticks: object, timestamp_column: str) -> pa.Table:
         table = _small_table(data) or pa.Table.from_pandas(data, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
         raise InvalidTicksError(f"{_bad_column(data)}: {exc}") from exc
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    if nested:  # dicts read back with every key of every row, lists as arrays, sets as lists: not what was given
+        raise InvalidTicksError(
+            f"column {nested[0]!r} holds containers (dicts, lists or sets), which would not read back as they were "
+            "given; store them as text, e.g. ticks[name].map(json.dumps)"
+        )
     times = pa.array(index.asi8, type=pa.timestamp("ns", tz="UTC"))
     return table.add_column(0, timestamp_column, times)
 

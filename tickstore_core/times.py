@@ -98,8 +98,8 @@ def check_tz(value: Any, where: str = "") -> str:
 def _is_zone_name(name: str) -> bool:
     if name == "UTC":
         return True
-    if not name or name.startswith(("/", ".")) or "\\" in name:
-        return False
+    if not name or name.startswith(("/", ".")) or "\\" in name or name in ("localtime", "posixrules"):
+        return False  # the last two are this machine's zone (a link to /etc/localtime), not one zone everywhere
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
@@ -141,9 +141,28 @@ def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
     string naming a day, month or year: ``"2024-03-10"``, ``"2024-03"``) means the start of that
     calendar period in time zone ``tz``: local midnight, the store's trading day.
     """
-    instant = int(to_timestamp(value, what).value)
-    period = None if tz == "UTC" else _calendar_period(value)
-    return instant if period is None else _local_start_ns(period.start_time, tz, what)
+    try:
+        instant = int(to_timestamp(value, what).value)
+        period = None if tz == "UTC" else _calendar_period(value)
+        return instant if period is None else _local_start_ns(period.start_time, tz, what)
+    except InvalidTimeError:
+        if _ends_in_range(value):  # "1677": a year that starts before the first nanosecond pandas holds
+            return TIME_MIN
+        raise
+
+
+def _ends_in_range(value: Any) -> bool:
+    """Whether ``value`` is a date string naming a period (``"1677"``, ``"1677-09"``) that ends after the
+    first nanosecond a pandas timestamp can hold: read from its start, it means from that nanosecond."""
+    if not isinstance(value, str):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            period = pd.Period(value)
+        return bool((period + 1).start_time > pd.Timestamp.min)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return False
 
 
 def span_ns(start: Any, end: Any, tz: str = "UTC") -> tuple[int, int]:
@@ -176,13 +195,14 @@ def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
         return start
     try:
         period = pd.Period(value)
-        if int(period.start_time.as_unit("ns").value) != start:
-            return start  # a form Period reads differently: take the instant
-        return int((period + 1).start_time.as_unit("ns").value) - 1
+        following = int((period + 1).start_time.as_unit("ns").value)
     except (OverflowError, pd.errors.OutOfBoundsDatetime):  # the period ends after 2262
         return TIME_MAX
     except (ValueError, TypeError):  # not a period pandas knows: take the instant
         return start
+    if start != TIME_MIN and int(period.start_time.as_unit("ns").value) != start:  # TIME_MIN: began before 1677-09-21
+        return start  # a form Period reads differently: take the instant
+    return following - 1
 
 
 def _calendar_period(value: Any) -> pd.Period | None:
@@ -242,6 +262,8 @@ def to_day(value: Any, tz: str) -> dt.date:
         return _in_range(value)
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp) and value.tzinfo is None:
         return _in_range(value.date())
+    if isinstance(value, (int, float, np.number)):  # bool too: pandas would read a number as nanoseconds since 1970
+        raise InvalidTimeError(f"day={value!r} is a number, not a day; pass a datetime.date or 'YYYY-MM-DD'")
     period = _calendar_period(value) if isinstance(value, str) else None
     if period is not None and (period + 1).start_time - period.start_time > pd.Timedelta(days=1):
         raise InvalidTimeError(
@@ -299,8 +321,19 @@ def tick_range_ns(tz: str) -> tuple[int, int]:
 
 
 def day_start_ns(day: dt.date, tz: str) -> int:
-    """The first nanosecond of ``day`` in time zone ``tz``, as UTC nanoseconds."""
-    return int(pd.Timestamp(day).tz_localize(tz).tz_convert("UTC").as_unit("ns").value)
+    """The first nanosecond of ``day`` in time zone ``tz``, as UTC nanoseconds (a midnight that daylight
+    saving skips: the first instant after it; one it repeats: the first of the two)."""
+    if tz == "UTC":
+        return (day.toordinal() - _EPOCH_ORDINAL) * NS_PER_DAY
+    return _zoned_day_start_ns(day, tz)
+
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=4096)
+def _zoned_day_start_ns(day: dt.date, tz: str) -> int:
+    return _local_start_ns(pd.Timestamp(day), tz, "day")
 
 
 def format_ns(value: int | None) -> str:

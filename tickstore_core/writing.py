@@ -147,6 +147,7 @@ class WriteAPI:
         self._engine.check_writable()
         wanted_day = to_day(day, self._engine.tz)
         explicit = explicit_as_of(day, as_of)
+        self._engine.check_exists()  # deleting from a mistyped path must not create a store there
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, Version | None]:
             ended = plan_delete(

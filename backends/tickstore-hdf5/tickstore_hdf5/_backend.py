@@ -372,7 +372,10 @@ def _checked_root(root: Path) -> Path:
     a name longer than the filesystem allows, or a file where the store's directory would be."""
     if "\0" in str(root):
         raise InvalidURLError(f"a local store's path cannot contain a NUL character: {str(root)!r}")
-    root = root.resolve()
+    try:
+        root = root.resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13)
+        raise InvalidURLError(f"a local store's path cannot be resolved: {exc}") from None
     existing = next(path for path in (root, *root.parents) if _exists(path))
     if not existing.is_dir():
         raise InvalidURLError(f"{existing} is a file, so no store can live at {root}: a local store is a directory")

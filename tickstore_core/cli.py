@@ -415,7 +415,7 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     checked = (
         f"{report.objects_verified} objects' checksums verified"
         if args.deep
-        else "objects' presence and sizes checked (--deep also verifies their checksums)"
+        else "objects' presence and sizes checked (--deep also reads them: checksums, ticks and days)"
     )
     print(
         f"{report.symbols} symbols, {report.versions} versions, {checked}, "
@@ -537,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--grace", type=_duration, help="ignore objects younger than this (1h)")
     sub = command("fsck", cmd_fsck)
     sub.add_argument("symbols", nargs="*")
-    sub.add_argument("--deep", action="store_true", help="also read every object and verify its checksum")
+    sub.add_argument("--deep", action="store_true", help="also read every object: its checksum, ticks and day")
     sub = command("compact", cmd_compact, times=True)
     sub.add_argument("symbol", nargs="?", help="only this symbol (default: all)")
     sub.add_argument("start", nargs="?", metavar="START")

@@ -158,7 +158,8 @@ def fsck(
     Checks the version timeline of each day (non-overlapping intervals (a gap is a delete), none
     empty, only the last one current; a first version starts at the beginning of time or at an
     explicit transaction time), that each object exists with
-    the recorded size and, with ``deep``, that its bytes match the recorded checksum.
+    the recorded size and, with ``deep``, that its bytes match the recorded checksum and its ticks
+    the index entry's count, first and last time and day.
     """
     report = FsckReport()
     sizes = {meta.key: meta.size for meta in store.backend.list("")}

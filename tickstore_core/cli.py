@@ -11,20 +11,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import re
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from . import __version__
 from . import cli_lifecycle as lifecycle_commands
-from .config import open_store, whole_number
+from .cli_lifecycle import check_known
+from .config import open_store
 from .errors import InvalidInputError, TickstoreError, UnreadableIndexWarning
 from .plugins import get_registry
-from .symbols import check_symbol
 
 if TYPE_CHECKING:  # pandas, numpy and pyarrow load only in the commands that need them
     import pandas as pd
@@ -64,26 +64,12 @@ def _store(args: argparse.Namespace, target: str | None = None, **options: Any) 
 
 
 def _duration(text: str) -> dt.timedelta:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use e.g. 30m, 1h, 2d")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return dt.timedelta(seconds=float(match.group(1)) * seconds)
+    from .times import to_duration  # pandas: not imported for --help
 
-
-def _check_known(store: Tickstore, symbols: Sequence[str]) -> None:
-    """Refuse symbols the store has never had: a typo must not look like a symbol without data."""
-    if not symbols:
-        return
-    for symbol in symbols:
-        check_symbol(symbol)
-    known = set(store.symbols())
-    unknown = [s for s in symbols if s not in known]
-    if unknown:
-        raise InvalidInputError(
-            f"unknown symbol{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {store.backend.url}; "
-            "`tickstore ls` lists its symbols"
-        )
+    try:  # 0, seconds, 30m, 1h, 2d or what pandas reads ("1h30min"), as the Python API takes them
+        return to_duration(text[:-1] + "D" if text.endswith("d") else text, "the duration")
+    except InvalidInputError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use e.g. 0, 30m, 1h, 2d") from None
 
 
 def _columns(text: str) -> list[str]:
@@ -107,7 +93,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     """
     with _store(args) as store, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnreadableIndexWarning)
-        _check_known(store, args.symbols)
+        check_known(store, args.symbols)
         summary = store.summary(args.symbols or None)
         url = store.backend.url
     unreadable = [w for w in caught if issubclass(w.category, UnreadableIndexWarning)]
@@ -126,7 +112,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     """Every version of a symbol (or of one day) with its transaction times."""
     with _store(args) as store:
-        _check_known(store, [args.symbol])
+        check_known(store, [args.symbol])
         history = store.history(args.symbol, args.day, as_of=args.as_of)
         columns = ["day", "version", "start_time", "end_time", "recorded_at", "rows", "bytes", "kind", "checksum"]
         if history["metadata"].notna().any():
@@ -155,7 +141,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     with _store(args) as store:
         ticks = store.select(args.symbol, args.start, args.end, as_of=args.as_of, columns=args.columns)
         if ticks.empty:  # a typo must not look like a range without ticks
-            _check_known(store, [args.symbol])
+            check_known(store, [args.symbol])
     return _show(ticks, path, index=True)
 
 
@@ -370,8 +356,11 @@ def cmd_copy(args: argparse.Namespace) -> int:
     """
     from .migrate import copy_store
 
-    with _store(args, args.source) as source, _store(args, args.destination, tz=source.tz) as destination:
-        report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
+    with _store(args, args.source) as source:
+        check_known(source, args.symbols)
+        zone = {} if "tz=" in urlsplit(args.destination).query else {"tz": source.tz}  # a tz given: copy checks it
+        with _store(args, args.destination, **zone) as destination:
+            report = copy_store(source, destination, args.symbols, progress=None if not args.no_progress else False)
     for symbol in sorted(report.copied):
         print(f"{symbol}: {report.copied[symbol]} versions copied, {report.skipped[symbol]} already there")
     print(f"copied {report.versions_copied} versions ({report.rows:,} rows), verified")
@@ -406,7 +395,7 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     from .maintenance import fsck
 
     with _store(args) as store:
-        _check_known(store, args.symbols)
+        check_known(store, args.symbols)
         if not args.symbols:
             store.symbols()  # a missing store is an error (status 2), not a problem fsck found
         report = fsck(store, args.symbols or None, deep=args.deep)
@@ -554,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--delete", action="store_true", help="prune (default: only report what would go)")
     sub.add_argument("--grace", type=_duration, help="keep dropped objects this long for readers (1h)")
     command("backends", cmd_backends)
-    command("demo", cmd_demo).add_argument("--days", type=whole_number, default=21, help="days of trades (at least 1)")
+    command("demo", cmd_demo).add_argument("--days", type=int, default=21, help="days of trades (at least 1)")
     return parser
 
 

@@ -7,18 +7,36 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .errors import InvalidInputError
+from .symbols import check_symbol
 
 if TYPE_CHECKING:
     from .store import Tickstore
 
-__all__ = ["compact", "prune", "tag"]
+__all__ = ["check_known", "compact", "prune", "tag"]
+
+
+def check_known(store: Tickstore, symbols: Sequence[str]) -> None:
+    """Refuse symbols the store has never had: a typo must not look like a symbol without data."""
+    if not symbols:
+        return
+    for symbol in symbols:
+        check_symbol(symbol)
+    known = set(store.symbols())
+    unknown = [s for s in symbols if s not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown symbol{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {store.backend.url}; "
+            "`tickstore ls` lists its symbols"
+        )
 
 
 def compact(store: Tickstore, args: argparse.Namespace) -> int:
     """``tickstore compact [SYMBOL [START [END]]]``."""
+    check_known(store, [args.symbol] if args.symbol else [])
     versions = store.compact(args.symbol, args.start, args.end)
     for version in versions:
         print(f"compacted {version.day} into version {version.version} ({version.rows:,} rows)")
@@ -47,6 +65,7 @@ def tag(store: Tickstore, args: argparse.Namespace) -> int:
 
 def prune(store: Tickstore, args: argparse.Namespace) -> int:
     """``tickstore prune [--symbol S] [--before T] [--keep-versions N] [--delete] [--grace D]``."""
+    check_known(store, [args.symbol] if args.symbol else [])
     plans = store.prune(
         symbol=args.symbol,
         before=args.before,

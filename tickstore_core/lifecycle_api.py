@@ -317,9 +317,12 @@ class LifecycleAPI:
         >>> store.tags()  # doctest: +SKIP
         """
         self._engine.check_open()
+        tags = self._read_tags()[1]
+        if not tags:
+            self._engine.check_exists()  # a mistyped path is not a store without tags
         rows = [
             {"name": t.name, "time": t.time, "created": t.created, "message": t.message}
-            for t in sorted(self._read_tags()[1].values(), key=lambda t: t.name)
+            for t in sorted(tags.values(), key=lambda t: t.name)
         ]
         frame = pd.DataFrame(rows, columns=["name", "time", "created", "message"])
         for column in ("time", "created"):

@@ -105,8 +105,27 @@ def copy_store(
                 report.rows += rows
                 bar.update(copied + skipped)
     _check_complete(source, destination, indexes)
+    _copy_tags(source, destination)
     log.info("copied %d versions (%d rows) to %s", report.versions_copied, report.rows, destination.backend.url)
     return report
+
+
+def _copy_tags(source: Tickstore, destination: Tickstore) -> None:
+    """The source's tags (store-wide names of transaction times), so that ``as_of="tag:NAME"`` reads the
+    same in both; a tag the destination holds at another time is a conflict."""
+    theirs = source.tags() if not source.is_serenity_store else None
+    if theirs is None or theirs.empty:
+        return
+    mine = destination.tags()
+    held = dict(zip(mine.index, mine["time"], strict=True))
+    for name, tag in theirs.iterrows():
+        if name not in held:
+            destination.tag(str(name), as_of=tag.time, message=tag.message or "")
+        elif held[name] != tag.time:
+            raise CopyConflictError(
+                f"the destination's tag {name!r} names {held[name]}, the source's {tag.time}; "
+                "untag it in the destination, or copy into a store without it"
+            )
 
 
 def _check_complete(source: Tickstore, destination: Tickstore, indexes: dict[str, SymbolIndex]) -> None:
@@ -130,41 +149,66 @@ def _copy_day(
     """Copy the versions of one day the destination lacks, in one commit; (copied, skipped, rows)."""
     day = wanted[0].day
     have = destination.engine.load_index(symbol).index.versions(day)
-    _check_prefix(symbol, day, have, wanted)
-    missing = wanted[len(have) :]
-    if not missing and (not have or have[-1].end_time == wanted[len(have) - 1].end_time):
-        return 0, len(wanted), 0
+    missing, ended, dropped = _plan_day(symbol, day, have, wanted)
+    if not missing and not ended and not dropped:
+        return 0, len(have), 0
     encoded = [_reencode(source, destination, symbol, version) for version in missing]
     pruned = source.engine.index(symbol).pruned.get(day)
 
     def finish(index: SymbolIndex, keys: list[str]) -> tuple[SymbolIndex | None, int]:
-        present = index.versions(day)
-        _check_prefix(symbol, day, present, wanted)
+        still_missing, ended, dropped = _plan_day(symbol, day, index.versions(day), wanted)
         placed = [dataclasses.replace(e.version, key=key) for e, key in zip(encoded, keys, strict=True)]
         if verify:
             for version, original in zip(placed, missing, strict=True):
                 _verify(source, destination, symbol, original, version)
-        ended = [dataclasses.replace(present[-1], end_time=wanted[len(present) - 1].end_time)] if present else []
-        changed = index.replace([*ended, *placed[len(present) - len(have) :]])
+        numbers = {v.version for v in still_missing}
+        changed = index.replace([*ended, *(v for v in placed if v.version in numbers)], dropped=dropped)
         if pruned:  # what the source pruned stays an error as of those times, never an empty answer
             changed = changed.with_marks(pruned={**changed.pruned, day: pruned}, garbage=changed.garbage)
-        return changed, len(placed)
+        return changed, len(numbers)
 
     copied = destination.engine.write_versions(symbol, encoded, finish)  # keeping the source's numbers
     return copied, len(have), sum(e.version.rows or 0 for e in encoded)
 
 
-def _check_prefix(symbol: str, day: dt.date, have: tuple[Version, ...], wanted: tuple[Version, ...]) -> None:
-    """The destination's versions of a day must be the first of the source's, at the same times."""
-    for mine, theirs in zip(have, wanted, strict=False):
-        rows_differ = None not in (mine.rows, theirs.rows) and mine.rows != theirs.rows
-        if (mine.version, mine.start_time) != (theirs.version, theirs.start_time) or rows_differ:
+def _plan_day(
+    symbol: str, day: dt.date, have: tuple[Version, ...], wanted: tuple[Version, ...]
+) -> tuple[list[Version], list[Version], list[Version]]:
+    """What a copy of a day into a destination holding ``have`` does: the source's versions it lacks, its
+    versions whose end the source has since moved, and those the source has since replaced (compacted:
+    another version holds their ticks over the same times). Versions the source pruned stay.
+
+    The destination must hold an earlier copy: each version the source still has at the same times,
+    none the source lacks in between; else `CopyConflictError`.
+    """
+    theirs = {v.version: v for v in wanted}
+    for mine in have:
+        other = theirs.get(mine.version)
+        rows_differ = other is not None and None not in (mine.rows, other.rows) and mine.rows != other.rows
+        if other is not None and (mine.start_time != other.start_time or rows_differ):
             raise CopyConflictError(
                 f"the destination's {symbol} {day} version {mine.version} differs from the source's; "
                 "copy into an empty store, or into one that only holds an earlier copy"
             )
-    if len(have) > len(wanted):
-        raise CopyConflictError(f"the destination has more versions of {symbol} {day} than the source")
+    numbers = {v.version for v in have}
+    missing = [v for v in wanted if v.version not in numbers]
+    if missing and numbers and missing[0].version < max(numbers):
+        raise CopyConflictError(
+            f"the destination lacks {symbol} {day} version {missing[0].version} but has later ones; "
+            "copy into an empty store, or into one that only holds an earlier copy"
+        )
+    ended = [
+        dataclasses.replace(mine, end_time=theirs[mine.version].end_time)
+        for mine in have
+        if mine.version in theirs and mine.end_time != theirs[mine.version].end_time
+    ]
+    dropped = [
+        mine
+        for mine in have
+        if mine.version not in theirs
+        and any(v.start_time < mine.end_time and mine.start_time < v.end_time for v in wanted)
+    ]
+    return missing, ended, dropped
 
 
 def _reencode(source: Tickstore, destination: Tickstore, symbol: str, version: Version) -> Encoded:

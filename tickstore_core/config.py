@@ -21,7 +21,6 @@ credential chains or keyword options, so URLs and configs can be logged and shar
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
@@ -54,7 +53,6 @@ __all__ = [
     "open_store",
     "parse_url",
     "resolve_target",
-    "whole_number",
 ]
 
 log = logging.getLogger("tickstore")
@@ -95,13 +93,6 @@ def config_path() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_config_dir("tickstore")) / "config.toml"
-
-
-def whole_number(text: str) -> int:
-    """A command-line count of at least one (``--days``, ``--ticks-per-day``), for argparse's ``type=``."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from . import open_store
-from .config import whole_number
 from .synthetic import synthetic_trades
 
 SYMBOL = "BTCUSD"
@@ -42,12 +41,14 @@ def correct(ticks: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tickstore demo", description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="store URL (default: TICKSTORE_URL or the local default store)")
-    parser.add_argument("--days", type=whole_number, default=21)
-    parser.add_argument("--ticks-per-day", type=whole_number, default=100_000)
+    parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--ticks-per-day", type=int, default=100_000)
     parser.add_argument("--start", default="2024-03-04")
     args = parser.parse_args(argv)
+    if args.days < 1 or args.ticks_per_day < 1:
+        parser.error(f"--days and --ticks-per-day must be at least 1, got {args.days} and {args.ticks_per_day}")
     pd.set_option("display.width", 140)
     pd.set_option("display.max_columns", 12)
 

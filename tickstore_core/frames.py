@@ -98,8 +98,9 @@ def _check_columns(ticks: pd.DataFrame, timestamp_column: str) -> None:
         )
 
 
-def ticks_to_table(ticks: object, timestamp_column: str) -> pa.Table:
-    """Check ``ticks`` and convert it to the canonical table, sorted stably by time."""
+def ticks_to_table(ticks: object, timestamp_column: str, *, containers: bool = False) -> pa.Table:
+    """Check ``ticks`` and convert it to the canonical table, sorted stably by time; ``containers``: let
+    columns of dicts, lists or sets through (a legacy file's, read as they are), else refuse them."""
     if not isinstance(ticks, pd.DataFrame):
         raise InvalidTicksError(f"ticks must be a pandas DataFrame, got {type(ticks).__name__}")
     _check_columns(ticks, timestamp_column)
@@ -113,7 +114,7 @@ def ticks_to_table(ticks: object, timestamp_column: str) -> pa.Table:
         table = _small_table(data) or pa.Table.from_pandas(data, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
         raise InvalidTicksError(f"{_bad_column(data)}: {exc}") from exc
-    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    nested = [] if containers else [f.name for f in table.schema if pa.types.is_nested(f.type)]
     if nested:  # dicts read back with every key of every row, lists as arrays, sets as lists: not what was given
         raise InvalidTicksError(
             f"column {nested[0]!r} holds containers (dicts, lists or sets), which would not read back as they were "

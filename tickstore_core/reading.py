@@ -168,6 +168,9 @@ class ReadAPI:
         Returns
         -------
         dask.dataframe.DataFrame
+            Computed, the values `select` returns; string columns as dask makes them (with its default
+            ``dataframe.convert-string``, ``string[pyarrow]``; ``dask.config.set({"dataframe.convert-string":
+            False})`` keeps `select`'s dtype).
 
         Raises
         ------

@@ -152,15 +152,15 @@ def to_utc_ns(value: Any, what: str, tz: str = "UTC") -> int:
 
 
 def _ends_in_range(value: Any) -> bool:
-    """Whether ``value`` is a date string naming a period (``"1677"``, ``"1677-09"``) that ends after the
-    first nanosecond a pandas timestamp can hold: read from its start, it means from that nanosecond."""
+    """Whether ``value`` is a date string naming a period (``"1677"``, ``"1677-09"``) that begins before the
+    first nanosecond a pandas timestamp can hold and ends after it: as a start, it means from that nanosecond."""
     if not isinstance(value, str):
         return False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             period = pd.Period(value)
-        return bool((period + 1).start_time > pd.Timestamp.min)
+        return bool(period.start_time < pd.Timestamp.min < (period + 1).start_time)
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return False
 
@@ -287,6 +287,8 @@ def to_duration(value: Any, what: str) -> dt.timedelta:
     """A length of time of zero or more: a timedelta, a number of seconds, or a string pandas reads
     as one (``"1h"``, ``"30min"``, ``"2 days"``)."""
     length: Any = None
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():  # "30": seconds, not nanoseconds
+        value = float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
         length = pd.Timedelta(seconds=value)
     elif isinstance(value, (str, dt.timedelta, np.timedelta64)):

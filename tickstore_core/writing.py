@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from .bitemporal import plan_delete
 from .engine import Engine
-from .errors import InvalidInputError, InvalidTicksError, TransactionTimeError
+from .errors import InvalidInputError, InvalidTicksError, StoreNotFoundError, TransactionTimeError
 from .frames import split_days, ticks_to_table
 from .index import SymbolIndex, Version
 from .lifecycle import check_metadata
@@ -147,7 +147,10 @@ class WriteAPI:
         self._engine.check_writable()
         wanted_day = to_day(day, self._engine.tz)
         explicit = explicit_as_of(day, as_of)
-        self._engine.check_exists()  # deleting from a mistyped path must not create a store there
+        try:
+            self._engine.check_exists()
+        except StoreNotFoundError:  # nothing to delete; and a mistyped path must not become an empty store
+            return None
 
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, Version | None]:
             ended = plan_delete(

@@ -82,7 +82,7 @@ def legacy_table(frame: Any, timestamp_column: str) -> pa.Table:
     if not isinstance(frame, pd.DataFrame) or not isinstance(frame.index, pd.DatetimeIndex):
         raise CorruptObjectError(f"the pandas object in the file is not a DataFrame indexed by time ({type(frame)})")
     try:
-        return ticks_to_table(frame, timestamp_column)
+        return ticks_to_table(frame, timestamp_column, containers=True)
     except InvalidTicksError as exc:
         raise CorruptObjectError(f"the DataFrame in the file cannot be read as ticks: {exc}") from exc
 

@@ -560,6 +560,7 @@ class StoreConformance:
             operations: list[tuple[tuple[str, dt.date, int, int], int]], probes: list[tuple[int, int, int]]
         ) -> None:
             store = open_new()
+            store.insert("Q", make_ticks(DAY1, 1))  # a store: a delete where there is none writes nothing
             model = BitemporalModel(store.timestamp_column)
             now = base
             times = []
@@ -569,10 +570,8 @@ class StoreConformance:
                 stamp = BiTimestamp(day, pd.Timestamp(now, tz="UTC"))
                 if kind == "insert":
                     ticks = make_ticks(day, rows, seed=seed)
-                    if seed % 2:  # the as_of keyword and a BiTimestamp mean the same
-                        store.insert("P", ticks, day=day, as_of=pd.Timestamp(now, tz="UTC"))
-                    else:
-                        store.insert("P", ticks, day=stamp)
+                    stamped = {"day": day, "as_of": pd.Timestamp(now, tz="UTC")} if seed % 2 else {"day": stamp}
+                    store.insert("P", ticks, **stamped)  # the as_of keyword and a BiTimestamp mean the same
                     model.insert(day, ticks, now)
                 else:
                     store.delete("P", stamp)

@@ -115,7 +115,7 @@ def test_unknown_option_is_rejected_with_the_valid_ones(s3_store: EmulatedStore)
         ({"max_pool_connections": 2.5}, "max_pool_connections=2.5 must be an integer >= 1"),
         ({"create_bucket": "maybe"}, "create_bucket='maybe' must be true or false"),
         ({"addressing_style": "sideways"}, "addressing_style must be auto, path or virtual"),
-        ({"endpoint_url": "not a url"}, "Invalid endpoint: not a url"),
+        ({"endpoint_url": "not a url"}, "endpoint_url must look like https://host"),
     ],
 )
 def test_bad_option_values_are_explained(s3_store: EmulatedStore, options: dict[str, Any], message: str) -> None:

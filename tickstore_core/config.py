@@ -36,7 +36,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .errors import ConfigError, InvalidURLError
+from .backend import Backend
+from .errors import BackendError, ConfigError, InvalidURLError, TickstoreError
 from .options import flag_option
 from .plugins import BackendRegistry, get_registry
 
@@ -93,6 +94,23 @@ def config_path() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_config_dir("tickstore")) / "config.toml"
+
+
+def _opened(backend_class: Any, url: str, options: dict[str, Any]) -> Backend:
+    """``backend_class.from_url(url, **options)``; a plugin's own failure, or a result that is no backend,
+    named as the plugin's (our errors, which explain themselves, pass as they are)."""
+    name = getattr(backend_class, "name", backend_class.__name__)
+    try:
+        backend = backend_class.from_url(url, **options)
+    except TickstoreError:
+        raise
+    except Exception as exc:
+        raise BackendError(
+            f"backend {name!r} failed to open ({type(exc).__name__}: {exc}); see its documentation"
+        ) from exc
+    if not isinstance(backend, Backend):
+        raise BackendError(f"backend {name!r}'s from_url returned {type(backend).__name__}, not a Backend")
+    return backend
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
@@ -412,7 +430,7 @@ def open_store(
     store_options = {name: _convert(name, merged.pop(name)) for name in list(merged) if name in STORE_OPTIONS}
     cache_options = {name: store_options.pop(name, None) for name in ("cache", "cache_dir", "cache_size")}
     backend_class = (registry or get_registry()).backend_class(scheme)
-    backend = backend_class.from_url(base, **merged)
+    backend = _opened(backend_class, base, merged)
     cache = None
     try:
         cache = build_cache(**cache_options, local=backend.is_local)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import cast
+from typing import Any
 
 import pluggy
 
@@ -118,10 +118,10 @@ class BackendSpec:
                 cls = getattr(importlib.import_module(module_name), attribute)
             else:
                 cls = self.load()
-        except ImportError as exc:
-            hint = f"; {self.install_hint}" if self.install_hint else ""
+        except Exception as exc:
+            hint = f"; {self.install_hint}" if self.install_hint and isinstance(exc, ImportError) else ""
             raise BackendUnavailableError(
-                f"backend {self.name!r} is registered but cannot be imported ({exc}){hint}"
+                f"backend {self.name!r} is registered but cannot be imported ({type(exc).__name__}: {exc}){hint}"
             ) from exc
         if not (isinstance(cls, type) and issubclass(cls, Backend)):
             raise BackendUnavailableError(
@@ -186,6 +186,19 @@ class _BuiltinBackends:
         ]
 
 
+def _specs_of(impl: Any) -> list[BackendSpec] | str:
+    """A plugin hook's backend specs, or why they are unusable (the hook raised or returned other things)."""
+    try:
+        specs = impl.function()
+    except Exception as exc:  # noqa: BLE001 - a plugin may fail any way
+        return f"its tickstore_backends hook raised {type(exc).__name__}: {exc}"
+    if isinstance(specs, BackendSpec) or not isinstance(specs, (list, tuple)):
+        return f"its tickstore_backends hook returned {type(specs).__name__}, not a list of BackendSpec"
+    if not all(isinstance(spec, BackendSpec) and not isinstance(spec.schemes, str) for spec in specs):
+        return "its tickstore_backends hook returned something other than BackendSpecs with a tuple of schemes"
+    return list(specs)
+
+
 class BackendRegistry:
     """The installed backends by URL scheme, built from the loaded plugins."""
 
@@ -194,7 +207,11 @@ class BackendRegistry:
         self.broken: dict[str, str] = dict(plugins.broken)
         by_scheme: dict[str, list[BackendSpec]] = {}
         for impl in plugins.manager.hook.tickstore_backends.get_hookimpls():
-            specs = cast(Iterable[BackendSpec], impl.function())
+            specs = _specs_of(impl)
+            if isinstance(specs, str):  # why the plugin is broken: logged, skipped, the others still work
+                log.warning("tickstore backend plugin %s skipped: %s", impl.plugin_name, specs)
+                self.broken[impl.plugin_name] = specs
+                continue
             for spec in specs:
                 if not spec.distribution:
                     spec = dataclasses.replace(spec, distribution=plugins.distributions.get(impl.plugin_name, ""))

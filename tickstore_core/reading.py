@@ -216,7 +216,8 @@ class ReadAPI:
         Returns
         -------
         int
-            The bytes of the objects now in the cache.
+            The bytes of the objects now in the cache, as the index records them (a serenity store's
+            index records no sizes: its files count 0).
 
         Raises
         ------

@@ -32,9 +32,10 @@ from typing import Any
 
 from .backend import ObjectMeta
 from .encoding.legacy_hdf5 import read_index_frame
-from .errors import CorruptObjectError
+from .errors import CorruptObjectError, InvalidSymbolError
 from .index import SymbolIndex, Version
 from .layout import Layout
+from .symbols import check_symbol
 from .times import TIME_MAX, TIME_MIN
 
 __all__ = ["INDEX_KEYS", "index_from_listing", "key_from_path", "read_serenity_index"]
@@ -44,6 +45,7 @@ INDEX_KEYS = ("index.h5", "index")
 
 _DATA_KEY = re.compile(r"\d{4}/\d{2}/\d{2}/[^/]+_\d{4,}\.h5")
 _PREFIX = re.compile(r"(local|azure):[^/]*/")
+_NAMED = re.compile(r"(?P<day>\d{4}/\d{2}/\d{2})/(?P<symbol>[^/]+)_(?P<version>\d{4,})\.h5")
 _BOUND_SLACK_NS = 1_000  # serenity's bounds are Timestamp.min/max truncated to microseconds
 
 
@@ -65,6 +67,7 @@ def read_serenity_index(data: bytes, *, where: str) -> dict[str, SymbolIndex]:
     by_symbol: dict[str, list[Version]] = {}
     for name, day, number, start, end, path in zip(symbols, days, numbers, starts, ends, frame["path"], strict=True):
         key = key_from_path(path, name, day, number)
+        _check_row(name, day, number, key, where)
         by_symbol.setdefault(name, []).append(_legacy_version(day, number, key, start, end))
     return {name: SymbolIndex(name, versions) for name, versions in sorted(by_symbol.items())}
 
@@ -94,6 +97,26 @@ def index_from_listing(metas: Iterable[ObjectMeta], layout: Layout) -> dict[str,
             end = starts[i + 1] if i + 1 < len(files) else TIME_MAX
             by_symbol.setdefault(symbol, []).append(_legacy_version(day, number, meta.key, starts[i], end))
     return {name: SymbolIndex(name, versions) for name, versions in sorted(by_symbol.items())}
+
+
+def _check_row(symbol: str, day: dt.date, number: int, key: str, where: str) -> None:
+    """A row whose symbol, day or version disagrees with its file's name (serenity wrote them together,
+    ``YYYY/MM/DD/SYMBOL_VVVV.h5``) or is no symbol at all is damage: read, it would answer for the
+    wrong day, silently."""
+    try:
+        check_symbol(symbol)
+    except InvalidSymbolError as exc:
+        raise CorruptObjectError(f"{where} is damaged: a row's symbol {symbol!r} is not a symbol ({exc})") from None
+    named = _NAMED.fullmatch(key)
+    if named is not None and (named["symbol"], named["day"], int(named["version"])) != (
+        symbol,
+        f"{day:%Y/%m/%d}",
+        number,
+    ):
+        raise CorruptObjectError(
+            f"{where} is damaged: its row for {symbol} {day} version {number} names the file {key}; "
+            "restore index.h5 from a backup, or move it aside to have the index rebuilt from the files"
+        )
 
 
 def key_from_path(path: object, symbol: str, day: dt.date, version: int) -> str:

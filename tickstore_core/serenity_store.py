@@ -120,7 +120,7 @@ def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
     found = read_index(backend, read)
     if found is not None:
         return Detected(serenity=found)
-    listing = backend.list("")
+    listing = iter(backend.list(""))  # a plugin's list may return a list rather than an iterator
     first = next(listing, None)
     if first is None:
         return Detected()  # a new, empty store

@@ -25,7 +25,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from tickstore_core import BiTimestamp as NativeBiTimestamp
-from tickstore_core import InvalidTicksError
+from tickstore_core import InvalidInputError, InvalidTicksError
 from tickstore_core.compat.serenity import AzureBlobTickstore, BiTimestamp, LocalTickstore, Tickstore
 
 SERENITY_STORE = Path(__file__).parent.parent / "data" / "serenity"
@@ -228,3 +228,18 @@ def test_opens_the_store_serenity_wrote_and_answers_as_serenity(tmp_path: Path) 
     assert len(tickstore.select("ETHUSD", start, end)) == 2 * 80  # the delete is recorded only in index.h5
     assert len(tickstore.select("ETHUSD", start, end, as_of_time=before_delete)) == 3 * 80
     tickstore.close()
+
+
+@pytest.mark.parametrize(
+    "stamp", [NativeBiTimestamp(datetime.date(2021, 3, 1)), datetime.date(2021, 3, 1), "2021-03-01"]
+)
+def test_insert_and_delete_given_anything_but_serenitys_bitimestamp_say_which_to_use(
+    tmp_path: Path, stamp: Any
+) -> None:
+    store = LocalTickstore(tmp_path / "db", timestamp_column="time")
+    ticks = pd.DataFrame({"p": [1.0]}, index=pd.DatetimeIndex(["2021-03-01 10:00"], tz="UTC", name="time"))
+    for call in (lambda: store.insert("U", stamp, ticks), lambda: store.delete("U", stamp)):
+        with pytest.raises(InvalidInputError, match=r"take tickstore_core\.compat\.serenity\.BiTimestamp"):
+            call()
+    store.insert("U", BiTimestamp(datetime.date(2021, 3, 1)), ticks)
+    assert len(store.select("U", datetime.datetime(2021, 3, 1), datetime.datetime(2021, 3, 2))) == 1

@@ -69,6 +69,62 @@ def test_a_backend_whose_sdk_is_missing_explains_how_to_install_it(plugins):
         BackendRegistry(plugins).backend_class("bad")
 
 
+class _Hook:
+    def __init__(self, make) -> None:
+        self.make = make
+
+    @hookimpl
+    def tickstore_backends(self):
+        return self.make()
+
+
+def _raise():
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    "make, why",
+    [
+        (_raise, "raised RuntimeError: boom"),
+        (lambda: None, "returned NoneType"),
+        (lambda: BackendSpec("one", ("one",), lambda: MemoryBackend), "returned BackendSpec"),
+        (lambda: ["memory"], "other than BackendSpecs"),
+        (lambda: [BackendSpec("s", "bad", lambda: MemoryBackend)], "tuple of schemes"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_plugin_hook_that_fails_or_returns_other_things_is_skipped_and_named(plugins, make, why, caplog):
+    plugins.register(_Hook(make))
+    registry = BackendRegistry(plugins)
+    assert registry.backend_class("memory") is MemoryBackend  # the others still work
+    assert any(why in error for error in registry.broken.values())
+    assert why in caplog.text
+    assert "b" not in registry.schemes  # a string of schemes was not read letter by letter
+
+
+@pytest.mark.parametrize("load", ["tickstore_core.memory:Missing", "json:loads", lambda: 1 / 0])
+def test_a_backend_class_that_cannot_load_is_backend_unavailable(plugins, load):
+    plugins.register(_Plugin(BackendSpec("odd", ("odd",), load)))
+    with pytest.raises(BackendUnavailableError, match="backend 'odd'"):
+        BackendRegistry(plugins).backend_class("odd")
+
+
+def _returns_nothing(cls, url, **options):
+    return None
+
+
+def _raises_its_own(cls, url, **options):
+    return {}["missing"]
+
+
+@pytest.mark.parametrize("from_url", [_returns_nothing, _raises_its_own])
+def test_a_from_url_that_fails_its_own_way_or_returns_no_backend_is_a_backend_error(monkeypatch, from_url):
+    from tickstore_core import BackendError, open_store
+
+    monkeypatch.setattr(MemoryBackend, "from_url", classmethod(from_url))
+    with pytest.raises(BackendError, match="backend 'memory'"):
+        open_store("memory://broken")
+
+
 def test_a_broken_plugin_is_reported_and_does_not_hide_the_others(monkeypatch, caplog):
     import importlib.metadata as metadata
 
@@ -213,3 +269,16 @@ def test_bad_config_files_are_clear_errors_without_secrets(tmp_path, monkeypatch
     with pytest.raises(ts.ConfigError) as caught:
         ts.open_store("x")
     assert "abc" not in str(caught.value)
+
+
+def test_the_conformance_suites_without_pytest_or_hypothesis_say_which_extra_to_install():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import tickstore_core.testing\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.startswith("MissingDependencyError") and 'pip install "tickstore-core[testing]"' in shown

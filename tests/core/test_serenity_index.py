@@ -72,3 +72,29 @@ def test_anything_else_is_not_a_serenity_index(tmp_path):
         read_serenity_index(_index_bytes(tmp_path, other), where="index.h5")
     with pytest.raises(CorruptObjectError, match=r"index\.h5"):
         read_serenity_index(b"not hdf5 at all", where="index.h5")
+
+
+@pytest.mark.parametrize(
+    "symbol, day, version, match",
+    [
+        ("BTCUSD", dt.date(1970, 1, 4), 0, "names the file 2020/04/21/BTCUSD_0000.h5"),  # a date bit flipped
+        ("BTCUSD", DAY, 72057594037927936, "names the file 2020/04/21/BTCUSD_0000.h5"),  # a version bit flipped
+        ("BTC\x00SD", DAY, 0, "is not a symbol"),
+        ("", DAY, 0, "is not a symbol"),
+    ],
+)
+def test_an_index_row_that_disagrees_with_its_files_name_is_damage_not_another_day(
+    tmp_path, symbol, day, version, match
+):
+    frame = pd.DataFrame(
+        {
+            "symbol": [symbol],
+            "date": [day],
+            "start_time": pd.array([START_AS_OF], dtype=object),
+            "end_time": pd.array([LATEST_AS_OF], dtype=object),
+            "version": [version],
+            "path": ["local:DB/2020/04/21/BTCUSD_0000.h5"],
+        }
+    ).set_index(["symbol", "date", "version"])
+    with pytest.raises(CorruptObjectError, match=match):
+        read_serenity_index(_index_bytes(tmp_path, frame), where="index.h5")

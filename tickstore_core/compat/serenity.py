@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from ..config import open_store
-from ..errors import InvalidTicksError
+from ..errors import InvalidInputError, InvalidTicksError
 from ..store import Tickstore as NativeTickstore
 from ..times import TIME_MIN, TimeLike, to_day, to_timestamp
 from ..times import BiTimestamp as NativeBiTimestamp
@@ -259,7 +259,7 @@ class Tickstore:
         --------
         >>> store.insert("BTCUSD", BiTimestamp(datetime.date(2020, 5, 11)), ticks)  # doctest: +SKIP
         """
-        day = to_day(ts.as_at(), self.store.tz)
+        day = _day_of(ts, self.store.tz)
         try:
             self.store.insert(symbol, ticks, day=day)
         except InvalidTicksError as exc:
@@ -289,7 +289,7 @@ class Tickstore:
         --------
         >>> store.delete("BTCUSD", BiTimestamp(datetime.date(2020, 5, 11)))  # doctest: +SKIP
         """
-        self.store.delete(symbol, to_day(ts.as_at(), self.store.tz))
+        self.store.delete(symbol, _day_of(ts, self.store.tz))
 
     def symbols(self) -> list[str]:
         """Every symbol in the store, sorted (serenity's ``index.symbols()``).
@@ -460,3 +460,14 @@ class AzureBlobTickstore(Tickstore):
         --------
         >>> store.destroy()  # a no-op; store.store.destroy() deletes everything  # doctest: +SKIP
         """
+
+
+def _day_of(ts: Any, tz: str) -> dt.date:
+    """The day of serenity's ``BiTimestamp`` (this module's, or one like it), or a clear error for anything else."""
+    if isinstance(ts, NativeBiTimestamp) or not callable(getattr(ts, "as_at", None)):
+        kind = "tickstore_core.BiTimestamp" if isinstance(ts, NativeBiTimestamp) else type(ts).__name__
+        raise InvalidInputError(
+            f"serenity's insert and delete take tickstore_core.compat.serenity.BiTimestamp, got a {kind}; "
+            "e.g. BiTimestamp(datetime.date(2020, 5, 11)), from the same module as the store"
+        )
+    return to_day(ts.as_at(), tz)

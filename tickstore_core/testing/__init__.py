@@ -6,6 +6,17 @@ the backend, `LifecycleConformance` its version lifecycle (append, compaction, t
 (``pip install "tickstore-core[testing]"``).
 """
 
+try:
+    import hypothesis  # noqa: F401 - checked here, so the error names the extra to install
+    import pytest  # noqa: F401
+except ImportError as exc:
+    from ..errors import MissingDependencyError
+
+    raise MissingDependencyError(
+        f"tickstore_core.testing needs pytest and hypothesis ({exc}); install them with: "
+        'pip install "tickstore-core[testing]"'
+    ) from exc
+
 from .backend_suite import BackendConformance
 from .bypass import RawGet, RawPut
 from .lifecycle_suite import LifecycleConformance

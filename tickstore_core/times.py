@@ -160,7 +160,7 @@ def _ends_in_range(value: Any) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             period = pd.Period(value)
-        return bool(period.start_time < pd.Timestamp.min < (period + 1).start_time)
+        return bool(period == pd.Period(pd.Timestamp.min, freq=period.freqstr))  # by ordinals: no timestamp before 1677
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return False
 

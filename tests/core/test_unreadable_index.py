@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -78,7 +79,10 @@ def test_fsck_reports_the_symbol_and_checks_the_others(store_location):
 
 def test_copy_copies_the_readable_symbols_and_lists_the_other(store_location):
     url, options = store_location()
-    with ts.open_store(url, **options) as store, ts.open_store(f"memory://copy-{id(store)}") as destination:
+    with (
+        ts.open_store(url, **options) as store,
+        ts.open_store(f"memory://copy-{uuid.uuid4().hex}") as destination,
+    ):  # id() repeats
         _store_with_a_broken_symbol(store)
         report = copy_store(store, destination)
         assert report.copied == {"A": 1} and list(report.unreadable) == ["B"]

@@ -25,7 +25,7 @@ LARGE = 1024  # the threshold, lowered so that a small frame's payload counts as
 @pytest.fixture(params=["memory", "file"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Both ways objects are written: uploaded before the commit (memory://), created inside it (file://)."""
-    return f"memory://hashing-{id(tmp_path)}" if request.param == "memory" else f"file://{tmp_path}/store"
+    return f"memory://hashing-{tmp_path.name}" if request.param == "memory" else f"file://{tmp_path}/store"
 
 
 def test_a_large_payload_is_hashed_while_it_is_written(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

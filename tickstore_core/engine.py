@@ -23,7 +23,6 @@ import os
 import random
 import threading
 import time
-import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from .errors import (
     BackendError,
     CommitConflictError,
     CorruptObjectError,
-    LegacyIndexWarning,
     LegacyStoreError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -62,7 +60,7 @@ from .options import checked_number
 from .progress import map_with_progress
 from .ranged import RangedReads
 from .recent import RecentWrites
-from .serenity_store import INDEX_KEYS, SerenityStore, detect, read_index
+from .serenity_store import SerenityStore, detect, index_h5_over_older_indexes
 from .summary import SummaryShards
 from .tags import resolve_as_of
 from .writers import UploadThenCommit, WriteUnderLock
@@ -146,20 +144,19 @@ class Engine:
             detected = detect(backend, self.layout, self.read_mutable)
             self.serenity, self._unknown_layout = detected.serenity, detected.unknown_layout
         elif self.layout.version_named:  # an older tickstore indexed a serenity store from its files
-            self.serenity = read_index(backend, self.read_mutable, INDEX_KEYS[:1])
-            if self.serenity is not None:
-                message = (
-                    f"{backend.url} holds serenity's index.h5 and also the indexes an older tickstore built "
-                    "from the files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
-                )
-                log.warning(message)
-                warnings.warn(message, LegacyIndexWarning, stacklevel=4)
+            self.serenity = index_h5_over_older_indexes(backend, self.read_mutable)
 
     # --- the store's state -------------------------------------------------------------------
 
     def read_mutable(self, key: str, *, offline_ok: bool = True) -> tuple[str | None, bytes | None]:
         """(ETag, bytes) of an index or the manifest, revalidated through the cache (see `read_revalidated`)."""
         return read_revalidated(self.backend, self.cache, key, offline_ok=offline_ok)
+
+    def cache_identity(self, version: Version) -> str:
+        """What the cache's entry of ``version`` must be decoded from (a serenity file: see `SerenityStore`)."""
+        if self.serenity is None or self.cache is None or version.stats_known:
+            return cache_identity(version)
+        return self.serenity.cache_identity(version, self.cache)
 
     def _read_manifest(self) -> dict[str, Any] | None:
         return None if (data := self.read_mutable(MANIFEST_KEY)[1]) is None else parse_manifest(data, self.backend.url)
@@ -397,9 +394,8 @@ class Engine:
                 data = self.fetch(symbol, version)
                 return self._decode(symbol, version, data, None), len(data)
 
-            table = self.cache.read_through(
-                self.backend.url, version.key, columns, checksum=cache_identity(version), load=load
-            )
+            identity = self.cache_identity(version)
+            table = self.cache.read_through(self.backend.url, version.key, columns, checksum=identity, load=load)
         return table
 
     def _decode(self, symbol: str, version: Version, data: bytes, columns: Sequence[str] | None) -> pa.Table:

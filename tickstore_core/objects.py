@@ -218,7 +218,7 @@ def check_header(found: ArrowObject, version: Version) -> None:
 def cache_identity(version: Version) -> str:
     """What a cache entry of ``version`` must have been decoded from: the checksum in the index.
 
-    A serenity store records no checksums; its files are never rewritten (a new version is a new
-    file), so their entries are tied to the version's number and start time instead.
+    A serenity store records no checksums: its entries are tied to the version's number and start
+    here, and to the file's tag by `Engine.cache_identity`.
     """
     return version.checksum or f"serenity-{version.version}-{version.start_time}"

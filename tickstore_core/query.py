@@ -27,7 +27,6 @@ from .errors import ColumnNotFoundError, CorruptObjectError, InvalidInputError, 
 from .filters import RowFilter, filter_day
 from .frames import time_position
 from .index import SymbolIndex, Version
-from .objects import cache_identity
 from .outputs import empty_table
 from .schema import parse_type
 from .symbols import check_symbol
@@ -274,7 +273,7 @@ def _at_hand(engine: Engine, versions: Sequence[Version]) -> bool:
     if engine.backend.is_local:
         return True
     cache, url = engine.cache, engine.backend.url
-    return cache is not None and all(cache.has_object(url, v.key, checksum=cache_identity(v)) for v in versions)
+    return cache is not None and all(cache.has_object(url, v.key, checksum=engine.cache_identity(v)) for v in versions)
 
 
 def trim(table: pa.Table, start_ns: int, end_ns: int) -> pa.Table:

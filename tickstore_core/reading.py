@@ -19,7 +19,6 @@ from .filters import FilterLike, check_filter, parse_filters
 from .index import Version
 from .layout import INDEX_PREFIX
 from .lifecycle import segment_version
-from .objects import cache_identity
 from .outputs import Output, check_output, to_output
 from .query import (
     Query,
@@ -243,7 +242,9 @@ class ReadAPI:
 
             def pin(version: Version) -> None:
                 table = self._engine.read_object(symbol, version, None)
-                cache.pin_table(self._engine.backend.url, version.key, table, checksum=cache_identity(version), pin=tag)
+                cache.pin_table(
+                    self._engine.backend.url, version.key, table, checksum=self._engine.cache_identity(version), pin=tag
+                )
 
             self._engine.map(pin, objects, f"pin {symbol}")
         self._engine.fills.wait_all()  # in the cache when this returns, not only behind it

@@ -15,17 +15,24 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .backend import Backend
+from .backend import Backend, ObjectMeta
 from .errors import BackendError, LegacyIndexWarning, ObjectNotFoundError
-from .index import SymbolIndex
+from .index import SymbolIndex, Version
 from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
 
-__all__ = ["INDEX_KEYS", "Detected", "SerenityStore", "detect", "read_index"]
+__all__ = ["INDEX_KEYS", "Detected", "SerenityStore", "detect", "index_h5_over_older_indexes", "read_index"]
 
 log = logging.getLogger("tickstore")
+
+if TYPE_CHECKING:
+    from .cache import ObjectCache
+
+_FILE_TAG = "~serenity-file-tag/"
+"""Where the cache keeps a file's tag, under the index's ETag (no serenity key starts with ``~``)."""
 
 ReadMutable = Callable[[str], "tuple[str | None, bytes | None]"]
 """Reads a mutable object: (ETag, bytes), or (None, None) when it does not exist."""
@@ -37,6 +44,7 @@ class _Snapshot:
     indexes: dict[str, SymbolIndex]
     etag: str | None
     loaded_at: float
+    file_tags: dict[str, str] = field(default_factory=dict)  # key -> tag, asked since the index was read
 
 
 class SerenityStore:
@@ -59,17 +67,41 @@ class SerenityStore:
     def forget(self) -> None:
         """Make the next call re-check the index."""
         with self._lock:
-            self._snapshot = _Snapshot(self._snapshot.key, self._snapshot.indexes, self._snapshot.etag, -float("inf"))
+            held = self._snapshot
+            self._snapshot = _Snapshot(held.key, held.indexes, held.etag, -float("inf"), held.file_tags)
+
+    def cache_identity(self, version: Version, cache: ObjectCache) -> str:
+        """What a cache entry of ``version``'s file must have been decoded from: its number, start and tag.
+
+        Serenity records no checksums, and a store written again from scratch reuses the names, the
+        numbers and the first versions' start (``Timestamp.min``): only the file's own tag (ETag and
+        size) tells the new file from the cached one. It is asked (one HEAD) once per file each time
+        the index changes, and kept in the cache, so that warm and offline reads ask nothing more.
+        """
+        held = self._snapshot
+        tag = held.file_tags.get(version.key) or self._file_tag(version.key, held, cache)
+        return f"serenity-{version.version}-{version.start_time}-{tag}"
+
+    def _file_tag(self, key: str, held: _Snapshot, cache: ObjectCache) -> str:
+        url, generation = self._backend.url, held.etag or ""
+        cached = cache.get_tagged(url, _FILE_TAG + key)
+        if cached is not None and cached[0] == generation:
+            tag = cached[1].decode()
+        else:
+            try:
+                tag = _tag_of(self._backend.head(key))
+            except (BackendError, ObjectNotFoundError):
+                return "unknown"  # a miss: the read that follows says what is wrong
+            cache.put_tagged(url, _FILE_TAG + key, generation, tag.encode())
+        held.file_tags[key] = tag
+        return tag
 
     def indexes(self, ttl: float) -> dict[str, SymbolIndex]:
         """Every symbol's index: held ones if younger than ``ttl`` seconds or unchanged (one HEAD)."""
         held = self._snapshot
         if time.monotonic() - held.loaded_at < ttl:
             return held.indexes
-        if held.key is None:
-            fresh = _Snapshot(None, index_from_listing(self._backend.list(""), _LEGACY_LAYOUT), None, time.monotonic())
-        else:
-            fresh = self._reread(held)
+        fresh = _listed(list(self._backend.list(""))) if held.key is None else self._reread(held)
         with self._lock:
             self._snapshot = fresh
         return fresh.indexes
@@ -79,18 +111,29 @@ class SerenityStore:
         assert key is not None
         with contextlib.suppress(BackendError, ObjectNotFoundError):  # then the read below decides
             if self._backend.head(key).etag == held.etag:  # unchanged: no GET, no parse
-                return _Snapshot(key, held.indexes, held.etag, time.monotonic())
+                return _Snapshot(key, held.indexes, held.etag, time.monotonic(), held.file_tags)
         etag, data = self._read(key)
         if data is None:
             raise ObjectNotFoundError(
                 f"{self._backend.url}/{key}, the serenity store's index, has disappeared; open the store again"
             )
-        same = etag is not None and etag == held.etag
-        indexes = held.indexes if same else read_serenity_index(data, where=f"{self._backend.url}/{key}")
-        return _Snapshot(key, indexes, etag, time.monotonic())
+        if etag is not None and etag == held.etag:
+            return _Snapshot(key, held.indexes, etag, time.monotonic(), held.file_tags)
+        return _Snapshot(key, read_serenity_index(data, where=f"{self._backend.url}/{key}"), etag, time.monotonic())
 
 
 _LEGACY_LAYOUT = layout_for("behemoth")
+
+
+def _listed(metas: list[ObjectMeta]) -> _Snapshot:
+    """The versions derived from a listing, with each file's tag from it."""
+    tags = {m.key: _tag_of(m) for m in metas}
+    return _Snapshot(None, index_from_listing(metas, _LEGACY_LAYOUT), None, time.monotonic(), tags)
+
+
+def _tag_of(meta: ObjectMeta) -> str:
+    """What changes when a file is written again: its ETag and size (modification time without an ETag)."""
+    return f"{meta.etag or meta.last_modified}-{meta.size}"
 
 
 @dataclass(frozen=True)
@@ -109,6 +152,19 @@ def read_index(backend: Backend, read: ReadMutable, keys: Sequence[str] = INDEX_
             indexes = read_serenity_index(data, where=f"{backend.url}/{key}")
             return SerenityStore(backend, read, _Snapshot(key, indexes, etag, time.monotonic()))
     return None
+
+
+def index_h5_over_older_indexes(backend: Backend, read: ReadMutable) -> SerenityStore | None:
+    """The serenity store of an ``index.h5`` beside the indexes an older tickstore built from its files."""
+    found = read_index(backend, read, INDEX_KEYS[:1])
+    if found is not None:
+        message = (
+            f"{backend.url} holds serenity's index.h5 and also the indexes an older tickstore built "
+            "from the files; index.h5 is the truth (exact times and deletes), the _index/ files are ignored"
+        )
+        log.warning(message)
+        warnings.warn(message, LegacyIndexWarning, stacklevel=5)
+    return found
 
 
 def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
@@ -136,8 +192,7 @@ def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
         )
         log.warning(message)
         warnings.warn(message, LegacyIndexWarning, stacklevel=5)
-        snapshot = _Snapshot(None, index_from_listing(metas, _LEGACY_LAYOUT), None, time.monotonic())
-        return Detected(serenity=SerenityStore(backend, read, snapshot))
+        return Detected(serenity=SerenityStore(backend, read, _listed(metas)))
     if not layout.parse_data_key(metas[0].key):
         sample = ", ".join(m.key for m in metas[:3])
         return Detected(

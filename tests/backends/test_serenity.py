@@ -419,6 +419,37 @@ def test_an_azure_serenity_store_reads_offline_from_the_cache(tmp_path, request)
         pd.testing.assert_frame_equal(offline, online)
 
 
+def _written_from_scratch(container: Any, price: float) -> None:
+    """The container emptied, then a store of one day written as serenity writes a new store."""
+    for blob in container.list_blobs():
+        container.delete_blob(blob.name)
+    writer = SerenityWriter(container=container, db_name="PHEMEX_TRADES")
+    writer.insert(
+        "BTCUSD", D14, pd.DataFrame({"price": [price, price]}, index=pd.DatetimeIndex(TWO_TIMES, name="time"))
+    )
+    writer.flush()
+
+
+D14, TWO_TIMES = dt.date(2020, 5, 14), ["2020-05-14 01:00", "2020-05-14 02:00"]
+
+
+def test_a_serenity_store_written_again_from_scratch_is_not_answered_from_the_cache(tmp_path, request):
+    """Its first versions have the same names, numbers and start (Timestamp.min) as the old store's:
+    only the files' own tags tell them apart. An unchanged store's warm reads ask only for the index."""
+    container, connection = _container(request)
+    url, cache = f"az://{container.container_name}", {"cache": True, "cache_dir": tmp_path / "cache"}
+    _written_from_scratch(container, 1.0)
+    with open_store(url, connection_string=connection, **cache) as store:
+        assert store.select("BTCUSD")["price"].tolist() == [1.0, 1.0]
+    with open_store(url, connection_string=connection, **cache) as store:
+        calls, _ = count_requests(store.backend)
+        assert store.select("BTCUSD")["price"].tolist() == [1.0, 1.0]
+        assert calls["get"] == calls["head"] == calls["get_range"] == 0
+    _written_from_scratch(container, 2.0)
+    with open_store(url, connection_string=connection, **cache) as store:
+        assert store.select("BTCUSD")["price"].tolist() == [2.0, 2.0]
+
+
 def test_a_file_that_spills_into_the_next_day_is_sorted_into_it(tmp_path, request):
     """A day's file may hold ticks of the next day (local-time stamps); serenity sorts the whole result."""
     d1, d2 = dt.date(2021, 3, 1), dt.date(2021, 3, 2)

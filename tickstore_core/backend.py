@@ -23,6 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from .contract import keep_to_contract
 from .errors import InvalidInputError, InvalidKeyError
 
 __all__ = ["Backend", "IfMatch", "ObjectMeta", "PutMode", "check_key", "check_range"]
@@ -198,6 +199,11 @@ class Backend(ABC):
     encoding: ClassVar[str] = "parquet"
     layout: ClassVar[str] = "default"
     is_local: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Hold the subclass's verbs to the contract (`tickstore_core.contract`)."""
+        super().__init_subclass__(**kwargs)
+        keep_to_contract(cls, ObjectMeta)
 
     @classmethod
     @abstractmethod

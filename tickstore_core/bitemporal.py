@@ -30,8 +30,19 @@ def earliest_commit_time(latest: Version | None) -> int:
     if latest is None:
         return TIME_MIN
     if latest.current:
-        return latest.start_time + 1
+        return last_change(latest) + 1
     return latest.end_time
+
+
+def last_change(latest: Version) -> int:
+    """When the partition last changed, ``latest`` being its last version.
+
+    A plain first insert is valid from the beginning of time but was made at its commit: an
+    earlier ``as_of`` would rewrite what queries run since then answered.
+    """
+    if not latest.current:
+        return latest.end_time
+    return latest.recorded_at if latest.start_time == TIME_MIN else latest.start_time
 
 
 def _commit_time(index: SymbolIndex, day: dt.date, wanted: int, explicit: bool) -> int:
@@ -40,10 +51,9 @@ def _commit_time(index: SymbolIndex, day: dt.date, wanted: int, explicit: bool) 
     if wanted >= earliest:
         return wanted
     if explicit and latest is not None:
-        last_change = latest.start_time if latest.current else latest.end_time
         raise TransactionTimeError(
             f"{index.symbol} {day}: as_of {format_ns(wanted)} is not after the partition's last change "
-            f"at {format_ns(last_change)}; transaction time only moves forward, so pass a later as_of "
+            f"at {format_ns(last_change(latest))}; transaction time only moves forward, so pass a later as_of "
             "or none"
         )
     return earliest  # this machine's clock is behind the last writer's: keep the order

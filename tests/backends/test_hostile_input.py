@@ -97,6 +97,25 @@ def test_an_explicit_as_of_cannot_rewrite_what_was_already_known(store):
     pd.testing.assert_frame_equal(store.history("BTCUSD"), history)
 
 
+def test_an_as_of_before_a_plain_first_insert_s_commit_is_refused(store):
+    """The first version is valid from the beginning of time but was made at its commit C: an insert,
+    delete or append as of before C would change what queries run since C answered."""
+    (first,) = store.insert("FRESH", make_ticks(DAY, 60, seed=1))
+    made = pd.Timestamp(first.recorded_at, tz="UTC")
+    before, history = objects(store), store.history("FRESH")
+    for write in (
+        lambda: store.insert("FRESH", make_ticks(DAY, 5), day=str(DAY), as_of=made - pd.Timedelta("1s")),
+        lambda: store.delete("FRESH", str(DAY), as_of=made - pd.Timedelta("1s")),
+        lambda: store.append("FRESH", make_ticks(DAY, 5, seed=2), as_of=made),
+    ):
+        with pytest.raises(TransactionTimeError, match=r"last change at .*pass a later as_of"):
+            write()
+    assert objects(store) == before
+    pd.testing.assert_frame_equal(store.history("FRESH"), history)
+    store.delete("FRESH", str(DAY), as_of=made + pd.Timedelta("1ns"))  # a later one is taken
+    assert store.select("FRESH", as_of=made).shape[0] == 60 and store.select("FRESH").empty
+
+
 def test_mixed_time_zones_mean_the_same_instants_and_naive_mixed_with_aware_is_refused(store):
     instants = [pd.Timestamp("2024-03-05 10:00", tz="UTC"), pd.Timestamp("2024-03-05 12:00", tz="Europe/Berlin")]
     ticks = pd.DataFrame({"price": [1.0, 2.0]}, index=pd.Index(instants, dtype=object))

@@ -7,7 +7,9 @@ process, so two stores (or a store and a test) can see each other's writes.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -27,6 +29,10 @@ _Bucket = dict[str, tuple[bytes, ObjectMeta]]
 _BUCKETS: dict[str, _Bucket] = {}
 _BUCKETS_LOCK = threading.Lock()
 _ETAGS = itertools.count(1)
+_RUN = [uuid.uuid4().hex[:12]]
+"""Part of every ETag: a cache on disk outlives the process, and another process's ``"1"`` is not ours."""
+if hasattr(os, "register_at_fork"):  # a forked child is another run (not on Windows, which does not fork)
+    os.register_at_fork(after_in_child=lambda: _RUN.__setitem__(0, uuid.uuid4().hex[:12]))
 
 
 class MemoryBackend(Backend):
@@ -76,7 +82,7 @@ class MemoryBackend(Backend):
                 raise PreconditionFailedError(
                     f"{self.url}/{key} changed since ETag {mode.etag} was read; re-read it and retry"
                 )
-            meta = ObjectMeta(key, len(data), f'"{next(_ETAGS)}"', datetime.now(timezone.utc))
+            meta = ObjectMeta(key, len(data), f'"{_RUN[0]}-{next(_ETAGS)}"', datetime.now(timezone.utc))
             self._objects[key] = (data, meta)
         return meta
 

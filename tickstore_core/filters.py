@@ -112,8 +112,11 @@ class RowFilter:
         return " or ".join("[" + ", ".join(map(str, group)) + "]" for group in self.groups)
 
 
-def parse_filters(filters: Any, timestamp_column: str) -> RowFilter | None:
+def parse_filters(filters: Any, timestamp_column: str, tz: str = "UTC") -> RowFilter | None:
     """Check ``filters`` (see the module docstring) and put them in normal form; None for no filter.
+
+    Values compared with the timestamp column are read as select reads its bounds: a date is local
+    midnight in the store's time zone ``tz``.
 
     Raises
     ------
@@ -141,11 +144,11 @@ def parse_filters(filters: Any, timestamp_column: str) -> RowFilter | None:
     for group in raw_groups:
         if not group:
             raise InvalidInputError(f"filters hold an empty list of conditions: {filters!r}")
-        groups.append(tuple(_predicate(item, timestamp_column) for item in group))
+        groups.append(tuple(_predicate(item, timestamp_column, tz) for item in group))
     return RowFilter(tuple(groups), timestamp_column)
 
 
-def _predicate(item: Any, timestamp_column: str) -> Predicate:
+def _predicate(item: Any, timestamp_column: str, tz: str) -> Predicate:
     if not isinstance(item, tuple) or len(item) != 3:
         raise InvalidInputError(f"a filter is a (column, op, value) tuple, got {item!r}")
     column, op, value = item
@@ -159,7 +162,7 @@ def _predicate(item: Any, timestamp_column: str) -> Predicate:
             raise InvalidInputError(f"{op!r} needs a list of values, got {value!r} in {item!r}")
         values = tuple(value)
         if column == timestamp_column:
-            values = tuple(_time_value(v, item) for v in values)
+            values = tuple(_time_value(v, item, tz) for v in values)
         return Predicate(column, op, values)
     if value is None or (isinstance(value, float) and value != value):
         raise InvalidInputError(
@@ -168,7 +171,7 @@ def _predicate(item: Any, timestamp_column: str) -> Predicate:
     if not _is_scalar(value):
         raise InvalidInputError(f"{op!r} compares with one value, got {value!r} in {item!r}; use 'in' for a list")
     if column == timestamp_column:
-        value = _time_value(value, item)
+        value = _time_value(value, item, tz)
     return Predicate(column, op, value)
 
 
@@ -178,9 +181,9 @@ def _is_scalar(value: Any) -> bool:
     )
 
 
-def _time_value(value: Any, item: Any) -> pa.Scalar:
+def _time_value(value: Any, item: Any, tz: str) -> pa.Scalar:
     try:
-        return pa.scalar(to_utc_ns(value, "filter value"), type=pa.timestamp("ns", tz="UTC"))
+        return pa.scalar(to_utc_ns(value, "filter value", tz), type=pa.timestamp("ns", tz="UTC"))
     except InvalidTimeError as exc:
         raise InvalidInputError(f"the timestamp column's filter {item!r} needs a timestamp: {exc}") from exc
 

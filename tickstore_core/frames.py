@@ -112,7 +112,14 @@ def ticks_to_table(ticks: object, timestamp_column: str, *, containers: bool = F
         index = index.take(order)
     try:
         table = _small_table(data) or pa.Table.from_pandas(data, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as exc:
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+        pa.ArrowNotImplementedError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as exc:
         raise InvalidTicksError(f"{_bad_column(data)}: {exc}") from exc
     nested = [] if containers else [f.name for f in table.schema if pa.types.is_nested(f.type)]
     if nested:  # dicts read back with every key of every row, lists as arrays, sets as lists: not what was given

@@ -229,7 +229,7 @@ def select_many(
     output = check_output(output)
     wanted = check_symbols(symbols)
     refuse_clash(engine.timestamp_column, [SYMBOL_COLUMN], "select_many")
-    row_filter = parse_filters(filters, engine.timestamp_column)
+    row_filter = parse_filters(filters, engine.timestamp_column, engine.tz)
     plan = plan_many(engine, wanted, start, end, as_of, [columns] if isinstance(columns, str) else columns, row_filter)
     ts, tz = engine.timestamp_column, engine.tz
     names = [SYMBOL_COLUMN, *(plan.queries[0].columns or ())] if plan.queries else [SYMBOL_COLUMN]

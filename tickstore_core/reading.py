@@ -121,7 +121,7 @@ class ReadAPI:
         >>> store.select("BTCUSD", "2024-03-04", output="polars")  # doctest: +SKIP
         """
         output = check_output(output)
-        row_filter = parse_filters(filters, self._engine.timestamp_column)
+        row_filter = parse_filters(filters, self._engine.timestamp_column, self._engine.tz)
         query = self._plan(symbol, start, end, as_of, columns)
         check_filter(row_filter, symbol, query.versions)
         if not query.versions:
@@ -191,7 +191,7 @@ class ReadAPI:
             ) from exc
         from .daskframe import to_dask
 
-        row_filter = parse_filters(filters, self._engine.timestamp_column)
+        row_filter = parse_filters(filters, self._engine.timestamp_column, self._engine.tz)
         query = self._plan(symbol, start, end, as_of, columns)
         check_filter(row_filter, symbol, query.versions)
         return to_dask(self._engine, query, row_filter)

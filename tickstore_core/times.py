@@ -124,7 +124,7 @@ def to_timestamp(value: Any, what: str) -> pd.Timestamp:
             f"datetime), or is outside {pd.Timestamp.min} .. {pd.Timestamp.max}"
         ) from exc
     if stamp is pd.NaT:
-        raise InvalidTimeError(f"{what} must be a timestamp, got NaT")
+        raise InvalidTimeError(f"{what} must be a timestamp, got {value!r}")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     try:
         return cast(pd.Timestamp, stamp.as_unit("ns"))
@@ -160,6 +160,8 @@ def _ends_in_range(value: Any) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             period = pd.Period(value)
+        if not isinstance(period, pd.Period):  # "": NaT
+            return False
         return bool(period == pd.Period(pd.Timestamp.min, freq=period.freqstr))  # by ordinals: no timestamp before 1677
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return False

@@ -43,6 +43,7 @@ __all__ = [
     "freed_by_compaction",
     "plan_prune",
     "read_segments",
+    "remove_pruned",
     "segment_version",
 ]
 
@@ -282,6 +283,18 @@ def plan_prune(
                 freed[part.key] = part.bytes
     pruned = add_pruned(index.pruned, removed)
     return PrunePlan(index.symbol, tuple(removed), tuple(freed), sum(freed.values()), pruned)
+
+
+def remove_pruned(pruned: Pruned, versions: Iterable[Version]) -> Pruned:
+    """``pruned`` without the validity intervals of ``versions`` (restored by a prune that backs off)."""
+    spans: dict[dt.date, list[tuple[int, int]]] = {d: list(i) for d, i in pruned.items()}
+    for version in versions:
+        cut, low, high = [], version.start_time, version.end_time
+        for start, end in spans.get(version.day, []):
+            cut += [(start, min(end, low))] if start < low else []
+            cut += [(max(start, high), end)] if end > high else []
+        spans[version.day] = cut
+    return {day: tuple(intervals) for day, intervals in spans.items() if intervals}
 
 
 def add_pruned(pruned: Pruned, versions: Iterable[Version]) -> Pruned:

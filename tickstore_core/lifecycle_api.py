@@ -43,6 +43,7 @@ from .lifecycle import (
     compacted_version,
     freed_by_compaction,
     plan_prune,
+    remove_pruned,
 )
 from .symbols import check_symbol
 from .tags import (
@@ -288,11 +289,7 @@ class LifecycleAPI:
         assert when is not None
         if when > now_ns() + FUTURE_TOLERANCE_NS:
             raise TransactionTimeError(f"as_of {format_ns(when)} is in the future; a tag pins a time already past")
-        for symbol in self.symbols():  # refuse a time whose history is gone
-            pruned = self._engine.load_index(symbol, offline_ok=False).index.pruned
-            gone = [d for d in pruned if pruned_interval(pruned, d, when) is not None]
-            if gone:
-                raise PrunedError(f"cannot tag {format_ns(when)}: {symbol}'s history then was pruned (e.g. {gone[0]})")
+        self._refuse_pruned(when)
         tag = Tag(name, when, now_ns(), message)
         self._engine.ensure_manifest()
 
@@ -302,7 +299,20 @@ class LifecycleAPI:
             return {**tags, name: tag}
 
         self._change_tags(change)
+        try:  # a prune that read the tags before this one may have committed since the check above
+            self._refuse_pruned(when)
+        except PrunedError:
+            self._change_tags(lambda tags: {n: t for n, t in tags.items() if t != tag})
+            raise
         return tag
+
+    def _refuse_pruned(self, when: int) -> None:
+        """Refuse to tag ``when`` if some symbol's history then is gone."""
+        for symbol in self.symbols():
+            pruned = self._engine.load_index(symbol, offline_ok=False).index.pruned
+            gone = [d for d in pruned if pruned_interval(pruned, d, when) is not None]
+            if gone:
+                raise PrunedError(f"cannot tag {format_ns(when)}: {symbol}'s history then was pruned (e.g. {gone[0]})")
 
     def tags(self) -> pd.DataFrame:
         """Every tag of the store, sorted by name.
@@ -515,9 +525,12 @@ class LifecycleAPI:
         prune killed at any moment leaves the next one everything still to delete.
         """
 
+        dropped: list[Version] = []
+
         def change(index: SymbolIndex) -> tuple[SymbolIndex | None, list[str]]:
             tag_times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]  # read again: tags may be new
             plan = plan_prune(index, before=before, keep_versions=keep_versions, tag_times=tag_times)
+            dropped[:] = plan.versions
             now = now_ns()
             garbage = [*index.garbage, *((k, now) for k in plan.keys)]
             garbage += [(c.key, now) for c in index.chunks] if plan.versions else []
@@ -529,6 +542,8 @@ class LifecycleAPI:
             return index.rebuilt(kept, pruned=plan.pruned, garbage=garbage), due
 
         due = self._engine.commit(symbol, change)
+        needed = self._back_off(symbol, dropped) if dropped else set()
+        due = [k for k in due if k not in needed]
         if not due:
             return
         self._engine.map(self._engine.backend.delete, due, f"prune {symbol}")
@@ -540,3 +555,26 @@ class LifecycleAPI:
 
         self._engine.commit(symbol, forget)
         log.info("prune deleted %d objects of %s from %s", len(due), symbol, self._engine.backend.url)
+
+    def _back_off(self, symbol: str, removed: list[Version]) -> set[str]:
+        """Put back the pruned versions valid at a tag made while the prune ran (it read the tags
+        before that tag was written, and the tag checked the symbol before the prune committed);
+        returns the keys of the objects they need, which must not be deleted."""
+        times = [t.time for t in self._read_tags(offline_ok=False)[1].values()]
+        back = [v for v in removed if any(v.valid_at(t) for t in times)]
+        if not back:
+            return set()
+
+        def restore(index: SymbolIndex) -> tuple[SymbolIndex | None, None]:
+            held = {(v.day, v.version) for v in index}
+            missing = [v for v in back if (v.day, v.version) not in held]
+            needed = {k for v in missing for k in v.keys}
+            garbage = [(k, t) for k, t in index.garbage if k not in needed]
+            pruned = remove_pruned(index.pruned, missing)
+            return (
+                (index.rebuilt([*index, *missing], pruned=pruned, garbage=garbage), None) if missing else (None, None)
+            )
+
+        self._engine.commit(symbol, restore)
+        log.info("prune of %s kept %d versions valid at a tag made meanwhile", symbol, len(back))
+        return {k for v in back for k in v.keys}

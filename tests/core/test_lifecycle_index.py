@@ -14,7 +14,7 @@ import pytest
 import tickstore_core as ts
 from tickstore_core.errors import PrunedError
 from tickstore_core.index import SEAL_AT, Segment, SymbolIndex, Version
-from tickstore_core.lifecycle import add_pruned
+from tickstore_core.lifecycle import add_pruned, remove_pruned
 from tickstore_core.times import TIME_MAX, TIME_MIN
 
 DAY = dt.date(2024, 3, 4)
@@ -196,3 +196,13 @@ def test_a_record_sharing_segments_it_cannot_have_is_a_damaged_index(shared: obj
     broken = text.replace('"base_segments":2', f'"base_segments":{json.dumps(shared)}')
     with pytest.raises(ts.CorruptObjectError, match="base_segments"):
         SymbolIndex.from_bytes(broken.encode(), where="test")
+
+
+def test_removing_pruned_intervals_gives_back_exactly_the_versions_put_back():
+    versions = [_version(n) for n in range(5)]  # back to back: [MIN, 1000), [1000, 2000), ... [4000, 5000)
+    pruned = add_pruned({}, versions[:4])
+    assert pruned == {DAY: ((TIME_MIN, 4_000),)}
+    assert remove_pruned(pruned, [versions[1]]) == {DAY: ((TIME_MIN, 1_000), (2_000, 4_000))}
+    assert remove_pruned(pruned, [versions[0], versions[3]]) == {DAY: ((1_000, 3_000),)}
+    assert remove_pruned(pruned, versions[:4]) == {}
+    assert remove_pruned(pruned, [versions[4]]) == pruned  # never pruned: nothing to remove

@@ -21,6 +21,7 @@ credential chains or keyword options, so URLs and configs can be logged and shar
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -37,8 +38,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .backend import Backend
-from .errors import BackendError, ConfigError, InvalidURLError, TickstoreError
-from .options import flag_option
+from .errors import BackendError, ConfigError, InvalidOptionError, InvalidURLError, TickstoreError
+from .options import OPTION_NAME, flag_option
 from .plugins import BackendRegistry, get_registry
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ STORE_OPTIONS = {
     "progress": bool,
     "allow_pickle": bool,
 }
-_KINDS = {int: "an integer", float: "a number", str: "a string"}
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credential", "connection_string")
 
 
@@ -205,6 +206,12 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
     >>> resolve_target("phemex")  # doctest: +SKIP
     ('az://ticks/phemex', {'cache_size': '20GiB', 'tz': 'UTC'})
     """
+    url, settings, _ = _resolved(target)
+    return url, settings
+
+
+def _resolved(target: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any], str]:
+    """`resolve_target`'s URL and options, and where the options came from ("" unless a configured store)."""
     config: dict[str, Any] | None = None
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
@@ -221,7 +228,7 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
         else:
             target = _unpadded(target, "TICKSTORE_URL")
     if "://" in target or any(c in target for c in "/\\~") or target.startswith("."):
-        return target, {}
+        return target, {}, ""
     config = load_config() if config is None else config
     stores: dict[str, dict[str, Any]] = config.get("stores", {})
     if target not in stores:
@@ -231,7 +238,16 @@ def resolve_target(target: str | os.PathLike[str] | None) -> tuple[str, dict[str
             f"in the current directory write ./{target}"
         )
     settings = dict(stores[target])
-    return _unpadded(str(settings.pop("url")), f"[stores.{target}] url in {config_path()}"), settings
+    url = _unpadded(str(settings.pop("url")), f"[stores.{target}] url in {config_path()}")
+    return _beside_config(url), settings, f"[stores.{target}] in {config_path()}"
+
+
+def _beside_config(url: str) -> str:
+    """A configured store's ``url``, a relative path resolved against the config file's directory (not the
+    current one, so the same name opens the same store wherever a script runs); anything else as it is."""
+    if "://" in url or _SCHEME_WITHOUT_SLASHES.match(url) or _URL_WITHOUT_COLON.match(url):
+        return url  # a URL, or one parse_url refuses
+    return url if Path(url.partition("?")[0]).expanduser().is_absolute() else str(config_path().absolute().parent / url)
 
 
 def _unpadded(url: str, source: str) -> str:
@@ -243,6 +259,9 @@ def _unpadded(url: str, source: str) -> str:
             "prefix than meant; remove it (for a name that really ends in a space write %20)"
         )
     return url
+
+
+_PADDED = "starts or ends with a space, tab or line break, which would name another directory than meant; remove it"
 
 
 def _looks_secret(name: str) -> bool:
@@ -269,21 +288,38 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("tickstore")) / "default"
 
 
-def _convert(name: str, value: Any) -> Any:
-    """A store option from the URL query (a string) as its type; keyword values pass as given."""
+def _convert(name: str, value: Any, source: str | None) -> Any:
+    """A store option given as a string as its type (others pass: the store checks them); ``source`` is
+    the config file's store it came from, "" for a keyword, None for the URL query."""
     kind = STORE_OPTIONS[name]
     if not isinstance(value, str):
         return value
-    if kind is bool:
-        return flag_option(name, value)
     try:
-        return kind(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidURLError(f"option {name}={value!r} must be {_KINDS.get(kind, f'a {kind.__name__}')}") from exc
+        return flag_option(name, value) if kind is bool else kind(value)
+    except (TypeError, ValueError):  # flag_option's InvalidURLError is a ValueError
+        message = f"option {name}={value!r} must be {_KINDS.get(kind, f'a {kind.__name__}')}"
+    if source is None:
+        raise InvalidURLError(message) from None
+    raise InvalidOptionError(f"{source}: {message}" if source else message) from None
+
+
+def _unknown_option(exc: InvalidURLError, given: dict[str, Any]) -> InvalidOptionError:
+    """A backend's refusal of unknown options, completed with the store options and a close match."""
+    refused = str(exc).partition("valid options")[0]
+    guesses = [
+        f"{match[0]} for {name}"
+        for name in given
+        if re.search(rf"\b{re.escape(name)}\b", refused)
+        and (match := difflib.get_close_matches(name, STORE_OPTIONS, 1))
+    ]
+    guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+    return InvalidOptionError(f"{exc}; store options: {', '.join(STORE_OPTIONS)}{guess}")
 
 
 _SCHEME_WITHOUT_SLASHES = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 """A scheme (two letters or more, so not a Windows drive) at the start of what has no ``://``."""
+_URL_WITHOUT_COLON = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)//")
+"""A scheme and ``//`` without the colon between (``s3//bucket/db``) at the start of what has no ``://``."""
 
 
 def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
@@ -308,8 +344,9 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     ------
     InvalidURLError
         The URL is empty, starts or ends with whitespace, has a scheme without ``//``
-        (``file:data/db``), has no scheme, holds credentials, repeats an option, or has a malformed
-        query.
+        (``file:data/db``) or without its colon (``s3//bucket/db``), has no scheme, holds
+        credentials or a fragment (``#...``), repeats an option, or has a malformed query (a
+        field that is not ``name=value`` with an identifier for a name is not echoed).
 
     Examples
     --------
@@ -327,6 +364,13 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
             raise InvalidURLError(
                 f"a store URL starting {scheme}: lacks the // after it: write {scheme}://... (for a local store "
                 f"file:///absolute/path), or for a directory whose name holds a colon ./{scheme}:..."
+            )
+        no_colon = _URL_WITHOUT_COLON.match(url)
+        if no_colon:  # s3//bucket/db is not a path: it would make a directory named 's3' in the current one
+            scheme = no_colon.group(1)
+            raise InvalidURLError(
+                f"a store path starting {scheme}// looks like a URL missing the ':' after its scheme: write "
+                f"{scheme}://..., or for a directory of that name ./{scheme}//..."
             )
         path, question_mark, query = url.partition("?")
         if not path.strip():
@@ -346,12 +390,25 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
             f"credentials are not allowed in a store URL ({scheme}://...@...); pass them through the "
             "environment, the SDK's credential chain or keyword options"
         )
+    if "#" in url:  # a path's own '#' is %23 by now: this one would be dropped, opening another store
+        raise InvalidURLError(
+            f"the {scheme}:// URL holds a '#', and what follows it would be ignored; remove the '#...', or "
+            "write it as %23 if it is part of a name"
+        )
     try:
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise InvalidURLError(f"the query string of the {scheme}:// URL is malformed") from exc
+    except ValueError:  # its message echoes the field, maybe a pasted credential
+        raise InvalidURLError(
+            f"the query string of the {scheme}:// URL is malformed (not shown: it may hold a credential); write "
+            "options as name=value&name=value"
+        ) from None
     options: dict[str, str] = {}
     for name, value in pairs:
+        if not OPTION_NAME.fullmatch(name):
+            raise InvalidURLError(
+                f"the query of the {scheme}:// URL has a field that is not name=value with an option's name (not "
+                "shown: it may be a credential); pass credentials as keyword options or through the environment"
+            )
         if name in options:
             raise InvalidURLError(f"option {name!r} appears twice in the {scheme}:// URL")
         if _looks_secret(name):
@@ -404,6 +461,8 @@ def open_store(
     ------
     InvalidURLError
         The URL is malformed, holds credentials, or has an unknown or invalid option.
+    InvalidOptionError
+        A keyword or configured option is unknown or invalid (an `InvalidURLError` too).
     UnknownBackendError
         No installed backend handles the scheme (install e.g. ``tickstore[s3]``).
     BackendUnavailableError
@@ -424,13 +483,24 @@ def open_store(
     """
     from .store import Tickstore  # pandas and pyarrow load only when a store is opened
 
-    url, configured = resolve_target(url)
+    url, configured, where = _resolved(url)
     scheme, base, query = parse_url(url)
+    if not all(OPTION_NAME.fullmatch(name) for name in [*configured, *options]):
+        raise InvalidOptionError(
+            f"an option given as a keyword{f' or in {where}' if where else ''} has a name that is no identifier "
+            "(not shown: it may be a credential); options are named like cache_size or endpoint_url"
+        )
     merged: dict[str, Any] = {**configured, **query, **options}
-    store_options = {name: _convert(name, merged.pop(name)) for name in list(merged) if name in STORE_OPTIONS}
+    sources = {**dict.fromkeys(configured, where), **dict.fromkeys(query), **dict.fromkeys(options, "")}
+    store_options = {n: _convert(n, merged.pop(n), sources[n]) for n in list(merged) if n in STORE_OPTIONS}
     cache_options = {name: store_options.pop(name, None) for name in ("cache", "cache_dir", "cache_size")}
     backend_class = (registry or get_registry()).backend_class(scheme)
-    backend = _opened(backend_class, base, merged)
+    try:
+        backend = _opened(backend_class, base, merged)
+    except InvalidURLError as exc:
+        if "unknown option" not in str(exc):
+            raise
+        raise _unknown_option(exc, merged) from None
     cache = None
     try:
         cache = build_cache(**cache_options, local=backend.is_local)
@@ -457,6 +527,8 @@ def default_cache_dir() -> Path:
     PosixPath('/home/me/.cache/tickstore')
     """
     configured = os.environ.get("TICKSTORE_CACHE_DIR")
+    if configured and configured != configured.strip():
+        raise ConfigError(f"TICKSTORE_CACHE_DIR {_PADDED}")
     return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("tickstore"))
 
 
@@ -489,7 +561,8 @@ def build_cache(
     Raises
     ------
     ConfigError
-        An option has the wrong type, or the size cannot be read.
+        An option has the wrong type, the size cannot be read, or the directory starts or ends with
+        a blank (the message names the option or the environment variable).
 
     Examples
     --------
@@ -509,9 +582,16 @@ def build_cache(
             f"cache_dir={path!r} is not a directory path; give one, or leave it out for "
             "TICKSTORE_CACHE_DIR or the per-user cache directory"
         )
+    if cache_dir is not None and os.fspath(cache_dir) != os.fspath(cache_dir).strip():
+        raise ConfigError(f"cache_dir {_PADDED}")
     if cache_size is not None:
         parse_size(cache_size)  # a bad size is an error whether or not this store uses a cache
     if cache is False or (cache is None and local):
         return None
-    size = cache_size if cache_size is not None else os.environ.get("TICKSTORE_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+    size = cache_size if cache_size is not None else os.environ.get("TICKSTORE_CACHE_SIZE") or DEFAULT_CACHE_SIZE
+    if cache_size is None:
+        try:
+            parse_size(size)
+        except ConfigError as exc:
+            raise ConfigError(f"TICKSTORE_CACHE_SIZE: {exc}; correct or unset the variable") from None
     return ObjectCache(Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(), size)

@@ -14,6 +14,7 @@ name (for the message) and the value, and raises `InvalidURLError` saying what i
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, NamedTuple, TypeVar
@@ -45,6 +46,8 @@ _KINDS = {int: "an integer", float: "a number"}
 _CONVERT = "tickstore_convert"
 _SECRET = "tickstore_secret"
 _Options = TypeVar("_Options", bound="BackendOptions")
+OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+"""What an option's name may look like; anything else given as a name is never echoed (a pasted credential?)."""
 
 
 def option(convert: Converter, default: Any = None, *, secret: bool = False) -> Any:
@@ -423,8 +426,10 @@ def check_option_names(
     """Refuse unknown options, and credentials in the URL query (``credentials_from`` says where they go)."""
     unknown = sorted(set(given).difference(valid))
     if unknown:
+        shown = [name for name in unknown if OPTION_NAME.fullmatch(name)]
+        hidden = f"{', ' if shown else ''}a name that is no identifier (not shown)" if len(shown) < len(unknown) else ""
         raise InvalidURLError(
-            f"unknown option(s) {', '.join(unknown)} for the {backend} backend; "
+            f"unknown option(s) {', '.join(shown)}{hidden} for the {backend} backend; "
             f"valid options: {', '.join(valid) or 'none'}"
         )
     misplaced = sorted(set(in_url).intersection(secrets))

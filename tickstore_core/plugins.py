@@ -232,7 +232,7 @@ class BackendRegistry:
             broken = f"; plugins that failed to load: {', '.join(sorted(self.broken))}" if self.broken else ""
             raise UnknownBackendError(
                 f"no backend for '{scheme}://'; installed schemes: {installed}{broken}. "
-                "Install the backend package that provides it (for example tickstore-s3)."
+                f"{self.plugins.limited()}Install the backend package that provides it (for example tickstore-s3)."
             )
         if len({(s.name, s.load) for s in specs}) > 1:
             owners = ", ".join(sorted(f"{s.name} ({s.distribution or 'unknown distribution'})" for s in specs))
@@ -252,12 +252,32 @@ class LoadedPlugins:
     """A pluggy manager with tickstore's hooks, plus what loading the installed plugins found.
 
     ``broken`` maps each entry point that failed to import to its error; ``distributions`` maps
-    each loaded entry point to the distribution that installed it (named in conflict messages).
+    each loaded entry point to the distribution that installed it (named in conflict messages);
+    ``allowed`` holds the names ``TICKSTORE_PLUGINS`` gave (None when unset) and ``left_out`` the
+    installed entry points it kept from loading.
     """
 
     manager: pluggy.PluginManager
     broken: dict[str, str] = field(default_factory=dict)
     distributions: dict[str, str] = field(default_factory=dict)
+    allowed: tuple[str, ...] | None = None
+    left_out: tuple[str, ...] = ()
+
+    def unmatched(self) -> list[str]:
+        """The names in ``TICKSTORE_PLUGINS`` that match no installed plugin (a typo, the wrong case?)."""
+        return [name for name in self.allowed or () if name not in self.distributions and name not in self.broken]
+
+    def limited(self) -> str:
+        """A sentence on what ``TICKSTORE_PLUGINS`` kept from loading ("" when it is unset)."""
+        if self.allowed is None:
+            return ""
+        unmatched = self.unmatched()
+        named = f"; it names no installed plugin: {', '.join(unmatched)}" if unmatched else ""
+        left_out = ", ".join(self.left_out) or "none"
+        return (
+            f"TICKSTORE_PLUGINS={','.join(self.allowed)} limits the plugins loaded{named} (installed plugins "
+            f"it leaves out: {left_out}); add the entry-point name of the one you need, or unset it. "
+        )
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one more plugin object (a module or instance with ``@hookimpl`` functions)."""
@@ -276,11 +296,14 @@ def load_plugins(load_entry_points: bool = True) -> LoadedPlugins:
     pm.register(_BuiltinBackends(), name="tickstore-builtin")
     broken: dict[str, str] = {}
     distributions: dict[str, str] = {}
+    allow: tuple[str, ...] | None = None
+    left_out: list[str] = []
     if load_entry_points:
         allowed = os.environ.get("TICKSTORE_PLUGINS")
-        allow = {name.strip() for name in allowed.split(",")} if allowed else None
+        allow = tuple(dict.fromkeys(n.strip() for n in allowed.split(",") if n.strip())) if allowed else None
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             if allow is not None and ep.name not in allow:
+                left_out.append(ep.name)
                 continue
             if pm.get_plugin(ep.name) is not None:
                 continue
@@ -292,7 +315,10 @@ def load_plugins(load_entry_points: bool = True) -> LoadedPlugins:
                 broken[ep.name] = f"{type(exc).__name__}: {exc}"
                 log.warning("tickstore backend plugin %r failed to load: %s", ep.name, exc)
     pm.check_pending()
-    return LoadedPlugins(pm, broken, distributions)
+    loaded = LoadedPlugins(pm, broken, distributions, allow, tuple(sorted(set(left_out))))
+    if loaded.unmatched():
+        log.warning("TICKSTORE_PLUGINS names no installed tickstore backend plugin: %s", ", ".join(loaded.unmatched()))
+    return loaded
 
 
 @functools.cache

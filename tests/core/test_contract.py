@@ -17,7 +17,9 @@ SECRET = "s3cr3t-account-key"
 
 
 def _ticks() -> pd.DataFrame:
-    return pd.DataFrame({"price": [1.0, 2.0]}, index=pd.DatetimeIndex(["2024-03-04 10:00", "2024-03-04 11:00"], tz="UTC"))
+    return pd.DataFrame(
+        {"price": [1.0, 2.0]}, index=pd.DatetimeIndex(["2024-03-04 10:00", "2024-03-04 11:00"], tz="UTC")
+    )
 
 
 def _store(backend_class: type[MemoryBackend]) -> Tickstore:
@@ -60,7 +62,9 @@ def test_a_get_returning_text_is_named_as_the_plugin_s_fault():
     with _store(TextGets) as store:
         store.insert("BTCUSD", _ticks())
         store.refresh()
-        with pytest.raises(BackendError, match=r"'text-gets' broke the backend contract: get\(.*returned str, not bytes"):
+        with pytest.raises(
+            BackendError, match=r"'text-gets' broke the backend contract: get\(.*returned str, not bytes"
+        ):
             store.select("BTCUSD")
 
 

@@ -172,7 +172,8 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
     """
     if len(tables) < 2:
         return tables
-    tables = [with_nullable_integers(tables[0], [t.schema.metadata for t in tables[1:]]), *tables[1:]]
+    nullable = nullable_integers(tables[0].schema.metadata, [t.schema.metadata for t in tables[1:]])
+    tables = [_made_nullable(tables[0], nullable), *tables[1:]]
     seen: dict[str, list[tuple[int, pa.DataType]]] = {}
     for i, table in enumerate(tables):
         for field in table.schema:
@@ -193,7 +194,7 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
     for i, table in enumerate(tables):
         table, _ = _cast_columns(table, targets, labels[i])
         if i == 0:
-            table = table.replace_schema_metadata(_pandas_metadata(tables, targets))
+            table = _made_nullable(table.replace_schema_metadata(_pandas_metadata(tables, targets)), nullable)
         unified.append(table)
     return unified
 
@@ -201,34 +202,50 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
 def nullable_integers(
     first: Mapping[bytes, bytes] | None, others: Sequence[Mapping[bytes, bytes] | None]
 ) -> dict[str, str]:
-    """The integer columns that ``first``'s pandas metadata makes NumPy integers but another day's
-    metadata makes pandas' nullable integers (``Int64``...), with that type: pandas' own concat of
-    the days gives the nullable type, where a NumPy integer column with a missing value becomes
-    float64 and loses the digits of ids beyond 2**53."""
+    """The integer columns that some day's pandas metadata makes pandas' nullable integers (``Int64``...),
+    with the nullable type wide enough for every day (``int64`` one day and ``Int16`` another: ``Int64``),
+    where ``first``'s metadata says otherwise. pandas' own concat of the days gives a nullable type,
+    where a NumPy integer column with a missing value becomes float64 and loses the digits of ids
+    beyond 2**53."""
     base = (first or {}).get(b"pandas")
     texts = {m.get(b"pandas") for m in others if m} - {base, None}
-    found: dict[str, str] = {}
+    wanted: dict[str, pa.DataType] = {}
     for text in texts if base is not None else ():
-        for name, kind in _nullable_between(base, text):
-            found.setdefault(name, kind)
-    return found
+        for name, bits in _nullable_between(base, text):
+            held = wanted.get(name)
+            wanted[name] = bits if held is None else (_common_int(held, bits) or held)
+    mine = _numpy_types(base) if wanted and base is not None else {}
+    kinds = {name: _NULLABLE[str(bits)] for name, bits in wanted.items()}
+    return {name: kind for name, kind in kinds.items() if mine.get(name) != kind}
+
+
+_NULLABLE = {f"{sign}int{bits}": f"{sign.upper()}Int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+"""The nullable pandas integer of each Arrow integer type, by name (``int64``: ``Int64``)."""
 
 
 @functools.lru_cache(maxsize=256)
-def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, str], ...]:
-    """`nullable_integers` of two days' pandas metadata (kept: the days of a store repeat a few)."""
-    mine = _numpy_types(base)
-    return tuple(
-        (name, kind)
-        for name, kind in _numpy_types(other).items()
-        if kind.startswith(("Int", "UInt")) and mine.get(name, "").startswith(("int", "uint"))
-    )
+def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, pa.DataType], ...]:
+    """The integer columns of two days' pandas metadata of which one is nullable, with the Arrow integer
+    type both fit in (kept: the days of a store repeat a few)."""
+    mine, theirs = _numpy_types(base), _numpy_types(other)
+    found = []
+    for name, kind in theirs.items():
+        ours = mine.get(name, "")
+        nullable = kind[:1] in ("I", "U") or ours[:1] in ("I", "U")  # Int64, UInt8...
+        if nullable and kind.lower() in _NULLABLE and ours.lower() in _NULLABLE:
+            common = _common_int(pa.type_for_alias(kind.lower()), pa.type_for_alias(ours.lower()))
+            if common is not None:
+                found.append((name, common))
+    return tuple(found)
 
 
 def with_nullable_integers(table: pa.Table, others: Sequence[Mapping[bytes, bytes] | None]) -> pa.Table:
     """``table`` whose pandas metadata makes the columns of `nullable_integers` nullable integers too."""
-    found = nullable_integers(table.schema.metadata, others)
-    if not found:
+    return _made_nullable(table, nullable_integers(table.schema.metadata, others))
+
+
+def _made_nullable(table: pa.Table, found: Mapping[str, str]) -> pa.Table:
+    if not found or not table.schema.metadata or b"pandas" not in table.schema.metadata:
         return table
     metadata = dict(table.schema.metadata)
     pandas = json.loads(metadata[b"pandas"])

@@ -2,11 +2,15 @@
 
 Each test fails on ba85938: a date in a filter on the timestamp column read in UTC in a store of
 another time zone, an empty string as a time giving a raw AttributeError, a Python int beyond 64
-bits in an object column giving a raw OverflowError.
+bits in an object column giving a raw OverflowError, an integer column nullable on one day and of
+another width on another read as float64 (digits lost) or failing with a raw ArrowInvalid.
 """
 
 from __future__ import annotations
 
+import uuid
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -61,3 +65,36 @@ def test_a_python_int_beyond_64_bits_in_an_object_column_is_refused_naming_it(st
             with pytest.raises(InvalidTicksError, match="column 'id'"):
                 write("S", big.iloc[1:])  # one row: the small frames' path
         assert len(store.history("S")) == 1 and store.select("S")["v"].tolist() == [1.0]
+
+
+BIG = 2**62 + 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "dtype"),
+    [
+        (np.array([BIG, -1], "int64"), pd.array([1, None], dtype="Int16"), "Int64"),
+        (pd.array([1, None], dtype="Int16"), np.array([BIG, -1], "int64"), "Int64"),
+        (np.array([5, -1], "int8"), pd.array([1, None], dtype="Int64"), "Int64"),
+        (pd.array([1, None], dtype="Int8"), np.array([300, -1], "int16"), "Int16"),
+        (pd.array([1, None], dtype="UInt8"), np.array([2**40, 7], "uint64"), "UInt64"),
+    ],
+    ids=["int64-Int16", "Int16-int64", "int8-Int64", "Int8-int16", "UInt8-uint64"],
+)
+def test_an_integer_column_nullable_on_one_day_reads_exactly_as_the_widest_nullable_type(
+    store_location, first, second, dtype
+):
+    url, options = store_location()
+    days = [pd.DatetimeIndex([f"2024-03-0{d} 01:00", f"2024-03-0{d} 02:00"], tz="UTC", name="time") for d in (4, 5)]
+    with open_store(url, **options) as store:
+        store.insert("S", pd.DataFrame({"x": first}, index=days[0]))
+        store.insert("S", pd.DataFrame({"x": second}, index=days[1]))
+        got = store.select("S")["x"]
+        appended = open_store(f"memory://{uuid.uuid4().hex}")
+        appended.insert("S", pd.DataFrame({"x": first}, index=days[0]))
+        appended.append("S", pd.DataFrame({"x": second}, index=days[0] + pd.Timedelta("1h")))
+        within_a_day = appended.select("S")["x"]
+    expected = pd.array([*pd.array(first, dtype=dtype), *pd.array(second, dtype=dtype)], dtype=dtype)
+    for values in (got, within_a_day):
+        assert str(values.dtype) == dtype
+        pd.testing.assert_extension_array_equal(values.array, expected)

@@ -98,3 +98,21 @@ def test_an_integer_column_nullable_on_one_day_reads_exactly_as_the_widest_nulla
     for values in (got, within_a_day):
         assert str(values.dtype) == dtype
         pd.testing.assert_extension_array_equal(values.array, expected)
+
+
+def test_a_number_that_would_be_a_time_in_1970_is_refused_as_a_slip(store_location):
+    """20240304 or epoch seconds read as nanoseconds: a transaction time in 1970 hides nothing but confuses all."""
+    url, options = store_location()
+    ticks = pd.DataFrame({"v": [1.0]}, index=pd.DatetimeIndex(["2024-03-04 10:00"], tz="UTC", name="time"))
+    with open_store(url, **options) as store:
+        (version,) = store.insert("S", ticks)
+        for call in (
+            lambda: store.select("S", 20240304),
+            lambda: store.select("S", as_of=1_709_546_400),  # epoch seconds
+            lambda: store.insert("NEW", ticks, as_of=20240306),
+            lambda: store.delete("S", "2024-03-04", as_of=20240307),
+        ):
+            with pytest.raises(InvalidTimeError, match="read as nanoseconds since 1970"):
+                call()
+        assert store.select("S", as_of=version.recorded_at)["v"].tolist() == [1.0]  # nanoseconds still work
+        assert store.symbols() == ["S"] and len(store.history("S")) == 1

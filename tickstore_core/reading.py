@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -34,7 +35,7 @@ from .schema import unify_tables
 from .summary import summary_entry, summary_frame
 from .symbols import check_symbol
 from .tags import tag_name_of
-from .times import DayLike, TimeLike, to_day
+from .times import TIME_MAX, DayLike, TimeLike, to_day
 
 __all__ = ["ReadAPI"]
 
@@ -282,7 +283,8 @@ class ReadAPI:
             ``metadata`` (the dict given to insert or append, or None). Versions of a serenity store
             have no statistics: those columns are NA.
         as_of : timestamp or "tag:NAME", optional
-            Only the versions the store knew at that transaction time (started by then).
+            The history as the store held it at that transaction time: the versions started by then,
+            a version ended later shown current (``end_time`` the end of time).
 
         Examples
         --------
@@ -295,7 +297,8 @@ class ReadAPI:
             self._engine.check_exists()
         versions: Iterable[Version] = index if day is None else index.versions(to_day(day, self._engine.tz))
         as_of_ns = self._engine.as_of_ns(as_of)
-        if as_of_ns is not None:
+        if as_of_ns is not None:  # as then: an end that came later was not known
+            versions = [v if v.end_time <= as_of_ns else replace(v, end_time=TIME_MAX) for v in versions]
             versions = [v for v in versions if v.start_time <= as_of_ns]
         rows = [
             {

@@ -117,7 +117,7 @@ def to_timestamp(value: Any, what: str) -> pd.Timestamp:
     """Parse ``value`` as a UTC timestamp with nanosecond unit; naive means UTC."""
     if isinstance(value, bool) or value is None:
         raise InvalidTimeError(f"{what} must be a timestamp, got {value!r}")
-    if isinstance(value, numbers.Real) and abs(value) < 366 * NS_PER_DAY:  # 20240304 or epoch seconds: a slip
+    if isinstance(value, numbers.Real) and abs(float(value)) < 366 * NS_PER_DAY:  # 20240304 or epoch seconds: a slip
         raise InvalidTimeError(
             f"{what}={value!r} is a number, read as nanoseconds since 1970-01-01 UTC: a time in 1970; write a "
             "date or timestamp ('2024-03-04 09:30'), or pd.Timestamp(x, unit='s') for seconds since the epoch"

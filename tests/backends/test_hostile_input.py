@@ -183,3 +183,15 @@ def _chain(exc: BaseException | None):
     while exc is not None:
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+def test_history_as_of_shows_what_the_store_held_then_not_the_later_end(store):
+    (first,) = store.insert("HIST", make_ticks(DAY, 5, seed=1))
+    then = pd.Timestamp(first.recorded_at, tz="UTC")
+    store.insert("HIST", make_ticks(DAY, 6, seed=2))
+    store.delete("HIST", str(DAY))
+    at_first = store.history("HIST", as_of=then)
+    assert at_first["version"].tolist() == [0] and at_first["current"].tolist() == [True]
+    assert at_first["end_time"].iloc[0] == pd.Timestamp.max.tz_localize("UTC")
+    now = store.history("HIST")
+    assert now["current"].tolist() == [False, False]

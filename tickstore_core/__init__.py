@@ -11,6 +11,7 @@ package (and starting the ``tickstore`` command) does not load pandas, numpy and
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__ as __version__
@@ -39,6 +40,10 @@ __all__ = [
     "open_store",
     *_error_names,
 ]
+
+# A library's practice: log records reach the application's handlers, never Python's last resort, which would print
+# each warning a second time (it is issued as a TickstoreWarning too); the CLI configures its own handler.
+logging.getLogger("tickstore").addHandler(logging.NullHandler())
 
 _LAZY = {"BiTimestamp": ".times", "Tickstore": ".store", "Version": ".index"}
 

@@ -42,6 +42,7 @@ from .errors import (
     LegacyStoreError,
     ObjectExistsError,
     ObjectNotFoundError,
+    OfflineError,
     PreconditionFailedError,
     PrunedError,
     StoreClosedError,
@@ -54,7 +55,7 @@ from .index import SymbolIndex, Version
 from .integrity import matches
 from .layout import MANIFEST_KEY, Layout, layout_for
 from .lifecycle import read_segments, segment_version
-from .manifest import manifest_bytes, parse_manifest, settings
+from .manifest import create_manifest, manifest_missing, parse_manifest, settings
 from .objects import cache_identity, read_arrow
 from .options import checked_number
 from .progress import map_with_progress
@@ -161,20 +162,13 @@ class Engine:
     def _read_manifest(self) -> dict[str, Any] | None:
         return None if (data := self.read_mutable(MANIFEST_KEY)[1]) is None else parse_manifest(data, self.backend.url)
 
-    def ensure_manifest(self) -> None:
-        """Create the manifest before the store's first write (another writer's is checked, not replaced)."""
-        if self._manifest_written:
-            return
-        data = manifest_bytes(self.timestamp_column, self.tz, self.layout.name, self.codec.name)
-        try:
-            written = self.backend.put(MANIFEST_KEY, data, mode="create")
-        except ObjectExistsError:
-            stored = self._read_manifest() or {}
-            settings(self.backend.url, stored, self.timestamp_column, self.tz)
-        else:
-            if self.cache is not None:  # so that this machine can open the store offline
-                self.cache.put_tagged(self.backend.url, MANIFEST_KEY, written.etag, data)
-        self._manifest_written = True
+    def ensure_manifest(self, *, recheck: bool = False) -> None:
+        """Create the manifest before the store's first write (another writer's is checked, not replaced); ``recheck``:
+        also if it was read or written, as another process may have destroyed the store since (a commit's new index)."""
+        if not self._manifest_written or (recheck and manifest_missing(self.backend)):
+            made = (self.timestamp_column, self.tz, self.layout.name, self.codec.name)
+            create_manifest(self.backend, self.cache, self._read_manifest, *made)
+            self._manifest_written = True
 
     @property
     def has_manifest(self) -> bool:
@@ -455,24 +449,34 @@ class Engine:
         """A ``tickstore-arrow`` version's tables, only what the select needs, at once or chunk by chunk (``how``:
         `tickstore_core.objects.read_arrow`'s options): from the cache, by ranges, fetched or memory-mapped."""
         where = (self.backend, self.cache, self.fills, self.ranged, self.timestamp_column)
-        try:
+        with self._fetching(symbol, version):
             yield from read_arrow(
                 *where, symbol, version, columns, start, end, decoding=self.decoding, recent=self.recent, **how
             )
-        except ObjectNotFoundError as exc:
-            raise self._gone(symbol, version) from exc
 
-    def _gone(self, symbol: str, version: Version) -> TickstoreError:
-        """The error for ``version``'s missing object: pruned while it was read, or lost (fsck's business)."""
-        if self.serenity is None and self.load_index(symbol).index.version(version.day, version.version) is None:
-            return PrunedError(
-                f"{symbol} {version.day} version {version.version} was pruned while it was read; "
-                "select again (as of a later time, or of a tag)"
-            )
-        return ObjectNotFoundError(
-            f"{symbol} {version.day} version {version.version}: object {version.key} is missing from "
-            f"{self.backend.url} although the index references it; run `tickstore fsck`"
-        )
+    @contextlib.contextmanager
+    def _fetching(self, symbol: str, version: Version) -> Iterator[None]:
+        """Explain a failed fetch of ``version``'s object: missing (pruned while it was read, or lost: fsck's
+        business), or not cached while the backend cannot be reached (with a cache: `OfflineError`)."""
+        what = f"{symbol} {version.day} version {version.version}"
+        try:
+            yield
+        except ObjectNotFoundError as exc:
+            if self.serenity is None and self.load_index(symbol).index.version(version.day, version.version) is None:
+                raise PrunedError(
+                    f"{what} was pruned while it was read; select again (as of a later time, or of a tag)"
+                ) from exc
+            raise ObjectNotFoundError(
+                f"{what}: object {version.key} is missing from {self.backend.url} although the index references it; "
+                "run `tickstore fsck`"
+            ) from exc
+        except BackendError as exc:
+            if self.cache is None or isinstance(exc, OfflineError):
+                raise
+            raise OfflineError(
+                f"{self.backend.url} cannot be reached and {what} ({version.key}) is not in the local cache ({exc}); "
+                "retry when online, or warm the cache while online (store.prefetch, `tickstore cache prefetch`)"
+            ) from exc
 
     def keep_written(self, key: str, payload: bytes, checksum: str | None) -> None:
         """Keep an append's segment in memory and in the cache, where compaction reads it back without a request."""
@@ -481,10 +485,8 @@ class Engine:
 
     def fetch(self, symbol: str, version: Version) -> bytes:
         """The version's object from the backend, verified against the checksum in the index."""
-        try:
+        with self._fetching(symbol, version):
             data = self.backend.get(version.key)
-        except ObjectNotFoundError as exc:
-            raise self._gone(symbol, version) from exc
         if version.checksum is not None and not matches(data, version.checksum):
             raise CorruptObjectError(
                 f"{symbol} {version.day} version {version.version}: object {version.key} in "
@@ -550,6 +552,8 @@ class Engine:
                     return result
             else:
                 loaded, new_index, result = planned
+            if loaded.etag is None:  # a new index: a store another process destroyed meanwhile gets its manifest back
+                self.ensure_manifest(recheck=True)
             new_index, chunk = self.chunks.seal(symbol, new_index)
             mode: PutMode = IfMatch(loaded.etag) if loaded.etag is not None else "create"
             data = new_index.to_bytes()

@@ -7,13 +7,27 @@ opened with other settings than it holds is an error; settings left out come fro
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, CorruptObjectError
+from .errors import ConfigError, CorruptObjectError, ObjectExistsError, ObjectNotFoundError
 from .layout import MANIFEST_KEY
 from .times import check_tz
 
-__all__ = ["DEFAULT_TIMESTAMP_COLUMN", "DEFAULT_TZ", "MANIFEST_FORMAT", "manifest_bytes", "parse_manifest", "settings"]
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .cache import ObjectCache
+
+__all__ = [
+    "DEFAULT_TIMESTAMP_COLUMN",
+    "DEFAULT_TZ",
+    "MANIFEST_FORMAT",
+    "create_manifest",
+    "manifest_bytes",
+    "manifest_missing",
+    "parse_manifest",
+    "settings",
+]
 
 MANIFEST_FORMAT = "tickstore/1"
 DEFAULT_TIMESTAMP_COLUMN = "time"
@@ -66,3 +80,34 @@ def manifest_bytes(timestamp_column: str, tz: str, layout: str, encoding: str) -
         "encoding": encoding,
     }
     return json.dumps(manifest, indent=1).encode()
+
+
+def create_manifest(
+    backend: Backend,
+    cache: ObjectCache | None,
+    read: Callable[[], dict[str, Any] | None],
+    timestamp_column: str,
+    tz: str,
+    layout: str,
+    encoding: str,
+) -> None:
+    """Create the store's manifest with these settings; if another writer created one first, its settings
+    (read with ``read``) are checked against them (a :class:`ConfigError` if they differ), not replaced."""
+    data = manifest_bytes(timestamp_column, tz, layout, encoding)
+    try:
+        written = backend.put(MANIFEST_KEY, data, mode="create")
+    except ObjectExistsError:
+        settings(backend.url, read() or {}, timestamp_column, tz)
+        return
+    if cache is not None:  # so that this machine can open the store offline
+        cache.put_tagged(backend.url, MANIFEST_KEY, written.etag, data)
+
+
+def manifest_missing(backend: Backend) -> bool:
+    """Whether the store has no manifest (one request): another process may have destroyed the store
+    since this one read or wrote it."""
+    try:
+        backend.head(MANIFEST_KEY)
+    except ObjectNotFoundError:
+        return True
+    return False

@@ -232,7 +232,9 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
     def destroy(self) -> None:
         """Delete every object of the store (all symbols, versions and indexes), then close it.
 
-        Objects the backend does not own (on the local store, files behind a symbolic link) stay.
+        Objects the backend does not own (on the local store, files behind a symbolic link) stay, and so do
+        the local store's directories, emptied, with its ``.tickstore/`` (lock files other processes may hold).
+        The location can then be opened and written as a new store. Summary updates held back are dropped.
 
         Raises
         ------
@@ -247,6 +249,7 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         self._engine.check_writable()
         keys = [meta.key for meta in self.backend.list("") if self.backend.owns(meta.key)]
         self._engine.map(self.backend.delete, keys, "destroy")
+        self._engine.summaries.discard()  # written now, they would leave a shard where the store was
         self.flush()
         self.close()
 

@@ -107,6 +107,11 @@ class SummaryShards:
         for updates in by_shard.values():
             self._record(updates)
 
+    def discard(self) -> None:
+        """Drop the updates held back, unwritten (the store was destroyed: writing them would recreate a shard)."""
+        with self._updated_lock:
+            self._pending.clear()
+
     def _record(self, updates: dict[str, tuple[SymbolIndex, str]]) -> None:
         """Write the entries of ``updates`` (symbols of one shard) into that shard."""
         key = summary_key(next(iter(updates)))

@@ -51,10 +51,16 @@ def _commit_time(index: SymbolIndex, day: dt.date, wanted: int, explicit: bool) 
     if wanted >= earliest:
         return wanted
     if explicit and latest is not None:
+        replay = (
+            " (to replay history, insert the day's first version with an as_of too: a plain first insert is "
+            "recorded when it was made)"
+            if latest.current and latest.start_time == TIME_MIN
+            else ""
+        )
         raise TransactionTimeError(
             f"{index.symbol} {day}: as_of {format_ns(wanted)} is not after the partition's last change "
             f"at {format_ns(last_change(latest))}; transaction time only moves forward, so pass a later as_of "
-            "or none"
+            f"or none{replay}"
         )
     return earliest  # this machine's clock is behind the last writer's: keep the order
 

@@ -28,7 +28,7 @@ def _store():
 @pytest.fixture
 def source():
     store = _store()
-    store.insert("A", pd.concat([make_ticks(D1, 30), make_ticks(D2, 20, seed=1)]), day=None)
+    store.insert("A", pd.concat([make_ticks(D1, 30), make_ticks(D2, 20, seed=1)]), as_of=T - pd.Timedelta(days=1))
     store.insert("A", make_ticks(D1, 25, seed=2), day=BiTimestamp(D1, T))
     store.insert("A", make_ticks(D1, 0), day=BiTimestamp(D1, T + pd.Timedelta(hours=1)))
     store.delete("A", BiTimestamp(D2, T + pd.Timedelta(hours=2)))

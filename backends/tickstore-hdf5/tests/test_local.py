@@ -204,6 +204,14 @@ def test_listing_follows_directory_links_but_not_loops(root, tmp_path):
     assert [m.key for m in backend.list()] == ["2023/12/31/X_0000.h5", "2024/01/02/X_0000.h5"]
 
 
+def test_listing_skips_links_to_nothing_and_to_themselves(root):
+    backend = HDF5Backend.from_url(root.as_uri())
+    backend.put("a/b", b"x")
+    (root / "a" / "dangling").symlink_to(root / "nowhere")
+    (root / "a" / "itself").symlink_to(root / "a" / "itself")
+    assert [m.key for m in backend.list()] == ["a/b"]
+
+
 def test_listing_tolerates_files_vanishing_during_the_walk(root):
     backend = HDF5Backend.from_url(root.as_uri())
     keys = [f"{d}/{i}" for d in ("a", "b", "c") for i in range(3)]
@@ -271,7 +279,8 @@ if os.geteuid() == 0:  # root ignores file modes: become 'nobody' (imports are d
     except PermissionError:
         raise SystemExit("cannot drop root")
 for attempt in (lambda: backend.put("locked/k", b"x"), lambda: backend.get("secret"),
-                lambda: backend.put("k", b"x"), lambda: backend.delete("locked/old")):
+                lambda: backend.put("k", b"x"), lambda: backend.delete("locked/old"),
+                lambda: list(backend.list("peek"))):
     try:
         attempt()
     except BackendPermissionError as exc:
@@ -291,6 +300,10 @@ def test_permission_errors_become_backend_permission_errors():
         (root / "locked").mkdir()
         (root / "locked" / "old").write_bytes(b"x")
         (root / "secret").write_bytes(b"x")
+        (base / "private").mkdir()
+        (base / "private" / "f").write_bytes(b"x")
+        (root / "peek").symlink_to(base / "private" / "f")  # a link to what 'nobody' may not stat
+        os.chmod(base / "private", 0o700)
         if os.geteuid() == 0:
             os.chown(root / ".tickstore" / "tmp", 65534, -1)  # temporary files may be written, nothing else
         os.chmod(base, 0o755)
@@ -304,7 +317,7 @@ def test_permission_errors_become_backend_permission_errors():
             pytest.skip("running as root without the right to become another user, so file modes cannot be tested")
         assert result.stdout.strip() == "ok", result.stderr
     finally:
-        for directory in (root, root / "locked"):
+        for directory in (root, root / "locked", base / "private"):
             os.chmod(directory, 0o755)
         shutil.rmtree(base)
 

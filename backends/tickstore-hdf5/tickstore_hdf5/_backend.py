@@ -159,7 +159,11 @@ class HDF5Backend(Backend):
             try:
                 yield _meta(key, entry.stat())
             except FileNotFoundError:
-                continue  # deleted meanwhile
+                continue  # deleted meanwhile, or a link to nothing
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    continue  # a link to itself: no object either
+                raise self._translate(exc, key) from exc  # a link to what this user may not read
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The keys of `list` without a ``stat`` per file (listing 10,000 symbols takes half the time)."""

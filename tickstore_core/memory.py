@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode, check_key
 from .errors import (
+    BackendError,
     InvalidOptionError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -63,7 +64,7 @@ class MemoryBackend(Backend):
         return f"memory://{self._name}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (MemoryBackend, (self._name,))
+        return (_reattached, (self._name, _RUN[0]))
 
     def get(self, key: str) -> bytes:
         return self._entry(key)[0]
@@ -109,3 +110,14 @@ class MemoryBackend(Backend):
         """Forget every object of the named in-memory store."""
         with _BUCKETS_LOCK:
             _BUCKETS.get(store_name, {}).clear()
+
+
+def _reattached(name: str, run: str) -> MemoryBackend:
+    """A pickled memory backend, in this process: a process started afresh (spawned) has no such store,
+    and a new empty one would silently lose what it writes and miss what the parent holds."""
+    if run != _RUN[0] and name not in _BUCKETS:
+        raise BackendError(
+            f"memory://{name} lives in the process that made it and cannot be sent to another one (its writes "
+            "would be lost); use a file:// or cloud store to share ticks between processes"
+        )
+    return MemoryBackend(name)

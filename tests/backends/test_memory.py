@@ -64,3 +64,24 @@ def test_a_forked_child_makes_etags_of_its_own():
         os._exit(0)
     os.waitpid(child, 0)
     assert os.read(reader, 200).decode() != backend.put("a", b"x").etag
+
+
+def test_a_memory_store_sent_to_a_fresh_process_is_refused_there_not_emptied(tmp_path):
+    import datetime as dt
+    import pickle
+    import subprocess
+    import sys
+
+    import tickstore_core as ts
+    from tickstore_core.testing import make_ticks
+
+    store = ts.open_store(f"memory://spawn-{uuid.uuid4().hex}")
+    store.insert("S", make_ticks(dt.date(2024, 3, 4), 5))
+    assert len(pickle.loads(pickle.dumps(store)).select("S")) == 5  # in this process: the same store
+    (tmp_path / "store.pickle").write_bytes(pickle.dumps(store))
+    loading = "import pickle, sys; pickle.loads(open(sys.argv[1], 'rb').read())"
+    done = subprocess.run(
+        [sys.executable, "-c", loading, str(tmp_path / "store.pickle")], capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "BackendError" in done.stderr and "lives in the process that made it" in done.stderr

@@ -46,11 +46,15 @@ def parse_manifest(data: bytes, url: str) -> dict[str, Any]:
 
 
 def settings(
-    url: str, manifest: dict[str, Any] | None, timestamp_column: str | None, tz: str | None
+    url: str,
+    manifest: dict[str, Any] | None,
+    timestamp_column: str | None,
+    tz: str | None,
+    remedy: str = "omit {name} to use the store's setting",
 ) -> tuple[str, str]:
     """(timestamp column, time zone): the stored ones, else those asked for, else the defaults.
 
-    Asking for a setting that differs from the stored one is a :class:`ConfigError`.
+    Asking for a setting that differs from the stored one is a :class:`ConfigError` ending with ``remedy``.
     """
     stored = manifest or {}
     if tz is not None:
@@ -60,8 +64,7 @@ def settings(
     for name, asked in (("timestamp_column", timestamp_column), ("tz", tz)):
         if asked is not None and name in stored and stored[name] != asked:
             raise ConfigError(
-                f"the store at {url} uses {name}={stored[name]!r}, not {asked!r}; "
-                f"omit {name} to use the store's setting"
+                f"the store at {url} uses {name}={stored[name]!r}, not {asked!r}; " + remedy.format(name=name)
             )
     column = stored.get("timestamp_column") or timestamp_column or DEFAULT_TIMESTAMP_COLUMN
     zone = stored.get("tz") or tz or DEFAULT_TZ
@@ -96,8 +99,9 @@ def create_manifest(
     data = manifest_bytes(timestamp_column, tz, layout, encoding)
     try:
         written = backend.put(MANIFEST_KEY, data, mode="create")
-    except ObjectExistsError:
-        settings(backend.url, read() or {}, timestamp_column, tz)
+    except ObjectExistsError:  # this store object was opened before the store existed, with these settings
+        remedy = "another writer created the store meanwhile: open it again to write with its settings"
+        settings(backend.url, read() or {}, timestamp_column, tz, remedy)
         return
     if cache is not None:  # so that this machine can open the store offline
         cache.put_tagged(backend.url, MANIFEST_KEY, written.etag, data)

@@ -18,7 +18,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from tickstore_core import BackendError, OfflineError, OfflineWarning, open_store
+from tickstore_core import BackendError, ConfigError, OfflineError, OfflineWarning, open_store
 from tickstore_core.testing import make_ticks
 from tickstore_core.testing.spy import count_requests
 
@@ -115,3 +115,19 @@ def test_a_script_sees_each_warning_once_and_none_once_it_filters_them(tmp_path)
     shown = stderr()
     assert shown.count("cannot be used") == 1 and "CacheWarning" in shown, shown
     assert stderr("quiet") == ""
+
+
+def _ticks_of(time: str) -> pd.DataFrame:
+    return pd.DataFrame({"price": [1.0]}, index=pd.DatetimeIndex([time], tz="UTC", name="time"))
+
+
+def test_a_store_object_opened_before_another_writer_created_the_store_is_told_to_reopen(store_location):
+    url, options = store_location()
+    first = open_store(url, **options)  # no store yet: the defaults (UTC)
+    with open_store(url, tz="America/New_York", **options) as creator:
+        creator.insert("X", _ticks_of("2024-03-05 02:00"))
+    with pytest.raises(ConfigError, match="another writer created the store meanwhile: open it again"):
+        first.insert("X", _ticks_of("2024-03-05 06:00"))
+    first.close()
+    with open_store(url, **options) as reopened:
+        assert reopened.tz == "America/New_York" and len(reopened.select("X")) == 1

@@ -579,9 +579,10 @@ def read_revalidated(
         if not offline_ok:
             raise
         if cache is None or cached is None:
+            missing = "the store has no cache" if cache is None else f"{key} is not in the local cache"
             raise OfflineError(
-                f"{backend.url} cannot be reached and {key} is not in the local cache ({exc}); "
-                "check the connection, or warm the cache while online"
+                f"{backend.url} cannot be reached and {missing} ({exc}); check the connection, or warm the "
+                "cache while online (open the store with cache=True)"
             ) from exc
         cache.count(offline_reads=1)
         message = f"{backend.url} cannot be reached ({exc}); using the cached copy of {key}"

@@ -131,3 +131,15 @@ def test_a_store_object_opened_before_another_writer_created_the_store_is_told_t
     first.close()
     with open_store(url, **options) as reopened:
         assert reopened.tz == "America/New_York" and len(reopened.select("X")) == 1
+
+
+def test_offline_without_a_cache_says_there_is_no_cache_not_that_an_entry_is_missing():
+    import uuid
+
+    with open_store(f"memory://nocache-{uuid.uuid4().hex}", cache=False) as store:
+        store.insert("X", _ticks_of("2024-03-05 02:00"))
+        _, state = count_requests(store.backend)
+        state["offline"] = True
+        store.refresh()
+        with pytest.raises(OfflineError, match="the store has no cache"):
+            store.select("X")

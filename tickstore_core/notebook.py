@@ -48,6 +48,8 @@ def store_summary_html(store: Tickstore) -> str:
         shown = ("hits", "misses", "bytes_from_cache", "bytes_fetched", "evictions", "entries", "volume", "size_limit")
         rows.append(_row("cache", ", ".join(f"{k}={stats[k]:,}" for k in shown)))
         rows.append(_row("cache directory", stats["directory"]))
+        if "problem" in stats:  # turned off or read-only after a failure: say so, not only the counters
+            rows.append(_row("cache problem", stats["problem"]))
     else:
         rows.append(_row("cache", "off"))
     return f"<table><caption>tickstore</caption>{''.join(rows)}</table>"

@@ -143,3 +143,18 @@ def test_offline_without_a_cache_says_there_is_no_cache_not_that_an_entry_is_mis
         store.refresh()
         with pytest.raises(OfflineError, match="the store has no cache"):
             store.select("X")
+
+
+def test_the_notebook_summary_shows_a_cache_that_cannot_be_used(tmp_path):
+    import uuid
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_store(f"memory://html-{uuid.uuid4().hex}", cache=True, cache_dir=blocked) as store:
+            store.insert("X", _ticks_of("2024-03-05 02:00"))
+            store.select("X")
+            shown = store._repr_html_()
+            problem = store.cache_stats().get("problem")
+    assert problem and "cache problem" in shown

@@ -570,10 +570,9 @@ class LifecycleAPI:
             missing = [v for v in back if (v.day, v.version) not in held]
             needed = {k for v in missing for k in v.keys}
             garbage = [(k, t) for k, t in index.garbage if k not in needed]
-            pruned = remove_pruned(index.pruned, missing)
-            return (
-                (index.rebuilt([*index, *missing], pruned=pruned, garbage=garbage), None) if missing else (None, None)
-            )
+            if not missing:
+                return None, None
+            return index.rebuilt([*index, *missing], pruned=remove_pruned(index.pruned, missing), garbage=garbage), None
 
         self._engine.commit(symbol, restore)
         log.info("prune of %s kept %d versions valid at a tag made meanwhile", symbol, len(back))

@@ -239,12 +239,8 @@ def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, pa.DataType
     return tuple(found)
 
 
-def with_nullable_integers(table: pa.Table, others: Sequence[Mapping[bytes, bytes] | None]) -> pa.Table:
-    """``table`` whose pandas metadata makes the columns of `nullable_integers` nullable integers too."""
-    return _made_nullable(table, nullable_integers(table.schema.metadata, others))
-
-
 def _made_nullable(table: pa.Table, found: Mapping[str, str]) -> pa.Table:
+    """``table`` whose pandas metadata makes the columns ``found`` (see `nullable_integers`) those types."""
     if not found or not table.schema.metadata or b"pandas" not in table.schema.metadata:
         return table
     metadata = dict(table.schema.metadata)

@@ -178,9 +178,18 @@ def span_ns(start: Any, end: Any, tz: str = "UTC") -> tuple[int, int]:
     the end is an `InvalidTimeError`, as a reversed range is always a slip."""
     start_ns = TIME_MIN if start is None else to_utc_ns(start, "start", tz)
     end_ns = TIME_MAX if end is None else to_utc_end_ns(end, "end", tz)
-    if start_ns > end_ns:
+    if start_ns > end_ns and not _days_skipped(start, end, tz):
         raise InvalidTimeError(f"start {format_ns(start_ns)} is after end {format_ns(end_ns)}")
     return start_ns, end_ns
+
+
+def _days_skipped(start: Any, end: Any, tz: str) -> bool:
+    """Whether calendar bounds in order (``"2011-12-30"`` .. ``"2011-12-30"``) came out reversed because a clock
+    change skips the whole of them (Samoa's 2011-12-30): an empty range, not a slip."""
+    first, last = _calendar_period(start), _calendar_period(end)
+    if tz == "UTC" or first is None or last is None:
+        return False
+    return bool(first.start_time <= last.start_time)
 
 
 def to_utc_end_ns(value: Any, what: str, tz: str = "UTC") -> int:
@@ -233,12 +242,31 @@ def _calendar_period(value: Any) -> pd.Period | None:
 
 
 def _local_start_ns(local: pd.Timestamp, tz: str, what: str) -> int:
-    """The UTC nanosecond of the naive local time ``local`` in ``tz`` (a midnight skipped by DST: the next instant)."""
+    """The UTC nanosecond of the naive local time ``local`` in ``tz``; a time a clock change skips (a midnight
+    skipped by DST, or Samoa's 2011-12-30, a whole day): the first instant after the gap."""
     try:
-        stamp = local.tz_localize(tz, nonexistent="shift_forward", ambiguous=True)
+        stamp = local.tz_localize(tz, nonexistent="NaT", ambiguous=True)
+        if stamp is pd.NaT:
+            return _first_instant_at_or_after(local, tz)
         return int(stamp.tz_convert("UTC").as_unit("ns").value)
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
         raise InvalidTimeError(f"{what}={local} in {tz} is outside {pd.Timestamp.min} .. {pd.Timestamp.max}") from exc
+
+
+def _first_instant_at_or_after(local: pd.Timestamp, tz: str) -> int:
+    """The first UTC instant whose wall clock in ``tz`` reads ``local`` or later, for a ``local`` in a gap.
+
+    pandas' ``shift_forward`` put Samoa's 2011-12-30 at 01:00 on the 31st, an hour into the next day, whose
+    ticks the 29th then read. UTC offsets lie within 16 hours and clock changes fall on whole seconds: a
+    bisection over seconds finds the gap's end.
+    """
+    wanted = int(local.as_unit("ns").value)
+    low, high = wanted // 10**9 - 16 * 3600, wanted // 10**9 + 16 * 3600  # wall(low) < local <= wall(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        wall = pd.Timestamp(middle, unit="s", tz="UTC").tz_convert(tz).tz_localize(None)
+        low, high = (low, middle) if int(wall.as_unit("ns").value) >= wanted else (middle, high)
+    return high * 10**9
 
 
 FIRST_DAY = dt.date(1677, 9, 22)

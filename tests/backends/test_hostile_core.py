@@ -50,6 +50,26 @@ def test_dask_and_bars_read_a_day_whose_midnight_daylight_saving_skips_or_repeat
     store.close()
 
 
+def test_a_day_a_clock_change_skips_whole_is_empty_and_its_neighbours_keep_their_ticks(store_location):
+    """Samoa went from 2011-12-29 24:00 (UTC-10) to 2011-12-31 00:00 (UTC+14): there was no 2011-12-30."""
+    url, options = store_location()
+    store = open_store(url, tz="Pacific/Apia", **options)
+    ticks = _hourly("2011-12-29 10:00", "2012-01-01 09:00")  # 2011-12-29, 2011-12-31 and 2012-01-01 local
+    store.insert("X", ticks)
+    local = ticks.index.tz_convert("Pacific/Apia")
+    for day in ("2011-12-29", "2011-12-31", "2012-01-01"):
+        selected = store.select("X", day, day)
+        pd.testing.assert_frame_equal(
+            selected, ticks[local.strftime("%Y-%m-%d") == day].tz_convert("Pacific/Apia"), check_freq=False
+        )
+    assert store.select("X", "2011-12-30", "2011-12-30").empty
+    assert len(store.select("X", "2011-12-29", "2011-12-31")) == 48
+    assert store.bars("X", "2011-12-29", "2011-12-31", freq="1D")["trades"].tolist() == [24, 24]
+    with pytest.raises(InvalidTimeError, match="after end"):
+        store.select("X", "2011-12-31", "2011-12-30")  # a reversed range is still a slip
+    store.close()
+
+
 def test_a_delete_on_a_path_without_a_store_deletes_nothing_and_creates_nothing(tmp_path):
     typo = tmp_path / "tyop"
     store = open_store(f"file://{typo}")

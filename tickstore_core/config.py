@@ -28,7 +28,6 @@ import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import platformdirs
 
@@ -41,6 +40,7 @@ from .backend import Backend
 from .errors import BackendError, ConfigError, InvalidOptionError, InvalidURLError, TickstoreError
 from .options import OPTION_NAME, flag_option
 from .plugins import BackendRegistry, get_registry
+from .urls import looks_like_url, looks_secret, parse_url, unpadded
 
 if TYPE_CHECKING:
     from .cache import ObjectCache
@@ -71,7 +71,6 @@ STORE_OPTIONS = {
     "allow_pickle": bool,
 }
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-_SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "sig", "credential", "connection_string")
 
 
 def config_path() -> Path:
@@ -165,7 +164,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
                 'e.g. url = "s3://bucket/db" or url = "/data/ticks"'
             )
         for key in settings:
-            if _looks_secret(key):
+            if looks_secret(key):
                 raise ConfigError(
                     f"{path}: [stores.{name}] {key} looks like a credential; keep secrets in the environment "
                     "or the SDK's credential chain, not in the config file"
@@ -224,9 +223,9 @@ def _resolved(target: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any
         if target is None:
             config = load_config()
             default = config.get("default")
-            target = _unpadded(default, f"default in {config_path()}") if default else str(default_store_path())
+            target = unpadded(default, f"default in {config_path()}") if default else str(default_store_path())
         else:
-            target = _unpadded(target, "TICKSTORE_URL")
+            target = unpadded(target, "TICKSTORE_URL")
     if "://" in target or any(c in target for c in "/\\~") or target.startswith("."):
         return target, {}, ""
     config = load_config() if config is None else config
@@ -238,34 +237,19 @@ def _resolved(target: str | os.PathLike[str] | None) -> tuple[str, dict[str, Any
             f"in the current directory write ./{target}"
         )
     settings = dict(stores[target])
-    url = _unpadded(str(settings.pop("url")), f"[stores.{target}] url in {config_path()}")
+    url = unpadded(str(settings.pop("url")), f"[stores.{target}] url in {config_path()}")
     return _beside_config(url), settings, f"[stores.{target}] in {config_path()}"
 
 
 def _beside_config(url: str) -> str:
     """A configured store's ``url``, a relative path resolved against the config file's directory (not the
     current one, so the same name opens the same store wherever a script runs); anything else as it is."""
-    if "://" in url or _SCHEME_WITHOUT_SLASHES.match(url) or _URL_WITHOUT_COLON.match(url):
+    if looks_like_url(url):
         return url  # a URL, or one parse_url refuses
     return url if Path(url.partition("?")[0]).expanduser().is_absolute() else str(config_path().absolute().parent / url)
 
 
-def _unpadded(url: str, source: str) -> str:
-    """``url``, refused if blanks surround it; ``source`` names where it came from (the environment, the
-    config file, or just "the store URL"), as the URL itself is not echoed."""
-    if url != url.strip():
-        raise InvalidURLError(
-            f"{source} starts or ends with a space, tab or line break, which would name another directory or "
-            "prefix than meant; remove it (for a name that really ends in a space write %20)"
-        )
-    return url
-
-
 _PADDED = "starts or ends with a space, tab or line break, which would name another directory than meant; remove it"
-
-
-def _looks_secret(name: str) -> bool:
-    return any(word in name.lower() for word in _SECRET_WORDS)
 
 
 def default_store_path() -> Path:
@@ -303,6 +287,17 @@ def _convert(name: str, value: Any, source: str | None) -> Any:
     raise InvalidOptionError(f"{source}: {message}" if source else message) from None
 
 
+def _sourced(error: TickstoreError, from_config: dict[str, Any], where: str) -> TickstoreError:
+    """``error`` with the config file's store named in front when it refuses a value set there (the store and
+    the backend check values, and their messages name the option, or quote a text value, but not the file)."""
+    message = str(error)
+    named = any(
+        re.search(rf"\b{re.escape(name)}\b", message) or (isinstance(value, str) and repr(value) in message)
+        for name, value in from_config.items()
+    )
+    return type(error)(f"{where}: {message}") if where and named and not message.startswith(where) else error
+
+
 def _unknown_option(exc: InvalidURLError, given: dict[str, Any]) -> InvalidOptionError:
     """A backend's refusal of unknown options, completed with the store options and a close match."""
     refused = str(exc).partition("valid options")[0]
@@ -314,111 +309,6 @@ def _unknown_option(exc: InvalidURLError, given: dict[str, Any]) -> InvalidOptio
     ]
     guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
     return InvalidOptionError(f"{exc}; store options: {', '.join(STORE_OPTIONS)}{guess}")
-
-
-_SCHEME_WITHOUT_SLASHES = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
-"""A scheme (two letters or more, so not a Windows drive) at the start of what has no ``://``."""
-_URL_WITHOUT_COLON = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)//")
-"""A scheme and ``//`` without the colon between (``s3//bucket/db``) at the start of what has no ``://``."""
-
-
-def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
-    """Split a store URL into (scheme, URL without query, query options).
-
-    A bare path becomes a ``file://`` URL, its query (``/data/ticks?tz=Europe/London``) read like
-    a URL's; a directory whose name holds a ``?`` is reached as ``file:///data/odd%3Fname``.
-    Credentials in the URL (``user:password@``) or secret-looking query options are refused
-    without echoing them.
-
-    Parameters
-    ----------
-    url : str
-        A store URL (``s3://bucket/db?cache_size=10GiB``) or a local path.
-
-    Returns
-    -------
-    tuple of (str, str, dict of str)
-        The lower-cased scheme, the URL without its query, and the query's options as strings.
-
-    Raises
-    ------
-    InvalidURLError
-        The URL is empty, starts or ends with whitespace, has a scheme without ``//``
-        (``file:data/db``) or without its colon (``s3//bucket/db``), has no scheme, holds
-        credentials or a fragment (``#...``), repeats an option, or has a malformed query (a
-        field that is not ``name=value`` with an identifier for a name is not echoed).
-
-    Examples
-    --------
-    >>> from tickstore_core.config import parse_url
-    >>> parse_url("s3://bucket/db?tz=UTC")
-    ('s3', 's3://bucket/db', {'tz': 'UTC'})
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidURLError(f"a store URL must be a non-empty string, got {url!r}")
-    _unpadded(url, "the store URL")  # not echoed: it is not checked for credentials yet
-    if "://" not in url:
-        half_url = _SCHEME_WITHOUT_SLASHES.match(url)
-        if half_url:  # file:data/db is not a path: it would make a directory named 'file:data'
-            scheme = half_url.group(1)
-            raise InvalidURLError(
-                f"a store URL starting {scheme}: lacks the // after it: write {scheme}://... (for a local store "
-                f"file:///absolute/path), or for a directory whose name holds a colon ./{scheme}:..."
-            )
-        no_colon = _URL_WITHOUT_COLON.match(url)
-        if no_colon:  # s3//bucket/db is not a path: it would make a directory named 's3' in the current one
-            scheme = no_colon.group(1)
-            raise InvalidURLError(
-                f"a store path starting {scheme}// looks like a URL missing the ':' after its scheme: write "
-                f"{scheme}://..., or for a directory of that name ./{scheme}//..."
-            )
-        path, question_mark, query = url.partition("?")
-        if not path.strip():
-            raise InvalidURLError(f"a store path must not be empty, got {url!r}")
-        try:
-            url = Path(path).expanduser().resolve().as_uri() + question_mark + query
-        except (OSError, RuntimeError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13)
-            raise InvalidURLError(
-                f"the store path cannot be resolved ({type(exc).__name__}: a symbolic link loop?); check the path"
-            ) from None
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if not scheme:
-        raise InvalidURLError("the store URL has no scheme; use e.g. s3://bucket/db or file:///data/db")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidURLError(
-            f"credentials are not allowed in a store URL ({scheme}://...@...); pass them through the "
-            "environment, the SDK's credential chain or keyword options"
-        )
-    if "#" in url:  # a path's own '#' is %23 by now: this one would be dropped, opening another store
-        raise InvalidURLError(
-            f"the {scheme}:// URL holds a '#', and what follows it would be ignored; remove the '#...', or "
-            "write it as %23 if it is part of a name"
-        )
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError:  # its message echoes the field, maybe a pasted credential
-        raise InvalidURLError(
-            f"the query string of the {scheme}:// URL is malformed (not shown: it may hold a credential); write "
-            "options as name=value&name=value"
-        ) from None
-    options: dict[str, str] = {}
-    for name, value in pairs:
-        if not OPTION_NAME.fullmatch(name):
-            raise InvalidURLError(
-                f"the query of the {scheme}:// URL has a field that is not name=value with an option's name (not "
-                "shown: it may be a credential); pass credentials as keyword options or through the environment"
-            )
-        if name in options:
-            raise InvalidURLError(f"option {name!r} appears twice in the {scheme}:// URL")
-        if _looks_secret(name):
-            raise InvalidURLError(
-                f"option {name!r} looks like a credential and is not allowed in a URL (URLs end up in "
-                "logs); pass it as a keyword option or through the environment"
-            )
-        options[name] = value
-    base = urlunsplit((scheme, parts.netloc, parts.path, "", ""))
-    return scheme, base, options
 
 
 def open_store(
@@ -495,20 +385,25 @@ def open_store(
     store_options = {n: _convert(n, merged.pop(n), sources[n]) for n in list(merged) if n in STORE_OPTIONS}
     cache_options = {name: store_options.pop(name, None) for name in ("cache", "cache_dir", "cache_size")}
     backend_class = (registry or get_registry()).backend_class(scheme)
+    from_config = {name: value for name, value in configured.items() if sources[name] == where}
     try:
         backend = _opened(backend_class, base, merged)
     except InvalidURLError as exc:
         if "unknown option" not in str(exc):
-            raise
+            raise _sourced(exc, from_config, where) from exc.__cause__
         raise _unknown_option(exc, merged) from None
+    except TickstoreError as exc:
+        raise _sourced(exc, from_config, where) from exc.__cause__
     cache = None
     try:
         cache = build_cache(**cache_options, local=backend.is_local)
         store = Tickstore(backend, cache=cache, **store_options)
-    except BaseException:
+    except BaseException as exc:
         backend.close()
         if cache is not None:
             cache.close()
+        if isinstance(exc, TickstoreError):
+            raise _sourced(exc, from_config, where) from exc.__cause__
         raise
     log.info("opened %s", store)
     return store

@@ -147,6 +147,25 @@ def test_a_bad_configured_option_names_the_config_file_and_store(tmp_path, monke
         assert store.index_ttl == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "error", "said"),
+    [
+        ("index_ttl", -1, InvalidOptionError, "index_ttl must be a number >= 0"),
+        ("max_workers", 0, InvalidOptionError, "max_workers must be an integer >= 1"),
+        ("cache_size", "lots", ConfigError, "cache size 'lots' is not a size"),
+        ("tz", "Mars/Base", ConfigError, "tz='Mars/Base' is not a time zone"),
+    ],
+)
+def test_a_configured_value_the_store_refuses_names_the_config_file(tmp_path, monkeypatch, name, value, error, said):
+    """Values of the right type that the store itself checks: the message says where to fix them."""
+    setting = f'{name} = "{value}"' if isinstance(value, str) else f"{name} = {value}"
+    path = _config(tmp_path, monkeypatch, f'[stores.x]\nurl = "memory://x"\ncache = true\n{setting}\n')
+    with pytest.raises(error, match=re.escape(f"[stores.x] in {path}: {said}")):
+        ts.open_store("x")
+    with pytest.raises(error, match=f"^{re.escape(said)}"):  # the same value as a keyword: no file to name
+        ts.open_store("memory://y", cache=True, **{name: value})
+
+
 def test_tickstore_plugins_naming_no_installed_plugin_is_said_when_a_scheme_has_no_backend(monkeypatch, caplog):
     monkeypatch.setenv("TICKSTORE_PLUGINS", "S3")
     registry = BackendRegistry(load_plugins())

@@ -246,7 +246,7 @@ def _local_start_ns(local: pd.Timestamp, tz: str, what: str) -> int:
     skipped by DST, or Samoa's 2011-12-30, a whole day): the first instant after the gap."""
     try:
         stamp = local.tz_localize(tz, nonexistent="NaT", ambiguous=True)
-        if stamp is pd.NaT:
+        if not isinstance(stamp, pd.Timestamp):  # NaT: in a gap
             return _first_instant_at_or_after(local, tz)
         return int(stamp.tz_convert("UTC").as_unit("ns").value)
     except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:

@@ -167,11 +167,22 @@ def index_h5_over_older_indexes(backend: Backend, read: ReadMutable) -> Serenity
     return found
 
 
+FOREIGN_OBJECTS_SCANNED = 10_000
+"""Objects listed, none of them a store's, before a location without a manifest is called no store."""
+
+
+def _known(meta: ObjectMeta) -> bool:
+    """Whether an object is a tickstore index or manifest, or a serenity data file."""
+    key = meta.key
+    return key.startswith(INDEX_PREFIX) or key == MANIFEST_KEY or _LEGACY_LAYOUT.parse_data_key(key) is not None
+
+
 def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
     """For a location without a manifest: find serenity's index, else data files, else foreign objects.
 
     Costs one HEAD (plus a GET of the index when there is one) per index name; without an
-    index, one listing (which stops at the first object when the location is empty).
+    index, one listing (which stops at the first object when the location is empty, and after
+    `FOREIGN_OBJECTS_SCANNED` objects when none of them is a store's).
     """
     found = read_index(backend, read)
     if found is not None:
@@ -180,7 +191,12 @@ def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
     first = next(listing, None)
     if first is None:
         return Detected()  # a new, empty store
-    metas = [first, *listing]
+    metas, known = [first], _known(first)
+    for meta in listing:
+        metas.append(meta)
+        known = known or _known(meta)
+        if not known and len(metas) >= FOREIGN_OBJECTS_SCANNED:
+            break  # a directory or bucket of other things, opened by mistake: not worth listing to the end
     if any(m.key.startswith(INDEX_PREFIX) or m.key == MANIFEST_KEY for m in metas):
         return Detected()
     if any(_LEGACY_LAYOUT.parse_data_key(m.key) is not None for m in metas):

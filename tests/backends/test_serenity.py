@@ -35,7 +35,7 @@ from serenity_writer import (
     upload_as_azure_tickstore,
 )
 
-from tickstore_core import Tickstore, open_store
+from tickstore_core import Tickstore, open_store, serenity_store
 from tickstore_core.cli import main as cli
 from tickstore_core.errors import (
     ColumnNotFoundError,
@@ -506,6 +506,30 @@ def test_a_location_of_foreign_objects_is_an_error_not_an_empty_store(tmp_path, 
             pytest.raises(UnknownLayoutError),
         ):
             copy_store(source, destination)
+
+
+def test_a_large_location_of_foreign_objects_is_not_listed_to_the_end(tmp_path, monkeypatch):
+    """A home directory opened by mistake: it is no store after 10,000 objects that are not a store's."""
+    root = tmp_path / "home"
+    for folder in range(11):
+        (root / f"project{folder}").mkdir(parents=True)
+        for name in range(1_000):
+            (root / f"project{folder}" / f"notes{name}.txt").touch()
+    with open_store(str(tmp_path / "unused")) as unused:
+        backend_class = type(unused.backend)
+    listed = 0
+    real_list = backend_class.list
+
+    def counted(self: Any, prefix: str) -> Iterator[Any]:
+        nonlocal listed
+        for meta in real_list(self, prefix):
+            listed += 1
+            yield meta
+
+    monkeypatch.setattr(backend_class, "list", counted)
+    with pytest.raises(UnknownLayoutError, match=r"is neither a tickstore store"), open_store(str(root)) as store:
+        store.symbols()
+    assert listed == 10_000 == serenity_store.FOREIGN_OBJECTS_SCANNED  # of 11,000
 
 
 def test_copying_from_a_location_that_holds_no_store_is_an_error(tmp_path, request):

@@ -23,7 +23,9 @@ import uuid
 import zlib
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from .backend import Backend, check_key
+from .errors import ConfigError, InvalidKeyError
+from .symbols import is_symbol
 
 __all__ = [
     "INDEX_PREFIX",
@@ -31,6 +33,7 @@ __all__ = [
     "SUMMARY_PREFIX",
     "DataKey",
     "Layout",
+    "destroyable_keys",
     "layout_for",
     "summary_key",
     "writer_token",
@@ -80,7 +83,7 @@ class Layout:
     def symbol_of_index_key(self, key: str) -> str | None:
         if key.startswith(INDEX_PREFIX) and key.endswith(_INDEX_SUFFIX):
             name = key[len(INDEX_PREFIX) : -len(_INDEX_SUFFIX)]
-            return name if "/" not in name else None
+            return name if is_symbol(name) else None  # an object someone else put there, not an index
         return None
 
     def data_key(self, symbol: str, day: dt.date, version: int, token: str, suffix: str) -> str:
@@ -146,3 +149,22 @@ def layout_for(name: str) -> Layout:
         return layouts[name]
     except KeyError:
         raise ConfigError(f"unknown layout {name!r}; backends may use: {', '.join(layouts)}") from None
+
+
+def destroyable_keys(backend: Backend) -> tuple[list[str], str]:
+    """The keys ``destroy`` deletes: the backend's own, except another store's below this one (a backup
+    copied to ``db/backup``: its ``_tickstore.json`` marks it) and names no store object has (which the
+    backend's verbs refuse); with what stays, in words ("" if nothing)."""
+    listed = [meta.key for meta in backend.list("")]
+    nested = sorted(key[: -len(MANIFEST_KEY)] for key in listed if key.endswith(f"/{MANIFEST_KEY}"))
+    keys, unnamed = [], []
+    for key in listed:
+        if not backend.owns(key) or any(key.startswith(below) for below in nested):
+            continue
+        try:
+            keys.append(check_key(key))
+        except InvalidKeyError:
+            unnamed.append(key)
+    kept = [f"the store{'s' if len(nested) > 1 else ''} at {', '.join(nested)}"] if nested else []
+    kept += [f"{len(unnamed)} objects named as no store's object is (e.g. {unnamed[0]!r})"] if unnamed else []
+    return keys, " and ".join(kept)

@@ -177,6 +177,12 @@ def _known(meta: ObjectMeta) -> bool:
     return key.startswith(INDEX_PREFIX) or key == MANIFEST_KEY or _LEGACY_LAYOUT.parse_data_key(key) is not None
 
 
+def _outside_other_stores(metas: list[ObjectMeta]) -> list[ObjectMeta]:
+    """``metas`` without the objects of stores below this location (a backup copied to ``db/backup``)."""
+    below = tuple(m.key[: -len(MANIFEST_KEY)] for m in metas if m.key.endswith(f"/{MANIFEST_KEY}"))
+    return [m for m in metas if not m.key.startswith(below)] if below else metas
+
+
 def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
     """For a location without a manifest: find serenity's index, else data files, else foreign objects.
 
@@ -197,6 +203,9 @@ def detect(backend: Backend, layout: Layout, read: ReadMutable) -> Detected:
         known = known or _known(meta)
         if not known and len(metas) >= FOREIGN_OBJECTS_SCANNED:
             break  # a directory or bucket of other things, opened by mistake: not worth listing to the end
+    metas = _outside_other_stores(metas)
+    if not metas:
+        return Detected()  # only other stores below this location: a new, empty store
     if any(m.key.startswith(INDEX_PREFIX) or m.key == MANIFEST_KEY for m in metas):
         return Detected()
     if any(_LEGACY_LAYOUT.parse_data_key(m.key) is not None for m in metas):

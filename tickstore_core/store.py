@@ -13,7 +13,9 @@ every read; nothing is written into it.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -22,14 +24,17 @@ from .cache import ObjectCache
 from .daskframe import StoreSpec
 from .encoding import Codec
 from .engine import Engine
-from .errors import ConfigError
-from .layout import Layout
+from .errors import ConfigError, TickstoreWarning
+from .layout import Layout, destroyable_keys
 from .lifecycle_api import LifecycleAPI
 from .reading import ReadAPI
 from .research import ResearchAPI
 from .writing import WriteAPI
 
 __all__ = ["Tickstore"]
+
+
+log = logging.getLogger("tickstore")
 
 
 class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
@@ -233,7 +238,9 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         """Delete every object of the store (all symbols, versions and indexes), then close it.
 
         Objects the backend does not own (on the local store, files behind a symbolic link) stay, and so do
-        the local store's directories, emptied, with its ``.tickstore/`` (lock files other processes may hold).
+        the local store's directories, emptied, with its ``.tickstore/`` (lock files other processes may hold),
+        another store below its location (a backup copied to ``.../db/backup``), and objects named as no
+        store's object can be (a name with a space); what stays is said in a `TickstoreWarning`.
         The location can then be opened and written as a new store. Summary updates held back are dropped.
 
         Raises
@@ -247,8 +254,12 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         """
         self._engine.check_open()
         self._engine.check_writable()
-        keys = [meta.key for meta in self.backend.list("") if self.backend.owns(meta.key)]
+        keys, kept = destroyable_keys(self.backend)
         self._engine.map(self.backend.delete, keys, "destroy")
+        if kept:
+            message = f"destroy of {self.backend.url} left what is not this store's: {kept}"
+            log.warning(message)
+            warnings.warn(message, TickstoreWarning, stacklevel=2)
         self._engine.summaries.discard()  # written now, they would leave a shard where the store was
         self.flush()
         self.close()

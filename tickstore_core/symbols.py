@@ -11,7 +11,7 @@ import re
 
 from .errors import InvalidSymbolError
 
-__all__ = ["MAX_SYMBOL_LENGTH", "check_symbol"]
+__all__ = ["MAX_SYMBOL_LENGTH", "check_symbol", "is_symbol"]
 
 MAX_SYMBOL_LENGTH = 128
 _SYMBOL_RE = re.compile(r"[A-Za-z0-9^][A-Za-z0-9._\-+=@^~#!]*")
@@ -32,3 +32,9 @@ def check_symbol(symbol: object) -> str:
             "(no '/', '\\', spaces, control characters or '..'), starting with a letter, digit or '^'"
         )
     return symbol
+
+
+def is_symbol(name: str) -> bool:
+    """Whether ``name`` is a valid symbol name (`check_symbol` without the error): an index file someone else
+    put beside the store's, named otherwise, is not a symbol."""
+    return len(name) <= MAX_SYMBOL_LENGTH and _SYMBOL_RE.fullmatch(name) is not None and ".." not in name

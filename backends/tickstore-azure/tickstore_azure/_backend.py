@@ -165,7 +165,8 @@ class AzureBlobBackend(Backend):
         root = f"{self.prefix}/" if self.prefix else ""
         try:  # Azure lists blob names in ascending order
             for blob in self._container.list_blobs(name_starts_with=root + prefix, include=["metadata"]):
-                if (blob.metadata or {}).get("hdi_isfolder") != "true":  # directories of hierarchical accounts
+                folder = blob.name.endswith("/") or (blob.metadata or {}).get("hdi_isfolder") == "true"
+                if not folder:  # directories of hierarchical accounts, and "folder" blobs tools make
                     yield ObjectMeta(blob.name[len(root) :], blob.size, _etag(blob.etag), blob.last_modified)
         except ResourceNotFoundError as exc:
             if _code(exc) != "ContainerNotFound":  # a container not created yet holds nothing

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .errors import InvalidInputError
 from .index import Pruned, Segment, SymbolIndex, Version
-from .schema import unify_tables
+from .schema import common_type, parse_type, type_code, unify_tables
 from .times import TIME_MAX
 
 __all__ = [
@@ -150,6 +150,14 @@ def _combined(base: Version, segments: tuple[Segment, ...], columns: list[str], 
     )
 
 
+def _read_as(recorded: str, appended: str) -> str:
+    """The type code a column recorded as ``recorded`` reads as once a segment of type ``appended`` joins it
+    (a column all missing so far, ``null``, takes the appended type); ``recorded`` if no promotion is known."""
+    first, other = parse_type(recorded), parse_type(appended)
+    common = common_type(first, other) if first is not None and other is not None else None
+    return recorded if common is None else type_code(common)
+
+
 def appended_version(previous: Version | None, new: Version) -> Version:
     """The version an append of ``new`` (one encoded object, its key set) makes of the day.
 
@@ -169,6 +177,9 @@ def appended_version(previous: Version | None, new: Version) -> Version:
             columns.append(name)
             if types is not None and new.types is not None:
                 types.append(new.types[i])
+        elif types is not None and new.types is not None:  # the type the day now reads as: the next check's
+            j = columns.index(name)
+            types[j] = _read_as(types[j], new.types[i])
     return _combined(
         dataclasses.replace(new, kind="append"),
         (*base, added),

@@ -21,7 +21,6 @@ import pandas as pd
 from .backend import IfMatch
 from .engine import MAX_COMMIT_ATTEMPTS, Engine
 from .errors import (
-    BackendError,
     CommitConflictError,
     ConfigError,
     InvalidInputError,
@@ -29,6 +28,7 @@ from .errors import (
     ObjectExistsError,
     PreconditionFailedError,
     PrunedError,
+    TickstoreError,
     TransactionTimeError,
     UnknownTagError,
 )
@@ -167,7 +167,7 @@ class LifecycleAPI:
         for version in due.values():
             try:
                 self._compact_day(symbol, version)
-            except (CommitConflictError, BackendError) as exc:  # the append is done; a later one compacts
+            except TickstoreError as exc:  # the append is committed: raising would have it retried, twice stored
                 log.warning("compaction of %s %s after an append failed: %s", symbol, version.day, exc)
         return versions
 

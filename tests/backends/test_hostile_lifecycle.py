@@ -15,10 +15,19 @@ import sys
 import textwrap
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tickstore_core import BackendError, ConfigError, OfflineError, OfflineWarning, open_store
+from tickstore_core import (
+    BackendError,
+    ConfigError,
+    CorruptObjectError,
+    OfflineError,
+    OfflineWarning,
+    SchemaError,
+    open_store,
+)
 from tickstore_core.testing import make_ticks
 from tickstore_core.testing.spy import count_requests
 
@@ -158,3 +167,41 @@ def test_the_notebook_summary_shows_a_cache_that_cannot_be_used(tmp_path):
             shown = store._repr_html_()
             problem = store.cache_stats().get("problem")
     assert problem and "cache problem" in shown
+
+
+def _flags(first: str, values: list[object]) -> pd.DataFrame:
+    index = pd.date_range(first, periods=len(values), freq="s", tz="UTC", name="time")
+    return pd.DataFrame(
+        {"px": [float(i) for i in range(len(values))], "halted": np.array(values, dtype=object)}, index=index
+    )
+
+
+def test_an_append_records_the_type_its_column_now_reads_as(store_location):
+    """A column all missing so far (recorded null), appended with flags, is recorded bool: checked as bool."""
+    url, options = store_location()
+    with open_store(url, **options) as store:
+        store.insert("X", _flags("2024-03-04 09:00", [None, None]))
+        (appended,) = store.append("X", _flags("2024-03-04 10:00", [True, False]))
+        assert dict(zip(appended.columns, appended.types, strict=True))["halted"] == "bool"
+        assert store.select("X", filters=[("halted", "==", True)])["halted"].tolist() == [True]
+        with pytest.raises(SchemaError, match="halted"):  # was accepted: then every select of both days failed
+            store.insert("X", _flags("2024-03-05 09:00", ["no", "yes"]))
+        with pytest.raises(SchemaError, match="halted"):  # was accepted: then the day could not be read
+            store.append("X", _flags("2024-03-04 11:00", ["yes"]))
+        assert len(store.select("X")) == 4
+
+
+def test_an_append_that_committed_returns_even_when_compacting_after_it_fails(store_location, monkeypatch):
+    """A raise after the commit has the caller retry, and the ticks stored twice."""
+    url, options = store_location()
+    with open_store(url, **options) as store:
+        store.insert("X", make_ticks(DAY, 5))
+        store.append("X", make_ticks(DAY, 5, seed=1).tz_convert("UTC").shift(1, freq="h"))
+
+        def damaged(*args: object, **kwargs: object) -> None:
+            raise CorruptObjectError("an object of the day is damaged (simulated)")
+
+        monkeypatch.setattr(store._engine, "read_version", damaged)
+        (appended,) = store.append("X", make_ticks(NEXT, 1))  # ends the day before: its compaction fails
+        monkeypatch.undo()
+        assert appended.day == NEXT and len(store.select("X", NEXT, NEXT)) == 1

@@ -37,6 +37,7 @@ from tickstore_core import (
     InvalidURLError,
     ObjectNotFoundError,
     PreconditionFailedError,
+    StoreNotFoundError,
     open_store,
 )
 from tickstore_core.plugins import get_registry
@@ -167,6 +168,15 @@ def test_credentials_are_refused_in_the_url_without_being_echoed(azure_store: Em
     assert not any(part in str(info.value) for part in _signature(sas))
 
 
+def test_a_sas_url_given_as_sas_token_is_refused_without_echoing_it(azure_store: EmulatedStore) -> None:
+    """The portal's "Blob SAS URL" is not the token: the SDK would blame a shared key nobody gave."""
+    sas = _sas(azure_store)
+    sas_url = f"{_account_url(azure_store)}/{_container(azure_store)}?{sas}"
+    with pytest.raises(InvalidURLError, match=r"sas_token must be the SAS token, the query part .*not the URL") as info:
+        AzureBlobBackend.from_url(azure_store.url, account_url=_account_url(azure_store), sas_token=sas_url)
+    _assert_no_secret(info.value, _signature(sas))
+
+
 def test_one_credential_at_a_time(azure_store: EmulatedStore) -> None:
     with pytest.raises(InvalidURLError, match="only one of connection_string, sas_token"):
         AzureBlobBackend.from_url(azure_store.url, **azure_store.options, sas_token=_sas(azure_store))
@@ -177,6 +187,29 @@ def test_account_url_must_match_the_connection_string(azure_store: EmulatedStore
         AzureBlobBackend.from_url(
             f"{azure_store.url}?account_url=https://other.blob.core.windows.net", **azure_store.options
         )
+
+
+def test_account_name_must_match_the_connection_string(
+    azure_store: EmulatedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not silently ignored: the store would write into the connection string's account instead."""
+    with pytest.raises(InvalidURLError, match="account_name prodaccount does not match the account the credentials"):
+        AzureBlobBackend.from_url(f"{azure_store.url}?account_name=prodaccount", **azure_store.options)
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azure_store.options["connection_string"])
+    with pytest.raises(InvalidURLError, match="account_name prodaccount does not match"):
+        open_store(azure_store.url, cache=False, account_name="prodaccount")
+    with AzureBlobBackend.from_url(azure_store.url, account_name=ACCOUNT_NAME) as backend:  # the same account
+        assert backend.url == f"{azure_store.url}?account_url={_account_url(azure_store)}"
+
+
+def test_user_info_in_the_blob_endpoint_is_refused_without_echoing_it(azure_store: EmulatedStore) -> None:
+    """A password there would show in the backend's URL, the store's repr and every error message."""
+    password = "proxy-PASSWORD-s3cr3t"
+    endpoint = _account_url(azure_store).replace("http://", f"http://alice:{password}@")
+    cs = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};BlobEndpoint={endpoint};"
+    with pytest.raises(InvalidURLError, match="BlobEndpoint must not hold user info") as info:
+        AzureBlobBackend.from_url(azure_store.url, connection_string=cs)
+    _assert_no_secret(info.value, [password])
 
 
 def test_no_account_at_all_says_what_to_give(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,6 +367,24 @@ def test_a_read_only_sas_cannot_write(azure_store: EmulatedStore) -> None:
         with pytest.raises(BackendPermissionError, match=r"refused access to az://.*/db/k .*check the credentials"):
             backend.put("k", b"x")
         assert backend.exists()  # it may not read the container's properties: reads decide, not exists()
+
+
+def test_a_sas_for_a_missing_container_finds_no_store_and_says_it_cannot_create_it(
+    azure_store: EmulatedStore,
+) -> None:
+    """A container SAS may not read the container's properties, nor create it: a listing tells it is missing."""
+    sas = _sas(azure_store)
+    service = BlobServiceClient.from_connection_string(azure_store.options["connection_string"])
+    with service:
+        service.delete_container(_container(azure_store))
+    options = {"account_url": _account_url(azure_store), "sas_token": sas}
+    with AzureBlobBackend.from_url(azure_store.url, **options) as backend:
+        assert list(backend.list()) == []
+        assert backend.exists() is False
+        with pytest.raises(StoreNotFoundError, match=r"does not exist .*these credentials cannot create it"):
+            backend.put("k", b"x")
+    with open_store(azure_store.url, cache=False, **options) as store, pytest.raises(StoreNotFoundError):
+        store.select("BTCUSD")  # a typo must not look like an empty store
 
 
 def test_a_credential_object(azure_store: EmulatedStore) -> None:

@@ -9,7 +9,6 @@ the repr, an error or a log line.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any, ClassVar
@@ -38,6 +37,7 @@ from tickstore_core.plugin import (
     PreconditionFailedError,
     PutMode,
     StorageError,
+    StoreNotFoundError,
     check_key,
     check_range,
     split_bucket_url,
@@ -59,9 +59,10 @@ class AzureBlobBackend(Backend):
     Options are listed in :class:`~tickstore_azure._options.AzureOptions`. A missing container is
     created by the first write (an existing one is fine), so opening a store sends no request and
     works offline; until then the backend lists nothing and :meth:`exists` is false (the store refuses
-    reads, a typo must not look like an empty store). A pickled backend carries the options it
-    was given, credentials included (a Dask worker needs them); those found in the environment or
-    by azure-identity are looked up again where it is unpickled.
+    reads, a typo must not look like an empty store). Credentials that cannot create it (a container
+    SAS) get :class:`~tickstore_core.StoreNotFoundError` on that write. A pickled backend carries the
+    options it was given, credentials included (a Dask worker needs them); those found in the
+    environment or by azure-identity are looked up again where it is unpickled.
     """
 
     name: ClassVar[str] = "azure"
@@ -78,13 +79,24 @@ class AzureBlobBackend(Backend):
             raise InvalidURLError(f"cannot open az://{self.container}: {message}") from exc
         endpoint = urlsplit(self._service.primary_endpoint)  # the query may hold a SAS: leave it out
         self.account_url = f"{endpoint.scheme}://{endpoint.netloc}{endpoint.path}".rstrip("/")
-        if self.options.account_url and self.options.account_url.rstrip("/") != self.account_url:
+        try:
+            self._check_account()
+        except InvalidURLError:
             self.close()
-            raise InvalidURLError(
-                f"account_url {self.options.account_url} does not match the account the credentials open "
-                f"({self.account_url}); leave account_url out or correct it"
-            )
+            raise
         self._container = self._service.get_container_client(self.container)
+
+    def _check_account(self) -> None:
+        """Refuse an account_url or account_name the credentials do not open: it must not be silently ignored."""
+        given = {"account_url": self.options.account_url, "account_name": self.options.account_name}
+        opened = {"account_url": self.account_url, "account_name": (self._service.account_name or "").lower()}
+        for name, value in given.items():
+            if value and value.rstrip("/").lower() != opened[name].lower():  # account names are lowercase
+                raise InvalidURLError(
+                    f"{name} {value} does not match the account the credentials open ({self.account_url}); leave "
+                    f"{name} out or correct it (a connection string, also AZURE_STORAGE_CONNECTION_STRING, names "
+                    "its own account)"
+                )
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AzureBlobBackend:
@@ -187,9 +199,17 @@ class AzureBlobBackend(Backend):
             return bool(self._container.exists())  # the first write creates it
         except AzureError as exc:
             error = self._translate(exc, "")
-            if isinstance(error, BackendPermissionError):
-                return True  # e.g. a container SAS that may read blobs but not the container: the reads speak
-            raise error from exc
+            if not isinstance(error, BackendPermissionError):
+                raise error from exc
+        try:  # e.g. a container SAS may list blobs but not read the container: one listed name tells
+            next(self._container.list_blobs(results_per_page=1).by_page(), None)
+        except AzureError as exc:
+            if _code(exc) == "ContainerNotFound":
+                return False
+            error = self._translate(exc, "")
+            if not isinstance(error, BackendPermissionError):  # not allowed to list either: the reads speak
+                raise error from exc
+        return True
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -198,8 +218,19 @@ class AzureBlobBackend(Backend):
         return self._container.get_blob_client(f"{self.prefix}/{key}" if self.prefix else key)
 
     def _create_container(self) -> None:
-        with contextlib.suppress(ResourceExistsError):  # another writer created it first
+        try:
             self._container.create_container()
+        except ResourceExistsError:
+            pass  # another writer created it first
+        except AzureError as exc:
+            error = self._translate(exc, "")
+            if isinstance(error, BackendPermissionError):  # e.g. a container SAS: it can never create one
+                raise StoreNotFoundError(
+                    f"container {self.container!r} does not exist at {self.account_url} and these credentials "
+                    f"cannot create it; check the name, or create it (az storage container create --name "
+                    f"{self.container}) or use credentials that may"
+                ) from exc
+            raise error from exc
 
     def _translate(self, exc: AzureError, key: str, mode: PutMode | None = None) -> StorageError:
         """The tickstore error for an Azure SDK error, its message scrubbed of credentials."""

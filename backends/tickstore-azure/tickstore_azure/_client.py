@@ -16,6 +16,7 @@ import logging
 import os
 import random
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from azure.core.pipeline.transport import RequestsTransport
@@ -86,7 +87,14 @@ def make_client(options: AzureOptions) -> tuple[BlobServiceClient, Any]:
     explicit = options.sas_token or options.credential  # an explicit credential wins over the environment
     connection_string = options.connection_string or (None if explicit else os.environ.get(CONNECTION_STRING_ENV))
     if connection_string:
-        return BlobServiceClient.from_connection_string(connection_string, **common), None
+        client = BlobServiceClient.from_connection_string(connection_string, **common)
+        if "@" in urlsplit(client.primary_endpoint).netloc:  # user:password@ would show in every URL and message
+            client.close()
+            raise InvalidURLError(
+                "the connection string's BlobEndpoint must not hold user info (user:password@host); "
+                "remove it (the AccountKey or SharedAccessSignature authenticates; a proxy is set with HTTPS_PROXY)"
+            )
+        return client, None
     if options.account_url:
         account_url = options.account_url
     elif options.account_name:

@@ -36,7 +36,15 @@ _SECRET_TEXT = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature)=[^&;\s'
 
 
 def _sas_token(name: str, value: Any) -> str | None:
-    return (text_option(name, value) or "").lstrip("?") or None
+    """The token without a leading '?'; a whole SAS URL is refused without echoing it (it holds the signature)."""
+    token = (text_option(name, value) or "").lstrip("?")
+    if "://" in token or "?" in token:
+        raise InvalidURLError(
+            f"option {name} must be the SAS token, the query part of a SAS URL (sv=...&sig=...), not the URL: "
+            "pass what follows '?' as sas_token, and the account (https://<account>.blob.core.windows.net) "
+            "as account_url"
+        )
+    return token or None
 
 
 @dataclass(frozen=True)

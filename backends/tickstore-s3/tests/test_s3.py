@@ -25,6 +25,7 @@ from emulators.raw import raw_access
 from tickstore_core import (
     BackendError,
     BackendPermissionError,
+    ConfigError,
     InvalidURLError,
     ObjectNotFoundError,
     OfflineError,
@@ -267,6 +268,15 @@ def test_an_unknown_profile_is_a_config_error(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     with pytest.raises(ValueError, match="AWS profile 'nobody' is not configured"):
         S3Backend.from_url("s3://bucket/db", profile="nobody")
+
+
+def test_an_unknown_profile_from_the_environment_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The profile botocore chose from AWS_PROFILE, not the (absent) option."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)  # botocore prefers it to AWS_PROFILE
+    monkeypatch.setenv("AWS_PROFILE", "reserch")
+    with pytest.raises(ConfigError, match=r"AWS profile 'reserch' is not configured \(it is named by AWS_PROFILE\)"):
+        S3Backend.from_url("s3://bucket/db", endpoint_url="http://127.0.0.1:1")
 
 
 @pytest.fixture(scope="module")

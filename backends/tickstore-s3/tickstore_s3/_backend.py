@@ -11,6 +11,7 @@ that reject botocore's default checksums, ``AWS_REQUEST_CHECKSUM_CALCULATION=whe
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ class S3Backend(Backend):
         try:
             self._client = _client(self.options)
         except ProfileNotFound as exc:
-            raise ConfigError(f"AWS profile {self.options.profile!r} is not configured; check ~/.aws/config") from exc
+            raise _profile_error(self.options, exc) from exc
         except ValueError as exc:  # botocore's message names the bad endpoint or region, never a credential
             raise InvalidURLError(f"cannot open {self.url}: {exc}") from exc
         self._bucket_seen = False
@@ -298,6 +299,17 @@ class S3Backend(Backend):
                 f"cannot reach S3 at {endpoint} for {where} ({detail}); check endpoint_url and the network"
             )
         return BackendError(f"S3 at {endpoint} failed on {where}: {detail}")
+
+
+def _profile_error(options: S3Options, exc: ProfileNotFound) -> ConfigError:
+    """The error for a profile that is not configured, naming it and where it was chosen (as botocore does)."""
+    chosen = [name for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(name)]
+    source = "the profile option" if options.profile else (chosen or ["the environment"])[0]
+    profile = exc.kwargs.get("profile") or options.profile
+    return ConfigError(
+        f"AWS profile {profile!r} is not configured (it is named by {source}); correct {source} or add the "
+        "profile to ~/.aws/config (or the file AWS_CONFIG_FILE names)"
+    )
 
 
 def _code(exc: Exception) -> str:

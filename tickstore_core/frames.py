@@ -127,8 +127,37 @@ def ticks_to_table(ticks: object, timestamp_column: str, *, containers: bool = F
             f"column {nested[0]!r} holds containers (dicts, lists or sets), which would not read back as they were "
             "given; store them as text, e.g. ticks[name].map(json.dumps)"
         )
+    _refuse_coerced_mixes(data, table)
     times = pa.array(index.asi8, type=pa.timestamp("ns", tz="UTC"))
     return table.add_column(0, timestamp_column, times)
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _refuse_coerced_mixes(data: pd.DataFrame, table: pa.Table) -> None:
+    """Refuse object columns of mixed kinds that Arrow converts without a word but changes: text with bytes
+    (the text becomes bytes), dates with datetimes (the times of day are dropped), aware timestamps with
+    naive ones (the naive taken as UTC). Only columns converted to those types are looked at."""
+    for (name, column), field in zip(data.items(), table.schema, strict=True):
+        if column.dtype != object or not (
+            pa.types.is_binary(field.type) or pa.types.is_date(field.type) or pa.types.is_timestamp(field.type)
+        ):
+            continue
+        values = [value for value in column if not _missing(value)]
+        if pa.types.is_binary(field.type):
+            mixed = any(not isinstance(value, (bytes, bytearray, memoryview)) for value in values)
+        elif pa.types.is_date(field.type):
+            mixed = any(isinstance(value, dt.datetime) for value in values)
+        else:
+            mixed = len({getattr(value, "tzinfo", None) is None for value in values}) > 1
+        if mixed:
+            raise InvalidTicksError(
+                f"column {name!r} mixes kinds of values that would not read back as given (text and bytes, dates "
+                "and times, or timestamps with and without a time zone); convert it to one kind, e.g. "
+                f"ticks[{name!r}].astype(str) or pd.to_datetime(ticks[{name!r}], utc=True)"
+            )
 
 
 SMALL_FRAME_ROWS = 4096

@@ -8,6 +8,7 @@ another width on another read as float64 (digits lost) or failing with a raw Arr
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import numpy as np
@@ -116,3 +117,28 @@ def test_a_number_that_would_be_a_time_in_1970_is_refused_as_a_slip(store_locati
                 call()
         assert store.select("S", as_of=version.recorded_at)["v"].tolist() == [1.0]  # nanoseconds still work
         assert store.symbols() == ["S"] and len(store.history("S")) == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [dt.date(2024, 3, 4), dt.datetime(2024, 3, 4, 12, 30)],  # the time of day was dropped
+        [pd.Timestamp("2024-03-04 09:00", tz="Asia/Tokyo"), pd.Timestamp("2024-03-04 09:00")],  # naive read as UTC
+        ["abc", b"\x01\x02"],  # the text became bytes
+    ],
+    ids=["dates-and-datetimes", "aware-and-naive", "text-and-bytes"],
+)
+def test_an_object_column_of_mixed_kinds_arrow_would_change_is_refused(store_location, values):
+    url, options = store_location()
+    ticks = pd.DataFrame(
+        {"v": np.array([*values, None], dtype=object)},
+        index=pd.date_range("2024-03-04 10:00", periods=len(values) + 1, freq="s", tz="UTC", name="time"),
+    )
+    with open_store(url, **options) as store:
+        for write in (store.insert, store.append):
+            with pytest.raises(InvalidTicksError, match="column 'v' mixes kinds of values"):
+                write("S", ticks)
+        one_kind = ticks.assign(v=np.array([values[0], values[0], None], dtype=object))
+        if not (isinstance(values[0], bytes) and url.startswith("file:")):  # the local store refuses bytes
+            store.insert("S", one_kind)
+            assert store.select("S")["v"].tolist()[:2] == [values[0], values[0]]

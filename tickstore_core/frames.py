@@ -282,12 +282,26 @@ def _read_only(values: object) -> bool:
     return False
 
 
+_NULLABLE_OF: dict[pa.DataType, Any] = {
+    **{
+        getattr(pa, name)(): getattr(pd, name.capitalize().replace("Uint", "UInt") + "Dtype")()
+        for name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    },
+    pa.bool_(): pd.BooleanDtype(),
+}
+"""pandas' nullable dtype of each Arrow integer and boolean type: what such a column with missing values
+reads as (a day without the column, or where it was all missing), exact, as pandas' concat of a
+nullable day gives it; NumPy's would be float64 (ids beyond 2**53 rounded) or object."""
+
+
 def column_frame(holder: list[pa.Table]) -> pd.DataFrame:
     """The one-column table in ``holder`` (taken out of it) as a one-column DataFrame, its dtype as the
     table's pandas metadata says. Passed in a list the callee empties, so that once this holds the
     only reference, the column's Arrow memory is returned as it is converted."""
     one = holder.pop()
-    part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True)
+    kind = one.schema.field(0).type
+    nullable = _NULLABLE_OF.get(kind) if one.column(0).null_count else None
+    part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True, types_mapper={kind: nullable}.get)
     del one
     name = part.columns[0]
     if _read_only(part[name].array):  # a zero-copy view of read-only Arrow memory: give the user their own

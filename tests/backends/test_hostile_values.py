@@ -142,3 +142,25 @@ def test_an_object_column_of_mixed_kinds_arrow_would_change_is_refused(store_loc
         if not (isinstance(values[0], bytes) and url.startswith("file:")):  # the local store refuses bytes
             store.insert("S", one_kind)
             assert store.select("S")["v"].tolist()[:2] == [values[0], values[0]]
+
+
+def test_integer_and_bool_columns_missing_on_a_day_read_exactly_as_nullable_types(store_location):
+    """pandas' NumPy conversion made ids beyond 2**53 float64 (digits lost) and flags with a gap object."""
+    url, options = store_location()
+    ids = np.array([2**53 + 1, 2**62 + 7], dtype=np.int64)
+    first = pd.DataFrame(
+        {"px": [1.0, 2.0], "trade_id": ids, "is_buy": [True, False]},
+        index=pd.date_range("2024-03-04 10:00", periods=2, freq="s", tz="UTC", name="time"),
+    )
+    second = pd.DataFrame(
+        {"px": [3.0], "is_buy": pd.array([None], dtype="boolean")},
+        index=pd.date_range("2024-03-05 10:00", periods=1, freq="s", tz="UTC", name="time"),
+    )
+    with open_store(url, **options) as store:
+        store.insert("S", first)
+        store.insert("S", second)
+        for frame in (store.select("S"), store.select_many(["S"])):
+            assert frame["trade_id"].dtype == "Int64" and frame["trade_id"].tolist()[:2] == ids.tolist()
+            assert frame["trade_id"].isna().tolist() == [False, False, True]
+            assert frame["is_buy"].dtype == "boolean" and frame["is_buy"].isna().tolist() == [False, False, True]
+        assert store.select("S", "2024-03-04", "2024-03-04")["trade_id"].dtype == "int64"  # no gap: as stored

@@ -135,8 +135,14 @@ def test_bad_filters_are_clear_errors_before_reading(research):
         store.select("T", output="numpy")
 
 
+_NULLABLE = {"bool": "boolean", **{f"{s}int{b}": f"{s.upper()}Int{b}" for s in ("", "u") for b in (8, 16, 32, 64)}}
+
+
 def _reference_many(store: Tickstore, symbols: list[str], as_of: Any, **kwargs: Any) -> pd.DataFrame:
     frames = [store.select(s, "2024-03-04", "2024-03-05", as_of=as_of, **kwargs).assign(symbol=s) for s in symbols]
+    for name in {n for f in frames for n in f.columns if f[n].dtype.kind in "iub"}:  # missing on some symbol: exact
+        if not all(name in f.columns for f in frames):
+            frames = [f.astype({name: _NULLABLE[f[name].dtype.name]}) if name in f.columns else f for f in frames]
     frame = pd.concat(frames)
     frame = frame.iloc[np.argsort(frame.index.asi8, kind="stable")]
     for name in frame.columns[frame.dtypes == np.dtype("O")]:  # pandas 2: concat fills with NaN, Arrow None

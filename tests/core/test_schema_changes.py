@@ -41,7 +41,7 @@ PROMOTABLE = {
     "int8 to int64": (np.array([1, 2], dtype="int8"), [10**10, 3], "int64", [1, 2, 10**10, 3]),
     "uint8 to int16": (np.array([1, 255], dtype="uint8"), np.array([-1, 3], dtype="int16"), "int16", [1, 255, -1, 3]),
     "nullable Int64 to float": (pd.array([1, None], dtype="Int64"), [1.5, 2.5], "float64", [1.0, None, 1.5, 2.5]),
-    "all missing to int": ([None, None], [1, 2], "float64", [None, None, 1.0, 2.0]),
+    "all missing to int": ([None, None], [1, 2], "Int64", [None, None, 1, 2]),  # exact, not float64
     "time zone changes": (
         pd.to_datetime(["2024-06-01 12:00", "2024-06-02 12:00"]).tz_localize("Europe/London"),
         pd.to_datetime(["2024-06-03 12:00", "2024-06-04 12:00"]).tz_localize("America/New_York"),

@@ -20,10 +20,10 @@ from .cache import ObjectCache
 from .engine import Engine
 from .errors import LegacyStoreError
 from .filters import RowFilter
-from .frames import table_to_frame
+from .frames import nullable_dtype, table_to_frame
 from .index import Version
 from .query import Query, empty_read, read_day
-from .schema import conform_table, recorded_targets
+from .schema import conform_table, parse_type, recorded_targets
 from .times import TIME_MAX, TIME_MIN, day_start_ns
 
 __all__ = ["StoreSpec", "to_dask"]
@@ -92,6 +92,8 @@ class _Partition:
     all_columns: tuple[str, ...]
     targets: tuple[tuple[str, pa.DataType], ...] = ()
     row_filter: RowFilter | None = None
+    nullable: tuple[tuple[str, Any], ...] = ()
+    """Integer and bool columns some day lacks: pandas' nullable dtype in every partition, as `select` reads them."""
 
 
 def read_partition(part: _Partition) -> pd.DataFrame:
@@ -103,7 +105,25 @@ def read_partition(part: _Partition) -> pd.DataFrame:
     table = conform_table(table, dict(part.targets), str(part.version.day))
     frame = table_to_frame(table, part.spec.timestamp_column, part.spec.tz)
     reindexed: pd.DataFrame = frame.reindex(columns=list(part.all_columns))
-    return reindexed
+    return reindexed.astype(dict(part.nullable)) if part.nullable else reindexed
+
+
+def _with_gaps(
+    versions: list[Version], names: tuple[str, ...], unified: dict[str, pa.DataType]
+) -> tuple[tuple[str, Any], ...]:
+    """The integer and bool columns among ``names`` that some version lacks or holds all missing (``null``),
+    with pandas' nullable dtype (see `tickstore_core.frames.nullable_dtype`); versions of tickstore 0.1
+    (no recorded types) tell nothing."""
+    recorded = [dict(zip(v.columns or (), v.types, strict=False)) for v in versions if v.types is not None]
+    found = []
+    for name in names:
+        codes = [types.get(name, "null") for types in recorded]
+        kinds = [parse_type(code) for code in codes if code != "null"]
+        kind = unified.get(name) or (kinds[0] if kinds else None)
+        dtype = nullable_dtype(kind) if "null" in codes and kind is not None else None
+        if dtype is not None:
+            found.append((name, dtype))
+    return tuple(found)
 
 
 def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -> Any:
@@ -123,8 +143,9 @@ def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -
     columns = tuple(query.columns) if query.columns is not None else None
     unified = recorded_targets([(str(v.day), v.columns or (), v.types) for v in query.versions], only=all_columns)
     targets = tuple(unified.items())
+    nullable = _with_gaps(query.versions, all_columns, unified)
     parts = [
-        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets, row_filter)
+        _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets, row_filter, nullable)
         for v in query.versions
     ]
     meta = read_partition(parts[0]).iloc[:0]

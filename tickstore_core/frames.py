@@ -25,6 +25,7 @@ __all__ = [
     "column_frame",
     "empty_frame",
     "frame_from_tables",
+    "nullable_dtype",
     "schema_fingerprint",
     "split_days",
     "table_to_frame",
@@ -280,6 +281,11 @@ def _read_only(values: object) -> bool:
     if isinstance(values, (pd.arrays.DatetimeArray, pd.arrays.TimedeltaArray)):
         return not cast(Any, values).asi8.flags.writeable  # the stubs lack asi8
     return False
+
+
+def nullable_dtype(arrow_type: pa.DataType) -> Any:
+    """pandas' nullable dtype for an Arrow integer or boolean type (``Int64``, ``boolean``), else None."""
+    return _NULLABLE_OF.get(arrow_type)
 
 
 _NULLABLE_OF: dict[pa.DataType, Any] = {

@@ -164,3 +164,5 @@ def test_integer_and_bool_columns_missing_on_a_day_read_exactly_as_nullable_type
             assert frame["trade_id"].isna().tolist() == [False, False, True]
             assert frame["is_buy"].dtype == "boolean" and frame["is_buy"].isna().tolist() == [False, False, True]
         assert store.select("S", "2024-03-04", "2024-03-04")["trade_id"].dtype == "int64"  # no gap: as stored
+        pytest.importorskip("dask")
+        pd.testing.assert_frame_equal(store.to_dask("S").compute(), store.select("S"))  # dask read float64

@@ -30,7 +30,8 @@ def unpadded(url: str, source: str) -> str:
     if url != url.strip():
         raise InvalidURLError(
             f"{source} starts or ends with a space, tab or line break, which would name another directory or "
-            "prefix than meant; remove it (for a name that really ends in a space write %20)"
+            "prefix than meant; remove it (for a local directory whose name really ends in a space, write "
+            "file:///path/name%20; object-store prefixes hold no spaces)"
         )
     return url
 
@@ -116,8 +117,8 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
         )
     if "#" in url:  # a path's own '#' is %23 by now: this one would be dropped, opening another store
         raise InvalidURLError(
-            f"the {scheme}:// URL holds a '#', and what follows it would be ignored; remove the '#...', or "
-            "write it as %23 if it is part of a name"
+            f"the {scheme}:// URL holds a '#', and what follows it would be ignored; remove the '#...'"
+            + (", or write it as %23 if it is part of a directory's name" if scheme == "file" else "")
         )
     try:
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))

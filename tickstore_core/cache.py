@@ -34,8 +34,7 @@ import diskcache
 import pyarrow as pa
 import pyarrow.ipc
 
-from .backend import Backend
-from .errors import BackendError, CacheWarning, ConfigError, ObjectNotFoundError, OfflineError, OfflineWarning
+from .errors import CacheWarning, ConfigError
 from .integrity import checksum, crc32, matches
 from .mapped import map_file
 
@@ -44,7 +43,6 @@ __all__ = [
     "CacheStats",
     "ObjectCache",
     "parse_size",
-    "read_revalidated",
 ]
 
 log = logging.getLogger("tickstore")
@@ -66,24 +64,28 @@ class _TurnedOff(Exception):
     """The cache was turned off (after a failure) while a call was under way."""
 
 
-def _tolerant(*, writes: bool, default: Any = None) -> Callable[[_F], _F]:
+def _tolerant(*, writes: bool, default: Any = None, pins: bool = False) -> Callable[[_F], _F]:
     """Never let the cache fail a read: on a failure, warn once and go on without it.
 
     A failed write (a full disk, say) stops writing but keeps serving what is cached; any other
-    failure turns the cache off for this instance. Either way the method returns ``default``.
+    failure turns the cache off for this instance. A failure of the pinned entries (``pins``: a
+    damaged ``pinned/cache.db``) turns off only the pins. Either way the method returns ``default``.
     """
 
     def wrap(method: _F) -> _F:
         @functools.wraps(method)
         def guarded(self: ObjectCache, *args: Any, **kwargs: Any) -> Any:
-            if self._cache is None or (writes and not self._writable):
+            if self._cache is None or (pins and self._pins_off) or (writes and not self._writable):
                 return default
             try:
                 return method(self, *args, **kwargs)
             except _TurnedOff:
                 return default
             except _FAILURES as exc:
-                self._give_up(exc, writes_only=writes)
+                if pins:
+                    self._give_up_pins(exc)
+                else:
+                    self._give_up(exc, writes_only=writes)
                 return default
 
         return guarded  # type: ignore[return-value]
@@ -166,6 +168,7 @@ class ObjectCache:
         self._writable = True
         self._cache: diskcache.Cache | None = None
         self._pinned: diskcache.Cache | None = None
+        self._pins_off = False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._cache = diskcache.Cache(
@@ -218,9 +221,14 @@ class ObjectCache:
         entry = _key(namespace, key, checksum)
         raw = self._live().get(entry, default=None, retry=True)
         store = self._live()
-        if raw is None and os.path.isdir(self.directory / _PINNED):  # a tag pinned for offline work
-            store = self._pins()
-            raw = store.get(entry, default=None, retry=True)
+        if (
+            raw is None and not self._pins_off and os.path.isdir(self.directory / _PINNED)
+        ):  # a tag pinned for offline work
+            try:
+                store = self._pins()
+                raw = store.get(entry, default=None, retry=True)
+            except _FAILURES as exc:
+                self._give_up_pins(exc)
         table = None if raw is None else _read_table_entry(raw, columns)
         if raw is not None and table is None:
             store.delete(entry, retry=True)
@@ -239,6 +247,23 @@ class ObjectCache:
 
     # --- pinned partitions (exempt from eviction) -----------------------------------------
 
+    def _give_up_pins(self, exc: BaseException) -> None:
+        """Stop using the pinned entries after ``exc``, with one warning: pinned tags then read as any other."""
+        with self._lock:
+            first, self._pins_off = not self._pins_off, True
+            pinned, self._pinned = self._pinned, None
+        if pinned is not None:
+            with contextlib.suppress(*_FAILURES):
+                pinned.close()
+        if first:
+            message = (
+                f"the pinned entries of the local cache in {self.directory / _PINNED} cannot be used: {_why(exc)}"
+                f"delete that directory and pin the tags again ({exc}). Pinned tags read through the cache "
+                "like any other data"
+            )
+            log.warning(message)
+            warnings.warn(message, CacheWarning, stacklevel=4)
+
     def _pins(self) -> diskcache.Cache:
         """The pinned entries: a second cache beside the LRU one, never evicted, only unpinned."""
         self._live()
@@ -249,7 +274,7 @@ class ObjectCache:
                 )
             return self._pinned
 
-    @_tolerant(writes=False)
+    @_tolerant(writes=False, pins=True)
     def get_pinned_table(
         self, namespace: str, key: str, columns: Sequence[str] | None = None, *, checksum: str
     ) -> pa.Table | None:
@@ -266,7 +291,7 @@ class ObjectCache:
             self._count(hits=1, bytes_from_cache=len(raw))
         return table
 
-    @_tolerant(writes=True, default=False)
+    @_tolerant(writes=True, default=False, pins=True)
     def pin_table(self, namespace: str, key: str, table: pa.Table, *, checksum: str, pin: str) -> bool:
         """Keep a partition under the pin ``pin`` (e.g. a tag) until `unpin`; LRU eviction never drops it."""
         pins = self._pins()
@@ -280,7 +305,7 @@ class ObjectCache:
             pins.set(record, json.dumps(sorted(held)).encode(), retry=True)
         return True
 
-    @_tolerant(writes=True, default=0)
+    @_tolerant(writes=True, default=0, pins=True)
     def unpin(self, namespace: str, pin: str) -> int:
         """Release the pin ``pin``: its entries no other pin holds are removed; returns how many."""
         if not os.path.isdir(self.directory / _PINNED):
@@ -299,7 +324,7 @@ class ObjectCache:
                     removed += bool(pins.delete(entry, retry=True))
         return removed
 
-    @_tolerant(writes=False, default=[])
+    @_tolerant(writes=False, default=[], pins=True)
     def pins(self, namespace: str) -> list[str]:
         """The pins held for ``namespace`` (a store's URL)."""
         if not os.path.isdir(self.directory / _PINNED):
@@ -307,7 +332,7 @@ class ObjectCache:
         prefix = _pin_key(namespace, "")
         return sorted(str(k)[len(prefix) :] for k in self._pins().iterkeys() if str(k).startswith(prefix))
 
-    @_tolerant(writes=False, default=0)
+    @_tolerant(writes=False, default=0, pins=True)
     def pinned_volume(self) -> int:
         """Bytes the pinned entries use on disk."""
         return int(self._pins().volume()) if os.path.isdir(self.directory / _PINNED) else 0
@@ -555,45 +580,3 @@ def _read_table_entry(raw: bytes, columns: Sequence[str] | None) -> pa.Table | N
         return pa.ipc.open_file(buffer, options=options).read_all()
     except (pa.ArrowException, OSError):  # a good CRC over bad content: written by something else
         return None
-
-
-def read_revalidated(
-    backend: Backend, cache: ObjectCache | None, key: str, *, offline_ok: bool = True
-) -> tuple[str | None, bytes | None]:
-    """(ETag, bytes) of a mutable object (an index, the manifest), or (None, None) if it does not exist.
-
-    The ETag is never newer than the bytes (:meth:`Backend.get_tagged`: one request where the
-    service returns both, else HEAD then GET), so a compare-and-swap on a stale pair fails safely.
-    A cached copy with the current ETag is not sent again; when the backend cannot be reached, the
-    cached copy is used with an :class:`OfflineWarning`, unless ``offline_ok`` is false (a commit
-    needs the backend anyway).
-    """
-    cached = cache.get_tagged(backend.url, key) if cache is not None else None
-    try:
-        etag, data = backend.get_tagged(key, unless=cached[0] if cached is not None else None)
-    except ObjectNotFoundError:
-        if cache is not None and cached is not None:
-            cache.forget_tagged(backend.url, key)
-        return None, None
-    except BackendError as exc:
-        if not offline_ok:
-            raise
-        if cache is None or cached is None:
-            missing = "the store has no cache" if cache is None else f"{key} is not in the local cache"
-            raise OfflineError(
-                f"{backend.url} cannot be reached and {missing} ({exc}); check the connection, or warm the "
-                "cache while online (open the store with cache=True)"
-            ) from exc
-        cache.count(offline_reads=1)
-        message = f"{backend.url} cannot be reached ({exc}); using the cached copy of {key}"
-        log.warning(message)
-        warnings.warn(message, OfflineWarning, stacklevel=5)
-        return cached
-    if data is None:  # unchanged since the cached copy (the ETag as the backend spells it, for a compare-and-swap)
-        if cache is None or cached is None:
-            raise BackendError(f"{backend.url}: get_tagged({key!r}) sent no bytes, and no copy was asked about")
-        cache.count(revalidations=1)
-        return etag, cached[1]
-    if cache is not None:
-        cache.put_tagged(backend.url, key, etag, data)
-    return etag, data

@@ -31,7 +31,7 @@ from typing import Any, TypeVar, cast
 import pyarrow as pa
 
 from .backend import Backend, IfMatch, ObjectMeta, PutMode
-from .cache import ObjectCache, read_revalidated
+from .cache import ObjectCache
 from .chunks import ChunkStore
 from .encoding import ARROW_ENCODINGS, Codec, codec_for, decode_by_content, write_codec
 from .encoding.direct import PendingChunk
@@ -61,6 +61,7 @@ from .options import checked_number
 from .progress import map_with_progress
 from .ranged import RangedReads
 from .recent import RecentWrites
+from .revalidated import read_revalidated
 from .serenity_store import SerenityStore, detect, index_h5_over_older_indexes
 from .summary import SummaryShards
 from .tags import resolve_as_of

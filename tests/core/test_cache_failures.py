@@ -152,3 +152,27 @@ def test_a_cache_that_fails_while_reading_is_turned_off(tmp_path, monkeypatch):
                 pd.testing.assert_frame_equal(store.select("A"), EXPECTED, check_freq=False)
         assert len(caught) == 1
         assert not store.cache.writable
+
+
+def test_a_damaged_pinned_database_turns_off_only_the_pins(store_location, tmp_path):
+    """The LRU cache goes on (hits stay hits); the pins say once that they cannot be used."""
+    url, options = store_location()
+    cache_dir = tmp_path / "cache"
+    with ts.open_store(url, cache=True, cache_dir=str(cache_dir), **options) as store:
+        store.insert("A", EXPECTED)
+        store.tag("paper")
+        store.pin("paper")
+    (cache_dir / "pinned" / "cache.db").write_bytes(b"this is not SQLite" * 100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with ts.open_store(url, cache=True, cache_dir=str(cache_dir), **options) as store:
+            store.insert("B", EXPECTED)
+            for _ in range(2):
+                pd.testing.assert_frame_equal(store.select("B"), EXPECTED, check_freq=False)
+            pd.testing.assert_frame_equal(store.select("A", as_of="tag:paper"), EXPECTED, check_freq=False)
+            store.pin("paper")  # pins nothing now, and says nothing more
+            assert store.unpin("paper") == 0
+            stats = store.cache_stats()
+    said = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
+    assert len(said) == 1 and "pinned entries" in said[0] and "damaged" in said[0], said
+    assert stats.get("problem") is None and stats["hits"] > 0  # the cache itself was not turned off

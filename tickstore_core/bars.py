@@ -66,6 +66,14 @@ def _numbers(column: pa.ChunkedArray, name: str) -> np.ndarray:
     return np.asarray(column.combine_chunks().to_numpy(zero_copy_only=False))
 
 
+def _summable(amounts: np.ndarray) -> np.ndarray:
+    """Sizes in the type their sums are kept in: float64 for floats (a float16 sum overflows at 65504),
+    int64 for integers (uint64 stays: int64 would wrap its large values), so that no sum overflows early."""
+    if amounts.dtype == np.uint64:
+        return amounts
+    return amounts.astype(np.float64 if amounts.dtype.kind == "f" else np.int64, copy=False)
+
+
 @dataclass(frozen=True)
 class Partial:
     """Bars of some of a day's ticks, before VWAP: what :func:`merge_partials` combines across chunks."""
@@ -96,11 +104,11 @@ def partial_bars(table: pa.Table, day_start: int, freq_ns: int, price: str, size
     volume = notional = None
     if size is not None:
         sizes = table.column(size) if size in table.column_names else pa.chunked_array([pa.nulls(len(times))])
-        if pa.types.is_null(sizes.type):
-            sizes = sizes.cast(pa.float64())
+        if pa.types.is_null(sizes.type):  # no size that day: zeros of the type that takes the other days'
+            sizes = sizes.cast(pa.int64())
         if sizes.null_count:
             sizes = pc.fill_null(sizes, 0)
-        amounts = _numbers(sizes, size)
+        amounts = _summable(_numbers(sizes, size))
         volume = np.add.reduceat(amounts, starts)
         notional = np.add.reduceat(prices * amounts, starts)
     return Partial(
@@ -296,10 +304,9 @@ def bars(
     for query, days in zip(plan.queries, per_day, strict=True):
         if not all(v.stats_known for v in query.versions):  # serenity: files may spill into other days
             days = [_bars_of_select(engine, query, freq_ns, price, size)]
-        table = pa.concat_tables(days) if days else _empty_bars(ts, size)
+        table = pa.concat_tables(_same_volume(days)) if days else _empty_bars(ts, size)
         per_symbol.append(forward_fill(table, freq_ns, tz) if fill == "ffill" else table)
-    if not per_symbol:
-        per_symbol = [_empty_bars(ts, size)]
+    per_symbol = _same_volume(per_symbol) if per_symbol else [_empty_bars(ts, size)]
     if single:
         return convert(per_symbol[0], output, ts, tz)
     codes = [wanted.index(q.symbol) for q in plan.queries] or [0]  # categories: every symbol asked for, in order
@@ -326,7 +333,25 @@ def _bars_of_select(engine: Engine, query: Query, freq_ns: int, price: str, size
     for day in sorted(set(local_days)):
         day_ticks = ticks.filter(pa.array(np.asarray(local_days == day)))
         parts.append(day_bars(day_ticks, day_start_ns(day.date(), engine.tz), freq_ns, price, size, ts))
-    return pa.concat_tables(parts) if parts else _empty_bars(ts, size)
+    return pa.concat_tables(_same_volume(parts)) if parts else _empty_bars(ts, size)
+
+
+def _same_volume(tables: list[pa.Table]) -> list[pa.Table]:
+    """The bars of days or symbols with one volume type, so they concatenate: float64 where theirs differ
+    (integer sizes on one day, float or absent on another), as select promotes the sizes. Tables without
+    bars take the others' type (their float64 is a placeholder)."""
+    types = {t.schema.field("volume").type for t in tables if t.num_rows and "volume" in t.column_names}
+    if not types:
+        return tables
+    target = types.pop() if len(types) == 1 else pa.float64()
+    return [_volume_as(t, target) for t in tables]
+
+
+def _volume_as(table: pa.Table, target: pa.DataType) -> pa.Table:
+    position = table.schema.get_field_index("volume")
+    if position < 0 or table.schema.field(position).type == target:
+        return table
+    return table.set_column(position, "volume", pc.cast(table.column(position), target, safe=False))
 
 
 def _empty_bars(timestamp_column: str, size: str | None) -> pa.Table:

@@ -9,13 +9,22 @@ Each day's Arrow table is filtered before anything becomes pandas, so rows that 
 pandas. A comparison with a missing value is false, for every operator (``!=`` and ``not in``
 included), as in Arrow and Parquet readers: ``("size", "!=", 1)`` drops rows whose size is missing.
 A column absent on some day reads as missing there, so its rows fail every test on it.
+
+Values compare as numbers and times do, whatever the column's unit, width or scale: a time finer than
+a ``timestamp[s]`` column's unit, 2.5 against integers, 2**63 against int64, 1.1 against a decimal;
+never truncated to the column's type (see :class:`Place`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import functools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -73,7 +82,7 @@ class RowFilter:
                 if arrow_type is not None and pa.types.is_dictionary(arrow_type):
                     arrow_type = arrow_type.value_type  # compared by their values, as when applied
                 if arrow_type is not None:
-                    _scalars(predicate, arrow_type, symbol)
+                    _places(predicate, arrow_type, symbol)
 
     def check_columns(self, symbol: str, known: Iterable[str]) -> None:
         """Refuse a filter on a column no selected day has (:class:`ColumnNotFoundError`)."""
@@ -164,7 +173,7 @@ def _predicate(item: Any, timestamp_column: str, tz: str) -> Predicate:
         if column == timestamp_column:
             values = tuple(_time_value(v, item, tz) for v in values)
         return Predicate(column, op, values)
-    if value is None or (isinstance(value, float) and value != value):
+    if _is_missing(value):
         raise InvalidInputError(
             f"cannot compare with a missing value in {item!r}: comparisons with missing values are never true"
         )
@@ -173,6 +182,13 @@ def _predicate(item: Any, timestamp_column: str, tz: str) -> Predicate:
     if column == timestamp_column:
         value = _time_value(value, item, tz)
     return Predicate(column, op, value)
+
+
+def _is_missing(value: Any) -> bool:
+    """None or NaN (a float's, numpy's or a Decimal's): no comparison with it is ever true."""
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return value is None or (isinstance(value, (float, np.floating)) and value != value)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -197,107 +213,208 @@ def _predicate_expression(predicate: Predicate, schema: pa.Schema, symbol: str) 
     if pa.types.is_dictionary(arrow_type):  # compare categoricals by their values
         field = field.cast(arrow_type.value_type)
         arrow_type = arrow_type.value_type
-    if pa.types.is_integer(arrow_type) and predicate.op not in _SET_OPERATORS and _beyond_64_bits(predicate.value):
-        return _versus_beyond(field, predicate.op, above=predicate.value > 0)
-    values = _scalars(predicate, arrow_type, symbol)
+    if pa.types.is_float16(arrow_type):  # Arrow has no kernels comparing half floats
+        field, arrow_type = field.cast(pa.float64()), pa.float64()
+    places = _places(predicate, arrow_type, symbol)
     if predicate.op in _SET_OPERATORS:
-        field, value_set = _value_set(field, arrow_type, values)
+        field, value_set = _value_set(field, arrow_type, places)
         found = field.isin(value_set)
         return found if predicate.op == "in" else ~found & field.is_valid()
-    (value,) = values
-    comparisons = {
-        "==": lambda f, v: f == v,
-        "!=": lambda f, v: f != v,
-        "<": lambda f, v: f < v,
-        "<=": lambda f, v: f <= v,
-        ">": lambda f, v: f > v,
-        ">=": lambda f, v: f >= v,
-    }
-    result: pc.Expression = comparisons[predicate.op](field, pc.scalar(value))
-    return result
+    (place,) = places
+    return _compare(field, predicate.op, place)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a filter value falls among the values of a column's type: ``low`` is the greatest of them at
+    or below it, ``high`` the least at or above it (None past the type's range), both the same when the
+    type holds the value. Comparing with them compares exactly: nothing is truncated to the column's unit,
+    scale or width."""
+
+    low: Any
+    high: Any
+    arrow_type: pa.DataType  # of the scalars made from low and high
+
+    @property
+    def exact(self) -> bool:
+        """Whether the column's type holds the value itself."""
+        return self.low is not None and self.high is not None and bool(self.low == self.high)
+
+    def scalar(self, value: Any) -> pc.Expression:
+        """``low`` or ``high`` as a literal of the expression."""
+        return pc.scalar(value if isinstance(value, pa.Scalar) else pa.scalar(value, type=self.arrow_type))
+
+
+def _compare(field: pc.Expression, op: str, place: Place) -> pc.Expression:
+    """``field op value``, through the column's neighbours of the value: ``< v`` is ``< high``, ``<= v`` is
+    ``<= low``, and so on; past the column's range, true for every present value or for none."""
+    present, none = field.is_valid(), pc.scalar(False)
+    low, high = place.low, place.high
+    if op in ("==", "!="):
+        if not place.exact:
+            return none if op == "==" else present
+        return field == place.scalar(low) if op == "==" else field != place.scalar(low)
+    if op == "<":
+        return present if high is None else field < place.scalar(high)
+    if op == "<=":
+        return none if low is None else field <= place.scalar(low)
+    if op == ">":
+        return present if low is None else field > place.scalar(low)
+    return none if high is None else field >= place.scalar(high)
 
 
 def _raw_values(predicate: Predicate) -> list[Any]:
     return list(predicate.value) if predicate.op in _SET_OPERATORS else [predicate.value]
 
 
-def _beyond_64_bits(value: Any) -> bool:
-    """An integer no 64-bit column holds (Arrow's integers are 64 bits at most)."""
-    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64
+def _value_set(field: pc.Expression, arrow_type: pa.DataType, places: list[Place]) -> tuple[pc.Expression, pa.Array]:
+    """The values of ``in``/``not in`` that the column's type holds, as an array of it (floats: float64, the
+    column widened to it): a value it cannot hold matches no row."""
+    values = [p.low for p in places if p.exact]
+    if pa.types.is_floating(arrow_type):
+        if arrow_type != pa.float64():
+            field = field.cast(pa.float64())
+        return field, pa.array(values, type=pa.float64())
+    if any(isinstance(v, pa.Scalar) for v in values):
+        values = [v.cast(arrow_type) if isinstance(v, pa.Scalar) else pa.scalar(v, type=arrow_type) for v in values]
+    return field, pa.array(values, type=arrow_type)
 
 
-def _versus_beyond(field: pc.Expression, op: str, *, above: bool) -> pc.Expression:
-    """A comparison of an integer column with a number above (or below) all its values: true for every
-    present value, or for none; a missing value never passes, as in any comparison."""
-    passes = op == "!=" or (op in ("<", "<=") if above else op in (">", ">="))
-    return field.is_valid() if passes else pc.scalar(False)
-
-
-def _value_set(field: pc.Expression, arrow_type: pa.DataType, values: list[Any]) -> tuple[pc.Expression, pa.Array]:
-    """The values of ``in``/``not in`` as an array of the column's type (numbers: compared as float64 if need be)."""
-    if not (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)):
-        return field, pa.array([v.cast(arrow_type) for v in values], type=arrow_type)
-    numbers = [v.as_py() for v in values]
-    if pa.types.is_integer(arrow_type) and all(float(n).is_integer() for n in numbers):
-        in_range = [int(n) for n in numbers if _fits(int(n), arrow_type)]
-        return field, pa.array(in_range, type=arrow_type)
-    return field.cast(pa.float64()), pa.array([float(n) for n in numbers], type=pa.float64())
-
-
-def _fits(number: int, arrow_type: pa.DataType) -> bool:
-    info = np.iinfo(arrow_type.to_pandas_dtype())
-    return bool(info.min <= number <= info.max)
-
-
-def _scalars(predicate: Predicate, arrow_type: pa.DataType, symbol: str) -> list[Any]:
-    """The predicate's value(s) as Arrow scalars comparable with a column of ``arrow_type``, or a clear error."""
-    converted = []
+def _places(predicate: Predicate, arrow_type: pa.DataType, symbol: str) -> list[Place]:
+    """Where the predicate's value(s) fall among a column of ``arrow_type``'s values, or a clear error."""
+    places = []
     for value in _raw_values(predicate):
-        if _beyond_64_bits(value):
-            if pa.types.is_integer(arrow_type):
-                continue  # beyond every value of the column: in no set of them (and see _versus_beyond)
-            if not pa.types.is_floating(arrow_type):
-                raise InvalidInputError(
-                    f"filter {predicate} compares column {predicate.column!r} ({arrow_type}) with {value}, "
-                    "which no 64-bit integer holds; give a value in the column's range"
-                )
-            value = float(value)
-        scalar = _scalar_for(value, arrow_type)
-        if scalar is None:
+        place = _place(value, arrow_type)
+        if place is None:
             where = f" of {symbol}" if symbol else ""
             raise InvalidInputError(
                 f"filter {predicate} compares column {predicate.column!r}{where}, which holds {arrow_type}, "
                 f"with {value!r} ({type(value).__name__}); give a value of the column's kind"
             )
-        converted.append(scalar)
-    return converted
+        places.append(place)
+    return places
 
 
-def _scalar_for(value: Any, arrow_type: pa.DataType) -> pa.Scalar | None:
-    """``value`` as a scalar of a type Arrow compares with ``arrow_type``; None if it cannot be."""
-    if isinstance(value, pa.Scalar):
-        if pa.types.is_timestamp(arrow_type) and pa.types.is_timestamp(value.type):
-            return _timestamp_scalar(value.value, arrow_type)
-        return value if value.type == arrow_type else None
-    is_bool = isinstance(value, (bool, np.bool_))
+def _place(value: Any, arrow_type: pa.DataType) -> Place | None:
+    """``value`` placed among the values of ``arrow_type`` (see :class:`Place`); None if it is not of a kind
+    a column of that type compares with."""
+    if isinstance(value, (np.number, np.bool_)):
+        value = value.item()
     if pa.types.is_boolean(arrow_type):
-        return pa.scalar(bool(value)) if is_bool else None
+        return _same(bool(value), pa.bool_()) if isinstance(value, bool) else None
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
-        if is_bool or not isinstance(value, (int, float, np.integer, np.floating)):
-            return None
-        return pa.scalar(value.item() if isinstance(value, np.generic) else value)
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return pa.scalar(value, type=arrow_type) if isinstance(value, str) else None
+        return _number_place(value, arrow_type) if _is_number(value) else None
     if pa.types.is_timestamp(arrow_type):
-        try:
-            ns = to_utc_ns(value, "filter value") if arrow_type.tz is not None else _naive_ns(value)
-        except InvalidTimeError:
-            return None
-        return _timestamp_scalar(ns, arrow_type)
+        ns = _timestamp_ns(value, arrow_type)
+        return None if ns is None else _grid_place(ns, arrow_type, 1, _NS_PER_UNIT[arrow_type.unit], _INT64)
+    if pa.types.is_duration(arrow_type) and isinstance(value, (dt.timedelta, np.timedelta64)):
+        ns = _duration_ns(value)
+        return None if ns is None else _grid_place(ns, arrow_type, 1, _NS_PER_UNIT[arrow_type.unit], _INT64)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return _same(value, arrow_type) if isinstance(value, str) else None
+    if isinstance(value, pa.Scalar):
+        return _same(value, arrow_type) if value.type == arrow_type else None
     try:
-        return pa.scalar(value, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        return _same(pa.scalar(value, type=arrow_type), arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError, OverflowError):
         return None
+
+
+_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _same(value: Any, arrow_type: pa.DataType) -> Place:
+    return Place(value, value, arrow_type)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _number_place(number: int | float | Decimal, arrow_type: pa.DataType) -> Place:
+    """A number among an integer, decimal or float column's values (floats: compared as float64, as pandas)."""
+    if pa.types.is_floating(arrow_type):
+        return _same(_as_float(number), pa.float64())
+    if pa.types.is_decimal(arrow_type):
+        most = 10**arrow_type.precision - 1
+        return _grid_place(number, arrow_type, 10**arrow_type.scale, 1, (-most, most))
+    return _grid_place(number, arrow_type, 1, 1, _integer_bounds(arrow_type))
+
+
+@functools.lru_cache(maxsize=16)
+def _integer_bounds(arrow_type: pa.DataType) -> tuple[int, int]:
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    return int(info.min), int(info.max)
+
+
+def _as_float(number: int | float | Decimal) -> float:
+    try:
+        return float(number)
+    except OverflowError:  # an int beyond every float: above (or below) every value of the column
+        return math.inf if number > 0 else -math.inf
+
+
+def _grid_place(
+    number: int | float | Decimal, arrow_type: pa.DataType, times: int, per: int, bounds: tuple[int, int]
+) -> Place:
+    """A number among the integers ``number * times / per`` falls between, within ``bounds``: a column of
+    integers, of decimals (``times`` = 10**scale) or of times (``per`` = nanoseconds in its unit)."""
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)  # exact, and faster than a fraction
+    if isinstance(number, int):
+        scaled = number * times
+        floor, ceiling = scaled // per, -(-scaled // per)
+    elif not _is_finite(number):  # NaN (in a list) matches nothing; an infinity is past every value
+        return Place(None, None, arrow_type) if number != number else _past(number > 0, bounds, arrow_type)
+    else:
+        exact = Fraction(number) * times / per
+        floor, ceiling = math.floor(exact), math.ceil(exact)
+    lowest, highest = bounds
+    low = None if floor < lowest else min(floor, highest)
+    high = None if ceiling > highest else max(ceiling, lowest)
+    return Place(_grid_value(low, arrow_type), _grid_value(high, arrow_type), arrow_type)
+
+
+def _past(above: bool, bounds: tuple[int, int], arrow_type: pa.DataType) -> Place:
+    lowest, highest = bounds
+    if above:
+        return Place(_grid_value(highest, arrow_type), None, arrow_type)
+    return Place(None, _grid_value(lowest, arrow_type), arrow_type)
+
+
+def _is_finite(number: float | Decimal) -> bool:
+    return number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)
+
+
+def _grid_value(steps: int | None, arrow_type: pa.DataType) -> Any:
+    """A count of a grid's steps as the value Arrow makes a scalar of ``arrow_type`` from."""
+    if steps is None or not pa.types.is_decimal(arrow_type):
+        return steps
+    return Decimal(steps).scaleb(-arrow_type.scale, context=_WIDE)
+
+
+_WIDE = decimal.Context(prec=100)  # decimal256 holds 76 digits: scaling by powers of ten rounds none of them
+
+
+def _timestamp_ns(value: Any, arrow_type: pa.DataType) -> int | None:
+    """A timestamp column's filter value in nanoseconds (aware: UTC; naive: wall time); None if not a time."""
+    if isinstance(value, pa.Scalar):
+        return int(value.value) if pa.types.is_timestamp(value.type) else None
+    try:
+        return to_utc_ns(value, "filter value") if arrow_type.tz is not None else _naive_ns(value)
+    except InvalidTimeError:
+        return None
+
+
+def _duration_ns(value: dt.timedelta | np.timedelta64) -> int | None:
+    import pandas as pd
+
+    try:
+        length = pd.Timedelta(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if length is pd.NaT else int(length.value)
 
 
 def _naive_ns(value: Any) -> int:
@@ -311,12 +428,6 @@ def _naive_ns(value: Any) -> int:
     if stamp is pd.NaT or stamp.tzinfo is not None:
         raise InvalidTimeError("a naive column compares with naive times")
     return int(stamp.as_unit("ns").value)
-
-
-def _timestamp_scalar(ns: int, arrow_type: pa.DataType) -> pa.Scalar:
-    """Nanoseconds as a scalar of the column's type (its unit: finer times are truncated, as Arrow casts)."""
-    exact = pa.scalar(ns, type=pa.timestamp("ns", tz=arrow_type.tz))
-    return exact.cast(arrow_type, safe=False) if arrow_type.unit != "ns" else exact
 
 
 def check_filter(row_filter: RowFilter | None, symbol: str, versions: Sequence[Any]) -> None:

@@ -480,7 +480,10 @@ def build_cache(
     if cache_dir is not None and os.fspath(cache_dir) != os.fspath(cache_dir).strip():
         raise ConfigError(f"cache_dir {_PADDED}")
     if cache_size is not None:
-        parse_size(cache_size)  # a bad size is an error whether or not this store uses a cache
+        try:
+            parse_size(cache_size)  # a bad size is an error whether or not this store uses a cache
+        except ConfigError as exc:
+            raise InvalidOptionError(str(exc)) from None
     if cache is False or (cache is None and local):
         return None
     size = cache_size if cache_size is not None else os.environ.get("TICKSTORE_CACHE_SIZE") or DEFAULT_CACHE_SIZE

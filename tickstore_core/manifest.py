@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, CorruptObjectError, ObjectExistsError, ObjectNotFoundError
+from .errors import ConfigError, CorruptObjectError, InvalidOptionError, ObjectExistsError, ObjectNotFoundError
 from .layout import MANIFEST_KEY
 from .times import check_tz
 
@@ -58,7 +58,12 @@ def settings(
     """
     stored = manifest or {}
     if tz is not None:
-        tz = check_tz(tz)
+        try:
+            tz = check_tz(tz)
+        except ConfigError as exc:  # an option given to open_store
+            raise InvalidOptionError(str(exc)) from None
+    if timestamp_column is not None and (not isinstance(timestamp_column, str) or not timestamp_column.strip()):
+        raise InvalidOptionError(f"timestamp_column must be a column name, got {timestamp_column!r}")
     if "tz" in stored:
         check_tz(stored["tz"], f"recorded in {url}/{MANIFEST_KEY}, which you may correct")
     for name, asked in (("timestamp_column", timestamp_column), ("tz", tz)):

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import CorruptObjectError, InvalidInputError, InvalidSymbolError, UnknownTagError
 from .symbols import check_symbol
-from .times import to_utc_ns
+from .times import TIME_MAX, to_utc_ns
 
 ReadMutable = Callable[..., "tuple[str | None, bytes | None]"]
 
@@ -127,4 +127,6 @@ def resolve_as_of(read_mutable: ReadMutable, url: str, as_of: Any, what: str = "
     if as_of is None:
         return None
     name = tag_name_of(as_of)
-    return to_utc_ns(as_of, what) if name is None else tag_time(read_mutable, url, name)
+    if name is not None:
+        return tag_time(read_mutable, url, name)
+    return min(to_utc_ns(as_of, what), TIME_MAX - 1)  # Timestamp.max, "until further notice": the current state

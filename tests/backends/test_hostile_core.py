@@ -194,3 +194,18 @@ def test_the_command_line_says_one_line_for_a_demo_of_no_days(capsys):
     assert exit_.value.code == 2
     assert "--days and --ticks-per-day must be at least 1, got 0" in capsys.readouterr().err
     assert ts.__name__ == "tickstore_core"
+
+
+def test_as_of_until_further_notice_reads_the_current_state(store_location):
+    """``Timestamp.max`` is a current version's end ("until further notice"): it read as an empty store."""
+    url, options = store_location()
+    with open_store(url, **options) as store:
+        store.insert("X", _hourly("2024-03-04", "2024-03-05 23:00"))
+        store.insert("X", _hourly("2024-03-05", "2024-03-05 05:00"), day="2024-03-05")  # a correction
+        current = store.select("X")
+        end_time = store.history("X")["end_time"].max()
+        for as_of in (pd.Timestamp.max, end_time, int(pd.Timestamp.max.value)):
+            pd.testing.assert_frame_equal(store.select("X", as_of=as_of), current)
+            pd.testing.assert_frame_equal(store.history("X", as_of=as_of), store.history("X"))
+        with pytest.raises(ts.TransactionTimeError, match="in the future"):
+            store.tag("never", as_of=pd.Timestamp.max)

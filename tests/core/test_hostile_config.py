@@ -111,6 +111,15 @@ def test_a_relative_configured_url_is_beside_the_config_file_not_the_current_dir
 
 
 @pytest.mark.parametrize(
+    "keyword", [{"tz": "+05:00"}, {"tz": 5}, {"cache_size": "lots"}, {"timestamp_column": ""}, {"max_workers": 0}]
+)
+def test_a_keyword_value_the_store_refuses_is_an_invalid_option_error(keyword):
+    """As the guide says; a bad tz or cache size was a plain ConfigError, an empty timestamp column ignored."""
+    with pytest.raises(InvalidOptionError):
+        ts.open_store("memory://kw", cache=True, **keyword)
+
+
+@pytest.mark.parametrize(
     "keyword", [{"index_ttl": "abc"}, {"max_workers": "four"}, {"cache": "maybe"}, {"progress": "sometimes"}]
 )
 def test_a_bad_store_option_keyword_is_an_invalid_option_error(keyword):

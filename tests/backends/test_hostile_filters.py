@@ -20,14 +20,10 @@ import pytest
 
 from tickstore_core import InvalidTicksError, open_store
 
-COMPARE = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
+COMPARE = dict(
+    zip(OPERATORS, (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge), strict=True)
+)
 INDEX = pd.date_range("2024-03-04 09:30", periods=4, freq="s", tz="UTC", name="time")
 
 

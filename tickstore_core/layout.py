@@ -21,6 +21,7 @@ import re
 import time
 import uuid
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .backend import Backend, check_key
@@ -35,6 +36,7 @@ __all__ = [
     "Layout",
     "destroyable_keys",
     "layout_for",
+    "stores_below",
     "summary_key",
     "writer_token",
 ]
@@ -151,15 +153,21 @@ def layout_for(name: str) -> Layout:
         raise ConfigError(f"unknown layout {name!r}; backends may use: {', '.join(layouts)}") from None
 
 
+def stores_below(keys: Iterable[str]) -> tuple[str, ...]:
+    """The prefixes (``backup/``) of other stores below a location, from its listed ``keys``: each has its
+    own ``_tickstore.json`` (a backup copied to ``db/backup``), and its objects are not this store's."""
+    return tuple(sorted(key[: -len(MANIFEST_KEY)] for key in keys if key.endswith(f"/{MANIFEST_KEY}")))
+
+
 def destroyable_keys(backend: Backend) -> tuple[list[str], str]:
     """The keys ``destroy`` deletes: the backend's own, except another store's below this one (a backup
     copied to ``db/backup``: its ``_tickstore.json`` marks it) and names no store object has (which the
     backend's verbs refuse); with what stays, in words ("" if nothing)."""
     listed = [meta.key for meta in backend.list("")]
-    nested = sorted(key[: -len(MANIFEST_KEY)] for key in listed if key.endswith(f"/{MANIFEST_KEY}"))
+    nested = stores_below(listed)
     keys, unnamed = [], []
     for key in listed:
-        if not backend.owns(key) or any(key.startswith(below) for below in nested):
+        if not backend.owns(key) or key.startswith(nested):
             continue
         try:
             keys.append(check_key(key))

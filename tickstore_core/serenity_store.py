@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from .backend import Backend, ObjectMeta
 from .errors import BackendError, LegacyIndexWarning, ObjectNotFoundError
 from .index import SymbolIndex, Version
-from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for
+from .layout import INDEX_PREFIX, MANIFEST_KEY, Layout, layout_for, stores_below
 from .serenity_index import INDEX_KEYS, index_from_listing, read_serenity_index
 
 __all__ = ["INDEX_KEYS", "Detected", "SerenityStore", "detect", "index_h5_over_older_indexes", "read_index"]
@@ -179,7 +179,7 @@ def _known(meta: ObjectMeta) -> bool:
 
 def _outside_other_stores(metas: list[ObjectMeta]) -> list[ObjectMeta]:
     """``metas`` without the objects of stores below this location (a backup copied to ``db/backup``)."""
-    below = tuple(m.key[: -len(MANIFEST_KEY)] for m in metas if m.key.endswith(f"/{MANIFEST_KEY}"))
+    below = stores_below(m.key for m in metas)
     return [m for m in metas if not m.key.startswith(below)] if below else metas
 
 

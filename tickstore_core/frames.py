@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InvalidTicksError
-from .schema import unify_tables
+from .schema import NULLABLE_INTEGERS, unify_tables
 from .times import NS_PER_DAY
 
 __all__ = [
@@ -289,10 +289,7 @@ def nullable_dtype(arrow_type: pa.DataType) -> Any:
 
 
 _NULLABLE_OF: dict[pa.DataType, Any] = {
-    **{
-        getattr(pa, name)(): getattr(pd, name.capitalize().replace("Uint", "UInt") + "Dtype")()
-        for name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-    },
+    **{pa.type_for_alias(numpy): pd.api.types.pandas_dtype(nullable) for numpy, nullable in NULLABLE_INTEGERS.items()},
     pa.bool_(): pd.BooleanDtype(),
 }
 """pandas' nullable dtype of each Arrow integer and boolean type: what such a column with missing values

@@ -34,6 +34,7 @@ import pyarrow as pa
 from .errors import SchemaError
 
 __all__ = [
+    "NULLABLE_INTEGERS",
     "check_compatible",
     "common_type",
     "conform_table",
@@ -215,11 +216,11 @@ def nullable_integers(
             held = wanted.get(name)
             wanted[name] = bits if held is None else (_common_int(held, bits) or held)
     mine = _numpy_types(base) if wanted and base is not None else {}
-    kinds = {name: _NULLABLE[str(bits)] for name, bits in wanted.items()}
+    kinds = {name: NULLABLE_INTEGERS[str(bits)] for name, bits in wanted.items()}
     return {name: kind for name, kind in kinds.items() if mine.get(name) != kind}
 
 
-_NULLABLE = {f"{sign}int{bits}": f"{sign.upper()}Int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+NULLABLE_INTEGERS = {f"{sign}int{bits}": f"{sign.upper()}Int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
 """The nullable pandas integer of each Arrow integer type, by name (``int64``: ``Int64``)."""
 
 
@@ -232,7 +233,7 @@ def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, pa.DataType
     for name, kind in theirs.items():
         ours = mine.get(name, "")
         nullable = kind[:1] in ("I", "U") or ours[:1] in ("I", "U")  # Int64, UInt8...
-        if nullable and kind.lower() in _NULLABLE and ours.lower() in _NULLABLE:
+        if nullable and kind.lower() in NULLABLE_INTEGERS and ours.lower() in NULLABLE_INTEGERS:
             common = _common_int(pa.type_for_alias(kind.lower()), pa.type_for_alias(ours.lower()))
             if common is not None:
                 found.append((name, common))

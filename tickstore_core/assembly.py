@@ -61,7 +61,7 @@ class Assembly:
         self._schema: pa.Schema = sample.schema
         self._numbers = self._plan(sample)
         self._nulls: dict[str, list[tuple[int, np.ndarray]]] = {}  # integer columns' missing values, by place
-        self._nullable: dict[str, str] = {}  # integer columns another day's metadata makes nullable (Int64...)
+        self._nullable: dict[str, str] = {}  # columns another day's metadata makes nullable (Int64, boolean...)
         self._kept: list[list[pa.Table]] = [[] for _ in versions]
         self._rows = [0] * len(versions)
         self._lock = threading.Lock()
@@ -113,7 +113,7 @@ class Assembly:
         if metadata is not self._schema.metadata and metadata != self._schema.metadata:
             nullable = nullable_integers(self._schema.metadata, [metadata])
             with self._lock:
-                self._nullable.update({name: kind for name, kind in nullable.items() if name in self._numbers})
+                self._nullable.update(nullable)
         kept = []  # only these columns: the chunk's times (8 bytes a row) are copied, not held to the end
         pending = chunk.fills if isinstance(chunk, PendingChunk) else {}
         untimed = isinstance(chunk, PendingChunk) and bool(chunk.times)  # the times are pending too
@@ -206,7 +206,7 @@ class Assembly:
             tables = [t.drop_columns([name]) for t in tables]
             holder = [pa.Table.from_arrays([column], schema=pa.schema([field], metadata=metadata))]
             del column
-            converted[name] = column_frame(holder)[name].array
+            converted[name] = column_frame(holder, gap=name in self._nullable)[name].array  # boolean
         return converted
 
     def _nullable_array(self, name: str, values: np.ndarray) -> Any:

@@ -20,7 +20,7 @@ from .cache import ObjectCache
 from .engine import Engine
 from .errors import LegacyStoreError
 from .filters import RowFilter
-from .frames import nullable_dtype, table_to_frame
+from .frames import table_to_frame, with_gaps
 from .index import Version
 from .query import Query, empty_read, read_day
 from .schema import conform_table, parse_type, recorded_targets
@@ -108,22 +108,11 @@ def read_partition(part: _Partition) -> pd.DataFrame:
     return reindexed.astype(dict(part.nullable)) if part.nullable else reindexed
 
 
-def _with_gaps(
-    versions: list[Version], names: tuple[str, ...], unified: dict[str, pa.DataType]
-) -> tuple[tuple[str, Any], ...]:
-    """The integer and bool columns among ``names`` that some version lacks or holds all missing (``null``),
-    with pandas' nullable dtype (see `tickstore_core.frames.nullable_dtype`); versions of tickstore 0.1
-    (no recorded types) tell nothing."""
-    recorded = [dict(zip(v.columns or (), v.types, strict=False)) for v in versions if v.types is not None]
-    found = []
-    for name in names:
-        codes = [types.get(name, "null") for types in recorded]
-        kinds = [parse_type(code) for code in codes if code != "null"]
-        kind = unified.get(name) or (kinds[0] if kinds else None)
-        dtype = nullable_dtype(kind) if "null" in codes and kind is not None else None
-        if dtype is not None:
-            found.append((name, dtype))
-    return tuple(found)
+def _with_gaps(versions: list[Version], names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """The columns among ``names`` that read as pandas' nullable dtypes, as `select` decides them
+    (`tickstore_core.frames.with_gaps`), from the versions' recorded types (tickstore 0.1's tell nothing)."""
+    days = [[(c, parse_type(t)) for c, t in zip(v.columns or (), v.types, strict=False)] for v in versions if v.types]
+    return tuple((name, dtype) for name, dtype in with_gaps(days).items() if name in names)
 
 
 def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -> Any:
@@ -143,7 +132,7 @@ def to_dask(engine: Engine, query: Query, row_filter: RowFilter | None = None) -
     columns = tuple(query.columns) if query.columns is not None else None
     unified = recorded_targets([(str(v.day), v.columns or (), v.types) for v in query.versions], only=all_columns)
     targets = tuple(unified.items())
-    nullable = _with_gaps(query.versions, all_columns, unified)
+    nullable = _with_gaps(query.versions, all_columns)
     parts = [
         _Partition(spec, query.symbol, v, columns, query.start, query.end, all_columns, targets, row_filter, nullable)
         for v in query.versions

@@ -8,9 +8,10 @@ metadata so dtypes (categoricals, nullable integers, strings) survive the round 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -18,19 +19,19 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InvalidTicksError
-from .schema import NULLABLE_INTEGERS, unify_tables
+from .schema import NULLABLE_INTEGERS, common_type, unify_tables
 from .times import NS_PER_DAY
 
 __all__ = [
     "column_frame",
     "empty_frame",
     "frame_from_tables",
-    "nullable_dtype",
     "schema_fingerprint",
     "split_days",
     "table_to_frame",
     "ticks_to_table",
     "time_position",
+    "with_gaps",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -283,11 +284,6 @@ def _read_only(values: object) -> bool:
     return False
 
 
-def nullable_dtype(arrow_type: pa.DataType) -> Any:
-    """pandas' nullable dtype for an Arrow integer or boolean type (``Int64``, ``boolean``), else None."""
-    return _NULLABLE_OF.get(arrow_type)
-
-
 _NULLABLE_OF: dict[pa.DataType, Any] = {
     **{pa.type_for_alias(numpy): pd.api.types.pandas_dtype(nullable) for numpy, nullable in NULLABLE_INTEGERS.items()},
     pa.bool_(): pd.BooleanDtype(),
@@ -297,13 +293,36 @@ reads as (a day without the column, or where it was all missing), exact, as pand
 nullable day gives it; NumPy's would be float64 (ids beyond 2**53 rounded) or object."""
 
 
-def column_frame(holder: list[pa.Table]) -> pd.DataFrame:
+def with_gaps(days: Sequence[Sequence[tuple[str, pa.DataType | None]]]) -> dict[str, Any]:
+    """The integer and bool columns that some of ``days`` (each its columns' names and Arrow types; a type
+    None or ``null``: all missing) lacks, with pandas' nullable dtype (``Int64``, ``boolean``): what they
+    read as, exactly, whatever rows a select keeps (a filter may keep none of a day's), as `to_dask`
+    decides them before reading. NumPy's dtypes would be float64 (ids beyond 2**53 rounded) or object."""
+    held = [dict(day) for day in days]
+    found: dict[str, Any] = {}
+    for name in {name for day in held for name in day}:
+        kinds = [day.get(name) for day in held]
+        present = [kind for kind in kinds if kind is not None and not pa.types.is_null(kind)]
+        dtype = _NULLABLE_OF.get(present[0]) if present and len(present) < len(kinds) else None
+        if dtype is not None and all(_NULLABLE_OF.get(kind) is not None for kind in present):
+            widest = functools.reduce(_wider, present)
+            found[name] = _NULLABLE_OF.get(widest, dtype)
+    return found
+
+
+def _wider(first: pa.DataType, other: pa.DataType) -> pa.DataType:
+    common = common_type(first, other)
+    return common if common is not None else first
+
+
+def column_frame(holder: list[pa.Table], *, gap: bool = False) -> pd.DataFrame:
     """The one-column table in ``holder`` (taken out of it) as a one-column DataFrame, its dtype as the
-    table's pandas metadata says. Passed in a list the callee empties, so that once this holds the
-    only reference, the column's Arrow memory is returned as it is converted."""
+    table's pandas metadata says (``gap``: an integer or bool column some day lacks, as pandas' nullable
+    dtype). Passed in a list the callee empties, so that once this holds the only reference, the
+    column's Arrow memory is returned as it is converted."""
     one = holder.pop()
     kind = one.schema.field(0).type
-    nullable = _NULLABLE_OF.get(kind) if one.column(0).null_count else None
+    nullable = _NULLABLE_OF.get(kind) if gap else None
     part: pd.DataFrame = one.to_pandas(self_destruct=True, split_blocks=True, types_mapper={kind: nullable}.get)
     del one
     name = part.columns[0]
@@ -324,8 +343,12 @@ def frame_from_tables(
     tz: str,
     columns: Sequence[str] | None = None,
     labels: Sequence[str] | None = None,
+    gaps: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Canonical tables (the days of a select, in order) as one DataFrame; empties ``tables``.
+
+    Integer and bool columns some table lacks (``gaps``, by default found in ``tables``: `with_gaps`)
+    read as pandas' nullable dtypes.
 
     Days may have different columns (missing ones read as nulls); ``columns`` picks and orders them.
     A column whose type changes between days is unified (:func:`tickstore_core.schema.unify_tables`;
@@ -334,6 +357,8 @@ def frame_from_tables(
     Conversion goes column by column, and each column's Arrow memory is returned before the next
     one is converted, so memory peaks near the size of the result rather than twice it.
     """
+    if gaps is None:
+        gaps = with_gaps([[(f.name, f.type) for f in t.schema] for t in tables]) if len(tables) > 1 else {}
     if len(tables) > 1:
         tables[:] = unify_tables(tables, labels or [f"part {i}" for i in range(len(tables))])
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
@@ -342,14 +367,16 @@ def frame_from_tables(
         table = table.select([timestamp_column, *columns])
     if not table.num_rows:  # nothing to hold twice: one conversion, much quicker than one per column
         frame: pd.DataFrame = table.drop_columns([timestamp_column]).to_pandas()
+        frame = frame.astype({name: dtype for name, dtype in gaps.items() if name in frame.columns})
         frame.index = pd.DatetimeIndex([], dtype=pd.DatetimeTZDtype(tz="UTC"), name=timestamp_column)
     else:
         metadata, parts = table.schema.metadata, []
         while table.num_columns:
             schema = pa.schema([table.schema.field(0)], metadata=metadata)
             holder = [pa.Table.from_arrays([table.column(0)], schema=schema)]
+            gap = table.schema.field(0).name in gaps
             table = table.remove_column(0)
-            parts.append(column_frame(holder))
+            parts.append(column_frame(holder, gap=gap))
         frame = pd.concat(parts, axis=1).set_index(timestamp_column)
     if tz != "UTC":
         frame.index = cast(pd.DatetimeIndex, frame.index).tz_convert(tz)

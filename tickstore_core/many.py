@@ -18,6 +18,7 @@ import pyarrow as pa
 from .engine import Engine
 from .errors import ColumnNotFoundError, InvalidInputError, UnknownSymbolWarning
 from .filters import RowFilter, check_filter, parse_filters
+from .frames import with_gaps
 from .index import Version
 from .outputs import check_output, convert, empty_table
 from .query import Query, check_columns, empty_read, in_time_order, plan_query, read_day, read_in_turn
@@ -195,13 +196,14 @@ def _take_in_parallel(table: pa.Table, indices: pa.Array, parallel: Callable[...
 
 def _add_columns_of_symbols_without_rows(
     engine: Engine, plan: Plan, without_rows: list[int], tables: list[pa.Table], labels: list[str], codes: list[int]
-) -> None:
+) -> list[pa.Table]:
     """Add an empty table for each symbol (by code) without versions in range whose columns, as its nearest
     version has them (`empty_read`), include some the read tables lack: the result's columns are those
     of every symbol asked for, whether or not it had ticks in the range. Only the lacking columns are
-    added once other symbols have rows, so a symbol without rows cannot make a read fail on a type."""
+    added once other symbols have rows, so a symbol without rows cannot make a read fail on a type.
+    Returns those symbols' empty tables, every column of theirs included."""
     if not without_rows:
-        return
+        return []
     queries = [plan.queries[code] for code in without_rows]
     templates = engine.map(lambda q: empty_read(engine, q), queries, f"{len(queries)} symbols without rows")
     present = {name for table in tables for name in table.column_names}
@@ -213,6 +215,7 @@ def _add_columns_of_symbols_without_rows(
         labels.append(query.symbol)
         codes.append(code)
         present.update(template.column_names)
+    return templates
 
 
 def select_many(
@@ -248,7 +251,9 @@ def select_many(
         tables.extend(days)
         labels.extend(day_labels)
         codes.extend([code] * len(days))
-    _add_columns_of_symbols_without_rows(engine, plan, without_rows, tables, labels, codes)
+    read = [[(f.name, f.type) for f in t.schema] for t in tables]
+    templates = _add_columns_of_symbols_without_rows(engine, plan, without_rows, tables, labels, codes)
+    gaps = with_gaps([*read, *([(f.name, f.type) for f in t.schema] for t in templates)])  # a symbol without a column
     if not tables:  # only symbols the store does not have
         asked = check_columns([columns] if isinstance(columns, str) else columns, ts)
         empty = empty_table(ts, tz, [SYMBOL_COLUMN, *(asked or ())])
@@ -270,4 +275,4 @@ def select_many(
     )
     if plan.queries[0].columns is not None:
         table = table.select([ts, *names])
-    return convert(table, output, ts, tz)
+    return convert(table, output, ts, tz, gaps)

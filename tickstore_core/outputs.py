@@ -8,7 +8,7 @@ Neither of the last two goes through pandas. Polars is optional (``pip install "
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import pyarrow as pa
@@ -59,10 +59,13 @@ def empty_table(timestamp_column: str, tz: str, columns: Sequence[str] = ()) -> 
     return pa.schema(fields).empty_table()
 
 
-def convert(table: pa.Table, output: Output, timestamp_column: str, tz: str) -> Any:
-    """One canonical table (timestamp column first, already in order) as the ``output`` kind."""
+def convert(
+    table: pa.Table, output: Output, timestamp_column: str, tz: str, gaps: Mapping[str, Any] | None = None
+) -> Any:
+    """One canonical table (timestamp column first, already in order) as the ``output`` kind (``gaps``: see
+    `~tickstore_core.frames.frame_from_tables`)."""
     if output == "pandas":
-        return frame_from_tables([table], timestamp_column, tz)
+        return frame_from_tables([table], timestamp_column, tz, gaps=gaps)
     table = localise(table, tz)
     if output == "arrow":
         return table

@@ -214,9 +214,9 @@ def nullable_integers(
     for text in texts if base is not None else ():
         for name, bits in _nullable_between(base, text):
             held = wanted.get(name)
-            wanted[name] = bits if held is None else (_common_int(held, bits) or held)
+            wanted[name] = bits if held is None or pa.types.is_boolean(bits) else (_common_int(held, bits) or held)
     mine = _numpy_types(base) if wanted and base is not None else {}
-    kinds = {name: NULLABLE_INTEGERS[str(bits)] for name, bits in wanted.items()}
+    kinds = {name: NULLABLE_INTEGERS.get(str(bits), "boolean") for name, bits in wanted.items()}
     return {name: kind for name, kind in kinds.items() if mine.get(name) != kind}
 
 
@@ -232,6 +232,9 @@ def _nullable_between(base: bytes, other: bytes) -> tuple[tuple[str, pa.DataType
     found = []
     for name, kind in theirs.items():
         ours = mine.get(name, "")
+        if {kind, ours} == {"bool", "boolean"}:  # flags one day, flags with a missing one another
+            found.append((name, pa.bool_()))
+            continue
         nullable = kind[:1] in ("I", "U") or ours[:1] in ("I", "U")  # Int64, UInt8...
         if nullable and kind.lower() in NULLABLE_INTEGERS and ours.lower() in NULLABLE_INTEGERS:
             common = _common_int(pa.type_for_alias(kind.lower()), pa.type_for_alias(ours.lower()))

@@ -164,5 +164,10 @@ def test_integer_and_bool_columns_missing_on_a_day_read_exactly_as_nullable_type
             assert frame["trade_id"].isna().tolist() == [False, False, True]
             assert frame["is_buy"].dtype == "boolean" and frame["is_buy"].isna().tolist() == [False, False, True]
         assert store.select("S", "2024-03-04", "2024-03-04")["trade_id"].dtype == "int64"  # no gap: as stored
+        only_first = [("px", "<=", 2.0)]  # keeps none of the day without the column: the dtype stays
+        for frame in (store.select("S", filters=only_first), store.select_many(["S"], filters=only_first)):
+            assert (frame["trade_id"].dtype, frame["is_buy"].dtype) == ("Int64", "boolean")
         pytest.importorskip("dask")
         pd.testing.assert_frame_equal(store.to_dask("S").compute(), store.select("S"))  # dask read float64
+        gap_only = {"columns": ["px", "trade_id"], "filters": only_first}  # is_buy: a nullable day's metadata
+        pd.testing.assert_frame_equal(store.to_dask("S", **gap_only).compute(), store.select("S", **gap_only))

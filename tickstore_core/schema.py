@@ -191,6 +191,7 @@ def unify_tables(tables: list[pa.Table], labels: Sequence[str]) -> list[pa.Table
         targets[name] = target
     if not targets:
         return tables
+    nullable = {name: kind for name, kind in nullable.items() if not pa.types.is_floating(targets.get(name, pa.null()))}
     unified = []
     for i, table in enumerate(tables):
         table, _ = _cast_columns(table, targets, labels[i])

@@ -171,3 +171,20 @@ def test_integer_and_bool_columns_missing_on_a_day_read_exactly_as_nullable_type
         pd.testing.assert_frame_equal(store.to_dask("S").compute(), store.select("S"))  # dask read float64
         gap_only = {"columns": ["px", "trade_id"], "filters": only_first}  # is_buy: a nullable day's metadata
         pd.testing.assert_frame_equal(store.to_dask("S", **gap_only).compute(), store.select("S", **gap_only))
+
+
+def test_integer_float_and_nullable_integer_days_read_as_float64(store_location):
+    """int64, float64 and Int64 days: each pair read, all three raised a raw ArrowInvalid (a truncation)."""
+    url, options = store_location()
+    days = [
+        pd.Series([100, 100], dtype="int64"),
+        pd.Series([0.5, 1.5], dtype="float64"),
+        pd.Series([7, None], dtype="Int64"),
+    ]
+    with open_store(url, **options) as store:
+        for i, sizes in enumerate(days):
+            index = pd.date_range(f"2024-03-0{i + 4} 10:00", periods=2, freq="s", tz="UTC", name="time")
+            store.insert("S", pd.DataFrame({"size": sizes.array}, index=index))
+        for frame in (store.select("S"), store.select_many(["S"])):
+            assert frame["size"].dtype == "float64"
+            assert frame["size"].tolist()[:5] == [100.0, 100.0, 0.5, 1.5, 7.0] and np.isnan(frame["size"].iloc[5])

@@ -385,7 +385,7 @@ def open_store(
     store_options = {n: _convert(n, merged.pop(n), sources[n]) for n in list(merged) if n in STORE_OPTIONS}
     cache_options = {name: store_options.pop(name, None) for name in ("cache", "cache_dir", "cache_size")}
     backend_class = (registry or get_registry()).backend_class(scheme)
-    from_config = {name: value for name, value in configured.items() if sources[name] == where}
+    from_config = {name: value for name, value in {**configured, **query}.items() if name not in options}
     try:
         backend = _opened(backend_class, base, merged)
     except InvalidURLError as exc:

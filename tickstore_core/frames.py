@@ -141,23 +141,29 @@ def _missing(value: object) -> bool:
 def _refuse_coerced_mixes(data: pd.DataFrame, table: pa.Table) -> None:
     """Refuse object columns of mixed kinds that Arrow converts without a word but changes: text with bytes
     (the text becomes bytes), dates with datetimes (the times of day are dropped), aware timestamps with
-    naive ones (the naive taken as UTC). Only columns converted to those types are looked at."""
+    naive ones (the naive taken as UTC), numbers among dates, times or durations (read as days or
+    microseconds since 1970, or microseconds). Only columns converted to those types are looked at."""
     for (name, column), field in zip(data.items(), table.schema, strict=True):
+        kind = field.type
         if column.dtype != object or not (
-            pa.types.is_binary(field.type) or pa.types.is_date(field.type) or pa.types.is_timestamp(field.type)
+            pa.types.is_binary(kind) or pa.types.is_temporal(kind) or pa.types.is_duration(kind)
         ):
             continue
         values = [value for value in column if not _missing(value)]
-        if pa.types.is_binary(field.type):
+        if pa.types.is_binary(kind):
             mixed = any(not isinstance(value, (bytes, bytearray, memoryview)) for value in values)
-        elif pa.types.is_date(field.type):
-            mixed = any(isinstance(value, dt.datetime) for value in values)
+        elif pa.types.is_date(kind):
+            mixed = any(not isinstance(value, dt.date) or isinstance(value, dt.datetime) for value in values)
+        elif pa.types.is_timestamp(kind):
+            mixed = not all(isinstance(value, (dt.datetime, np.datetime64)) for value in values) or (
+                len({getattr(value, "tzinfo", None) is None for value in values}) > 1
+            )
         else:
-            mixed = len({getattr(value, "tzinfo", None) is None for value in values}) > 1
+            mixed = not all(isinstance(value, (dt.timedelta, np.timedelta64, dt.time)) for value in values)
         if mixed:
             raise InvalidTicksError(
                 f"column {name!r} mixes kinds of values that would not read back as given (text and bytes, dates "
-                "and times, or timestamps with and without a time zone); convert it to one kind, e.g. "
+                "and times, timestamps with and without a time zone, numbers and times); convert it to one kind, e.g. "
                 f"ticks[{name!r}].astype(str) or pd.to_datetime(ticks[{name!r}], utc=True)"
             )
 

@@ -155,8 +155,14 @@ def layout_for(name: str) -> Layout:
 
 def stores_below(keys: Iterable[str]) -> tuple[str, ...]:
     """The prefixes (``backup/``) of other stores below a location, from its listed ``keys``: each has its
-    own ``_tickstore.json`` (a backup copied to ``db/backup``), and its objects are not this store's."""
-    return tuple(sorted(key[: -len(MANIFEST_KEY)] for key in keys if key.endswith(f"/{MANIFEST_KEY}")))
+    own ``_tickstore.json`` (a backup copied to ``db/backup``) or serenity's ``index.h5`` / ``index``,
+    and its objects are not this store's (no object of a store is named so below its top)."""
+    below = {key.rpartition("/")[0] + "/" for key in keys if "/" in key and key.rpartition("/")[2] in _STORE_MARKS}
+    return tuple(sorted(below))
+
+
+_STORE_MARKS = frozenset({MANIFEST_KEY, "index.h5", "index"})
+"""The objects that make a prefix a store: tickstore's manifest, serenity's index file and blob."""
 
 
 def destroyable_keys(backend: Backend) -> tuple[list[str], str]:

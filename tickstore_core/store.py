@@ -240,7 +240,8 @@ class Tickstore(ReadAPI, ResearchAPI, WriteAPI, LifecycleAPI):
         Objects the backend does not own (on the local store, files behind a symbolic link) stay, and so do
         the local store's directories, emptied, with its ``.tickstore/`` (lock files other processes may hold),
         another store below its location (a backup copied to ``.../db/backup``), and objects named as no
-        store's object can be (a name with a space); what stays is said in a `TickstoreWarning`.
+        store's object can be (a name with a space; the local store does not even list them); what stays and
+        is listed is said in a `TickstoreWarning`.
         The location can then be opened and written as a new store. Summary updates held back are dropped.
 
         Raises

@@ -56,3 +56,15 @@ def test_files_others_put_in_a_store_break_nothing(shared_store_location):
     assert raw_get("notes/read me.txt") == b"not ticks"  # left
     if not url.startswith("file:"):  # the local store does not list such names at all
         assert any("2 objects named as no store's object is" in str(w.message) for w in said)
+
+
+def test_destroy_leaves_a_serenity_store_below_it(shared_store_location):
+    url, options = shared_store_location()
+    raw_get, raw_put = raw_access(url, options)
+    with open_store(url, **options) as store:
+        store.insert("X", make_ticks(D1, 5))
+        raw_put("legacy/index.h5", b"serenity's index")  # what makes a prefix a serenity store
+        raw_put("legacy/2024/03/04/L_0000.h5", b"serenity's day")
+        with pytest.warns(TickstoreWarning, match="the store at legacy/"):
+            store.destroy()
+    assert raw_get("legacy/2024/03/04/L_0000.h5") == b"serenity's day"

@@ -125,8 +125,11 @@ def test_a_number_that_would_be_a_time_in_1970_is_refused_as_a_slip(store_locati
         [dt.date(2024, 3, 4), dt.datetime(2024, 3, 4, 12, 30)],  # the time of day was dropped
         [pd.Timestamp("2024-03-04 09:00", tz="Asia/Tokyo"), pd.Timestamp("2024-03-04 09:00")],  # naive read as UTC
         ["abc", b"\x01\x02"],  # the text became bytes
+        [dt.date(2024, 3, 4), 5],  # 5 became 1970-01-06
+        [dt.datetime(2024, 3, 4, 9), 5],  # 5 became 5 microseconds after 1970
+        [dt.timedelta(seconds=1), 1.5],  # 1.5 became a microsecond
     ],
-    ids=["dates-and-datetimes", "aware-and-naive", "text-and-bytes"],
+    ids=["dates-and-datetimes", "aware-and-naive", "text-and-bytes", "date-number", "datetime-number", "duration"],
 )
 def test_an_object_column_of_mixed_kinds_arrow_would_change_is_refused(store_location, values):
     url, options = store_location()

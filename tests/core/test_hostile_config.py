@@ -175,6 +175,10 @@ def test_a_configured_value_the_store_refuses_names_the_config_file(tmp_path, mo
         ts.open_store("x")
     with pytest.raises(error, match=f"^{re.escape(said)}"):  # the same value as a keyword: no file to name
         ts.open_store("memory://y", cache=True, **{name: value})
+    if name in ("tz", "index_ttl"):  # in the configured URL's query: the file is named too
+        _config(tmp_path, monkeypatch, f'[stores.x]\nurl = "memory://x?{name}={value}"\n')
+        with pytest.raises(ConfigError, match=re.escape(f"[stores.x] in {path}: ")):
+            ts.open_store("x")
 
 
 def test_tickstore_plugins_naming_no_installed_plugin_is_said_when_a_scheme_has_no_backend(monkeypatch, caplog):

@@ -388,11 +388,9 @@ def open_store(
     from_config = {name: value for name, value in {**configured, **query}.items() if name not in options}
     try:
         backend = _opened(backend_class, base, merged)
-    except InvalidURLError as exc:
-        if "unknown option" not in str(exc):
-            raise _sourced(exc, from_config, where) from exc.__cause__
-        raise _unknown_option(exc, merged) from None
     except TickstoreError as exc:
+        if isinstance(exc, InvalidURLError) and "unknown option" in str(exc):
+            raise _unknown_option(exc, merged) from None
         raise _sourced(exc, from_config, where) from exc.__cause__
     cache = None
     try:
